@@ -1,0 +1,28 @@
+import Koa from 'koa';
+import type Router from '@koa/router';
+import type { Logger } from '../../lib/log.js';
+import { corsMiddleware } from './http/cors.js';
+import { errorMiddleware } from './http/error.middleware.js';
+import { requestContextMiddleware } from './http/request-context.middleware.js';
+
+export interface AppDeps {
+  log: Logger;
+  corsAllowedOrigins: readonly string[];
+  routers: Router[];
+}
+
+/** Builds the Koa app from its dependencies; no I/O here, so tests can build it freely. */
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.proxy = true; // behind nginx: trust X-Forwarded-For for the client address
+  app.silent = true; // errors are logged by errorMiddleware / the 'error' handler below
+  app.on('error', (err: unknown) => deps.log.error({ err }, 'koa_error'));
+  app.use(requestContextMiddleware(deps.log));
+  app.use(errorMiddleware(deps.log));
+  app.use(corsMiddleware(deps.corsAllowedOrigins));
+  for (const router of deps.routers) {
+    app.use(router.routes());
+    app.use(router.allowedMethods({ throw: true }));
+  }
+  return app;
+}

@@ -1,0 +1,88 @@
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { ConfigError, UnauthorizedError } from '../../../lib/errors.js';
+
+export interface Principal {
+  /** The viewer: the token's `sub`, a UUID. Never taken from a request body. */
+  subject: string;
+  roles: string[];
+}
+
+export interface JwtOptions {
+  secret: string | undefined;
+  jwksUrl: string | undefined;
+  issuer: string | undefined;
+  audience: string | undefined;
+  clockToleranceSec: number;
+  jwksCacheMaxAgeMs: number;
+}
+
+export type TokenVerifier = (token: string) => Promise<Principal>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HS_ALGS = ['HS256'];
+// NOTE: the accepted algorithms are pinned per key source. A JWKS setup never accepts HS*
+// (so a token "signed" with the public key as an HMAC secret fails: algorithm confusion),
+// and `none` is rejected by jose in every mode.
+const ASYMMETRIC_ALGS = ['RS256', 'ES256', 'EdDSA'];
+
+export function createJwtVerifier(opts: JwtOptions): TokenVerifier {
+  if ((opts.secret === undefined) === (opts.jwksUrl === undefined)) {
+    throw new ConfigError('JWT_SECRET', opts.secret === undefined ? '' : '[set]', 'exactly one of JWT_SECRET or JWT_JWKS_URL');
+  }
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (opts.secret !== undefined) {
+    key = new TextEncoder().encode(opts.secret);
+    if (key.length < 32) throw new ConfigError('JWT_SECRET', '[redacted]', 'at least 32 bytes for HS256');
+    algorithms = HS_ALGS;
+  } else {
+    key = createRemoteJWKSet(new URL(opts.jwksUrl!), {
+      cacheMaxAge: opts.jwksCacheMaxAgeMs,
+      cooldownDuration: 30_000,
+      timeoutDuration: 5_000,
+    });
+    algorithms = ASYMMETRIC_ALGS;
+  }
+
+  return async (token) => {
+    let payload: JWTPayload;
+    try {
+      const verified = await jwtVerify(token, key as Uint8Array, {
+        algorithms,
+        issuer: opts.issuer,
+        audience: opts.audience,
+        clockTolerance: opts.clockToleranceSec,
+        requiredClaims: ['sub', 'exp'],
+      });
+      payload = verified.payload;
+    } catch (err) {
+      throw new UnauthorizedError(describe(err), 'invalid_token', { cause: err });
+    }
+    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) {
+      throw new UnauthorizedError('token subject must be a viewer UUID', 'invalid_token');
+    }
+    return { subject: payload.sub.toLowerCase(), roles: rolesOf(payload) };
+  };
+}
+
+function rolesOf(payload: JWTPayload): string[] {
+  const roles: string[] = [];
+  if (typeof payload.role === 'string') roles.push(payload.role);
+  if (Array.isArray(payload.roles)) roles.push(...payload.roles.filter((r): r is string => typeof r === 'string'));
+  return roles;
+}
+
+/** A client-safe reason: specific enough to fix the client, never echoing the token. */
+function describe(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'token expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf' || err.claim === 'iat') return 'token not yet valid';
+    return `token claim ${err.claim} is invalid`;
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'token algorithm not allowed';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature invalid';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'token signed by an unknown key';
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid) return 'token malformed';
+  if (err instanceof joseErrors.JWKSTimeout) return 'token keys unavailable';
+  return 'token invalid';
+}

@@ -1,0 +1,69 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type Koa from 'koa';
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../../lib/config/config.js';
+import type { Logger } from '../../lib/log.js';
+import { createApp } from './app.js';
+import { createJwtVerifier } from './auth/jwt-verifier.js';
+import { healthRoutes } from './health/health.routes.js';
+import { HttpServer } from './http-server.js';
+import { KafkaPublisher } from './ingest/kafka-publisher.js';
+import { ClickHouseProgressReader } from './progress/progress-reader.js';
+import { progressRoutes } from './progress/progress.routes.js';
+
+export interface ApiDeps {
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+  log: Logger;
+}
+
+export interface Api {
+  app: Koa;
+  publisher: KafkaPublisher;
+  http: HttpServer;
+}
+
+/** Wires the API from config and its clients. Start publisher before http; stop in reverse. */
+export function buildApi(config: Config, deps: ApiDeps): Api {
+  const log = deps.log.child({ module: 'api' });
+  const verify = createJwtVerifier({
+    secret: config.jwtSecret,
+    jwksUrl: config.jwtJwksUrl,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    clockToleranceSec: config.jwtClockToleranceSec,
+    jwksCacheMaxAgeMs: config.jwtJwksCacheMaxAgeMs,
+  });
+  const publisher = new KafkaPublisher(
+    deps.kafka,
+    {
+      lingerMs: config.kafkaLingerMs,
+      maxBatchMessages: config.kafkaBatchMaxMessages,
+      sendTimeoutMs: config.kafkaSendTimeoutMs,
+    },
+    log.child({ module: 'publisher' }),
+  );
+  const reader = new ClickHouseProgressReader(deps.clickhouse, config.clickhouseDatabase, config.readTimeoutMs);
+  const app = createApp({
+    log,
+    corsAllowedOrigins: config.corsAllowedOrigins,
+    routers: [
+      healthRoutes([
+        { name: 'kafka', check: () => Promise.resolve(publisher.isReady()) },
+        { name: 'clickhouse', check: async () => (await deps.clickhouse.ping()).success },
+      ]),
+      progressRoutes({
+        verify,
+        publisher,
+        reader,
+        topic: config.kafkaTopicProgress,
+        bodyLimitBytes: config.bodyLimitBytes,
+        batchMaxEvents: config.batchMaxEvents,
+        eventMaxPastMs: config.eventMaxPastMs,
+        eventMaxFutureMs: config.eventMaxFutureMs,
+      }),
+    ],
+  });
+  const http = new HttpServer(app, config.host, config.port, log);
+  return { app, publisher, http };
+}

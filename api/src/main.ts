@@ -1,0 +1,23 @@
+import { ConfigError } from '../../lib/errors.js';
+import { progressTopicSpec } from '../../lib/kafka/progress-topic.js';
+import { runServices } from '../../lib/lifecycle.js';
+import { clickhouseService, topicsStep } from '../../lib/runtime/services.js';
+import { createProcessBase, exitOnFatal } from '../../lib/runtime/process.js';
+import { buildApi } from './build-api.js';
+
+/** API process: HTTP → Kafka, resume reads from a ClickHouse server. */
+async function main(): Promise<void> {
+  const { config, log, kafka, clickhouse } = await createProcessBase('api');
+  if (config.clickhouseUrl === undefined) {
+    // chdb binds its data directory to one process; the ETL must share it.
+    throw new ConfigError('CLICKHOUSE_URL', '', 'a ClickHouse server URL (or run the standalone mode: npm start)');
+  }
+  const api = buildApi(config, { kafka, clickhouse, log });
+  await runServices(
+    [clickhouseService(clickhouse), topicsStep(kafka, [progressTopicSpec(config)]), api.publisher, api.http],
+    log,
+    config.shutdownTimeoutMs,
+  );
+}
+
+main().catch(exitOnFatal);

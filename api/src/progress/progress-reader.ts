@@ -1,0 +1,66 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { UnavailableError } from '../../../lib/errors.js';
+
+export interface LatestPosition {
+  film_id: string;
+  position_sec: number;
+  duration_sec: number;
+  occurred_at: string;
+  event_id: string;
+}
+
+export interface ProgressReader {
+  latest(viewerId: string, filmId: string): Promise<LatestPosition | null>;
+}
+
+interface Row {
+  position_sec: number;
+  duration_sec: number;
+  occurred_ms: string | number;
+  event_id: string;
+}
+
+/**
+ * Resume lookup from progress_latest: primary-key point read; ORDER BY ... LIMIT 1 picks
+ * the newest row even before ReplacingMergeTree merged duplicates, so no FINAL.
+ */
+export class ClickHouseProgressReader implements ProgressReader {
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly database: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async latest(viewerId: string, filmId: string): Promise<LatestPosition | null> {
+    let rows: Row[];
+    try {
+      const rs = await this.client.query({
+        query: `SELECT position_sec, duration_sec,
+                       toUnixTimestamp64Milli(occurred_at) AS occurred_ms,
+                       toString(event_id) AS event_id
+                FROM ${this.database}.progress_latest
+                WHERE viewer_id = {viewer:UUID} AND film_id = {film:UUID}
+                ORDER BY occurred_at DESC, received_at DESC
+                LIMIT 1`,
+        query_params: { viewer: viewerId, film: filmId },
+        format: 'JSONEachRow',
+        abort_signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      rows = await rs.json<Row>();
+    } catch (err) {
+      throw new UnavailableError('progress store unavailable, retry later', {
+        code: 'clickhouse_unavailable',
+        cause: err,
+      });
+    }
+    const row = rows[0];
+    if (row === undefined) return null;
+    return {
+      film_id: filmId,
+      position_sec: Number(row.position_sec),
+      duration_sec: Number(row.duration_sec),
+      occurred_at: new Date(Number(row.occurred_ms)).toISOString(),
+      event_id: row.event_id,
+    };
+  }
+}

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import { NotFoundError } from '../../../lib/errors.js';
+import {
+  createProgressSchemas,
+  FilmIdParam,
+  toProgressMessage,
+  type ProgressMessage,
+} from '../../../lib/contracts/progress.js';
+import { parseOrThrow } from '../../../lib/contracts/validation.js';
+import { requireAuth, principalOf } from '../auth/auth.middleware.js';
+import type { TokenVerifier } from '../auth/jwt-verifier.js';
+import type { EventPublisher, KeyedMessage } from '../ingest/kafka-publisher.js';
+import { readJsonBody } from '../http/json-body.js';
+import type { ProgressReader } from './progress-reader.js';
+
+export interface ProgressRoutesDeps {
+  verify: TokenVerifier;
+  publisher: EventPublisher;
+  reader: ProgressReader;
+  topic: string;
+  bodyLimitBytes: number;
+  batchMaxEvents: number;
+  eventMaxPastMs: number;
+  eventMaxFutureMs: number;
+  now?: () => number;
+}
+
+/** Key = viewer id: one viewer's events stay ordered in one partition. */
+function toKafka(message: ProgressMessage): KeyedMessage {
+  return { key: message.viewer_id, value: JSON.stringify(message) };
+}
+
+export function progressRoutes(deps: ProgressRoutesDeps): Router {
+  const now = deps.now ?? Date.now;
+  const schemas = createProgressSchemas(
+    { maxPastMs: deps.eventMaxPastMs, maxFutureMs: deps.eventMaxFutureMs },
+    deps.batchMaxEvents,
+    now,
+  );
+  const router = new Router({ prefix: '/api/v1/progress' });
+  router.use(requireAuth(deps.verify));
+
+  router.post('/films/:film_id', async (ctx) => {
+    const filmId = parseOrThrow(FilmIdParam, ctx.params.film_id, 'film_id');
+    const body = parseOrThrow(schemas.single, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
+    const viewer = principalOf(ctx.state).subject;
+    const message = toProgressMessage({ ...body, film_id: filmId.toLowerCase() }, viewer, now(), randomUUID);
+    await deps.publisher.publish(deps.topic, [toKafka(message)]);
+    ctx.status = 202;
+    ctx.body = { event_id: message.event_id };
+  });
+
+  router.post('/batch', async (ctx) => {
+    const body = parseOrThrow(schemas.batch, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
+    const viewer = principalOf(ctx.state).subject;
+    const receivedAt = now();
+    const messages = body.events.map((item) =>
+      toProgressMessage({ ...item, film_id: item.film_id.toLowerCase() }, viewer, receivedAt, randomUUID),
+    );
+    await deps.publisher.publish(deps.topic, messages.map(toKafka));
+    ctx.status = 202;
+    ctx.body = { accepted: messages.length, event_ids: messages.map((m) => m.event_id) };
+  });
+
+  router.get('/films/:film_id', async (ctx) => {
+    const filmId = parseOrThrow(FilmIdParam, ctx.params.film_id, 'film_id').toLowerCase();
+    const latest = await deps.reader.latest(principalOf(ctx.state).subject, filmId);
+    if (latest === null) throw new NotFoundError('no progress recorded for this film');
+    ctx.body = latest;
+  });
+
+  return router;
+}

@@ -1,0 +1,33 @@
+// Type-aware lint: floating/misused promises are the bugs that lose events in async I/O code.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import mocha from 'eslint-plugin-mocha';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'infra/kafka/target/', '.data/', 'stress-testing/results/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      eqeqeq: ['error', 'always'],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['test/**/*.ts'],
+    plugins: { mocha },
+    rules: {
+      'mocha/no-exclusive-tests': 'error',
+      'mocha/no-pending-tests': 'error',
+      'mocha/no-skipped-tests': 'error',
+      '@typescript-eslint/no-unused-expressions': 'off',
+    },
+  },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+);

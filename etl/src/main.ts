@@ -1,0 +1,20 @@
+import { progressTopicSpec } from '../../lib/kafka/progress-topic.js';
+import { runServices, type Service } from '../../lib/lifecycle.js';
+import { clickhouseService, migrationsStep, topicsStep } from '../../lib/runtime/services.js';
+import { createProcessBase, exitOnFatal } from '../../lib/runtime/process.js';
+import { buildProgressEtl } from './build-etl.js';
+
+/**
+ * ETL process: Kafka → ClickHouse. Without CLICKHOUSE_URL it writes to the embedded engine's
+ * data directory, which then belongs to this process alone (use the standalone mode to
+ * serve reads from it too).
+ */
+async function main(): Promise<void> {
+  const { config, log, kafka, clickhouse } = await createProcessBase('etl');
+  const services: Service[] = [clickhouseService(clickhouse)];
+  if (config.etlMigrateOnStart) services.push(migrationsStep(clickhouse, config, log));
+  services.push(topicsStep(kafka, [progressTopicSpec(config)]), buildProgressEtl(config, { kafka, clickhouse, log }));
+  await runServices(services, log, config.shutdownTimeoutMs);
+}
+
+main().catch(exitOnFatal);

@@ -1,0 +1,53 @@
+import { ProgressMessageV1 } from '../../lib/contracts/progress.js';
+import { isoToClickHouse } from '../../lib/contracts/time.js';
+
+/** One row of progress_events: the contract-v1 message plus its Kafka coordinates. */
+export interface ProgressRow {
+  event_id: string;
+  viewer_id: string;
+  film_id: string;
+  position_sec: number;
+  duration_sec: number;
+  occurred_at: string;
+  received_at: string;
+  schema_version: number;
+  kafka_partition: number;
+  kafka_offset: string;
+}
+
+export type DecodeResult = { ok: true; row: ProgressRow } | { ok: false; reason: string };
+
+/**
+ * Decodes and re-validates a Kafka value against the contract. The API validated it
+ * already, but the topic is a public interface: anything may have been written to it.
+ */
+export function decodeProgress(value: Buffer | null, partition: number, offset: string): DecodeResult {
+  if (value === null) return { ok: false, reason: 'empty message value' };
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'value is not JSON' };
+  }
+  const parsed = ProgressMessageV1.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, reason: `schema mismatch at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? ''}` };
+  }
+  const m = parsed.data;
+  return {
+    ok: true,
+    row: {
+      event_id: m.event_id,
+      viewer_id: m.viewer_id,
+      film_id: m.film_id,
+      position_sec: m.position_sec,
+      duration_sec: m.duration_sec,
+      occurred_at: isoToClickHouse(m.occurred_at),
+      received_at: isoToClickHouse(m.received_at),
+      schema_version: m.schema_version,
+      kafka_partition: partition,
+      kafka_offset: offset,
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import { runServices } from '../lifecycle.js';
+import { createProcessBase, exitOnFatal } from '../runtime/process.js';
+import { standaloneServices } from '../runtime/standalone.js';
+
+/** api + etl in one process against configured Kafka/ClickHouse (embedded by default). */
+async function main(): Promise<void> {
+  const base = await createProcessBase('standalone');
+  const { services } = standaloneServices(base);
+  await runServices(services, base.log, base.config.shutdownTimeoutMs);
+}
+
+main().catch(exitOnFatal);

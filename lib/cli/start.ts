@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { signHs256 } from '../auth/sign-token.js';
+import { runServices, type Service } from '../lifecycle.js';
+import { devSecret } from '../runtime/dev-secret.js';
+import { LocalKafka } from '../runtime/local-kafka.js';
+import { isPortFree } from '../runtime/ports.js';
+import { createProcessBase, exitOnFatal } from '../runtime/process.js';
+import { startupStep } from '../runtime/services.js';
+import { standaloneServices } from '../runtime/standalone.js';
+
+const LOCAL_KAFKA_PORT = 9092;
+
+/**
+ * `npm start`: the whole product on this machine. Starts a local Kafka broker when
+ * KAFKA_BROKERS is not set, uses the embedded ClickHouse engine when CLICKHOUSE_URL is not
+ * set and a generated dev secret when no JWT config is set; then prints the URL, a dev
+ * token and a curl command that works when pasted.
+ */
+async function main(): Promise<void> {
+  const env = { ...process.env };
+  const services: Service[] = [];
+  if (env.KAFKA_BROKERS === undefined || env.KAFKA_BROKERS === '') {
+    if (!(await isPortFree(LOCAL_KAFKA_PORT)) || !(await isPortFree(LOCAL_KAFKA_PORT + 100))) {
+      throw new Error(`port ${LOCAL_KAFKA_PORT} or ${LOCAL_KAFKA_PORT + 100} is taken: stop what uses it or set KAFKA_BROKERS`);
+    }
+    const kafka = new LocalKafka({ dir: resolve('.data/kafka'), nodes: 1, basePort: LOCAL_KAFKA_PORT });
+    process.on('exit', () => kafka.killAllSync());
+    services.push({ name: 'local-kafka', start: () => kafka.start(), stop: () => kafka.stop() });
+    env.KAFKA_BROKERS = kafka.brokers.join(',');
+  }
+  if (env.JWT_SECRET === undefined && env.JWT_JWKS_URL === undefined) env.JWT_SECRET = devSecret();
+
+  const base = await createProcessBase('standalone', env);
+  const { services: product, api } = standaloneServices(base);
+  services.push(...product);
+  services.push(
+    startupStep('banner', async () => {
+      const url = `http://localhost:${api.http.boundPort}`;
+      const viewer = randomUUID();
+      const film = randomUUID();
+      const token =
+        base.config.jwtSecret === undefined
+          ? '<token from your identity provider>'
+          : await signHs256(base.config.jwtSecret, {
+              sub: viewer,
+              ttlSec: 24 * 3600,
+              issuer: base.config.jwtIssuer,
+              audience: base.config.jwtAudience,
+            });
+      process.stdout.write(
+        [
+          '',
+          `  Streaming analytics is running at ${url}`,
+          `  Kafka: ${base.config.kafkaBrokers.join(',')}   ClickHouse: ${base.config.clickhouseUrl ?? `embedded (${base.config.clickhouseDataDir})`}`,
+          '',
+          `  Dev token (viewer ${viewer}, valid 24 h):`,
+          `  TOKEN=${token}`,
+          '',
+          '  Record a playback position, then read it back:',
+          `  curl -i -X POST ${url}/api/v1/progress/films/${film} -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"position_sec": 754, "duration_sec": 5400}'`,
+          `  curl -i ${url}/api/v1/progress/films/${film} -H "Authorization: Bearer $TOKEN"`,
+          '',
+          '  More tokens: npm run token -- --sub <viewer-uuid>     Stop: Ctrl-C',
+          '',
+        ].join('\n') + '\n',
+      );
+    }),
+  );
+  await runServices(services, base.log, base.config.shutdownTimeoutMs);
+}
+
+main().catch(exitOnFatal);

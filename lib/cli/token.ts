@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { signHs256 } from '../auth/sign-token.js';
+import { loadConfig } from '../config/config.js';
+import { devSecret } from '../runtime/dev-secret.js';
+
+/**
+ * npm run token -- --sub <uuid> [--role <role>] [--ttl-sec <seconds>]
+ * Prints a signed HS256 token on stdout: JWT_SECRET when set, else the local dev secret.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      sub: { type: 'string' },
+      role: { type: 'string', multiple: true },
+      'ttl-sec': { type: 'string', default: String(7 * 24 * 3600) },
+    },
+  });
+  const config = loadConfig();
+  if (config.jwtJwksUrl !== undefined) {
+    throw new Error('JWT_JWKS_URL is set: tokens come from your identity provider, not from this tool');
+  }
+  const token = await signHs256(config.jwtSecret ?? devSecret(), {
+    sub: values.sub ?? randomUUID(),
+    roles: values.role,
+    ttlSec: Number(values['ttl-sec']),
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+  });
+  process.stdout.write(`${token}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`token: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,41 @@
+import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+
+export type { ClickHouseClient };
+
+export interface ClickHouseOptions {
+  /** HTTP endpoint of a server; undefined selects the embedded engine. */
+  url: string | undefined;
+  user: string;
+  password: string | undefined;
+  dataDir: string;
+  requestTimeoutMs: number;
+}
+
+export function isEmbedded(opts: Pick<ClickHouseOptions, 'url'>): boolean {
+  return opts.url === undefined;
+}
+
+/**
+ * One client API for both modes: @clickhouse/client talks HTTP to a server, or, with no
+ * URL, runs on chdb's in-process engine through the client's `connection` hook. Callers
+ * never know which. NOTE: chdb binds one data directory per process (engine singleton),
+ * so in embedded mode api and etl must share a process (the standalone mode).
+ */
+export async function createClickHouse(opts: ClickHouseOptions): Promise<ClickHouseClient> {
+  if (opts.url !== undefined) {
+    return createClient({
+      url: opts.url,
+      username: opts.user,
+      password: opts.password ?? '',
+      request_timeout: opts.requestTimeoutMs,
+      compression: { request: false, response: false },
+    });
+  }
+  const path = resolve(opts.dataDir);
+  mkdirSync(path, { recursive: true });
+  // Loaded lazily: server-mode processes never map the 500 MB engine library.
+  const { createChdbConnection } = await import('chdb/connection');
+  return createClient({ connection: createChdbConnection({ path }) as never });
+}

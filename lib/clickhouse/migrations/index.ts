@@ -1,0 +1,5 @@
+import { progressMigration } from './0001-progress.js';
+import type { Migration } from './migration.js';
+
+/** Every migration, in order. Append only; never edit one that has shipped. */
+export const MIGRATIONS: readonly Migration[] = [progressMigration];

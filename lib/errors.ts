@@ -1,0 +1,84 @@
+/**
+ * Typed errors. Every error the system raises on purpose is an AppError: it carries the
+ * HTTP status and the stable `code` the API answers with, whether a retry can fix it, and
+ * its cause. The Koa error middleware maps these to the one JSON error shape; anything
+ * that is not an AppError is a bug and becomes an opaque 500.
+ */
+export interface ErrorOptions {
+  details?: unknown;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly retriable: boolean;
+  readonly details: unknown;
+
+  constructor(status: number, code: string, message: string, retriable: boolean, opts: ErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.status = status;
+    this.code = code;
+    this.retriable = retriable;
+    this.details = opts.details ?? null;
+  }
+}
+
+/** Bad input: 400 (or the status given, e.g. 413/415). Never retriable. */
+export class ValidationError extends AppError {
+  constructor(message: string, opts: ErrorOptions & { code?: string; status?: number } = {}) {
+    super(opts.status ?? 400, opts.code ?? 'validation_failed', message, false, opts);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  /** RFC 6750 error code for the WWW-Authenticate header. */
+  readonly bearerError: 'invalid_request' | 'invalid_token';
+  constructor(message: string, bearerError: 'invalid_request' | 'invalid_token', opts: ErrorOptions = {}) {
+    super(401, 'unauthorized', message, false, opts);
+    this.bearerError = bearerError;
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string, opts: ErrorOptions = {}) {
+    super(403, 'forbidden', message, false, opts);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message: string, opts: ErrorOptions = {}) {
+    super(404, 'not_found', message, false, opts);
+  }
+}
+
+/** A dependency (Kafka, ClickHouse) is down or too slow: 503 with Retry-After. */
+export class UnavailableError extends AppError {
+  readonly retryAfterSec: number;
+  constructor(message: string, opts: ErrorOptions & { retryAfterSec?: number; code?: string } = {}) {
+    super(503, opts.code ?? 'unavailable', message, true, opts);
+    this.retryAfterSec = opts.retryAfterSec ?? 1;
+  }
+}
+
+/** Bad configuration: the process refuses to start. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    readonly value: string,
+    readonly expected: string,
+  ) {
+    super(`invalid config ${key}=${JSON.stringify(value)}: expected ${expected}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof AppError) return err.retriable;
+  // kafkajs and network errors expose `retriable`; trust it when present
+  if (typeof err === 'object' && err !== null && 'retriable' in err) {
+    return Boolean((err as { retriable: unknown }).retriable);
+  }
+  return false;
+}

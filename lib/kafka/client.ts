@@ -1,0 +1,37 @@
+import { Kafka, logLevel, type logCreator } from 'kafkajs';
+import type { Logger } from '../log.js';
+
+export interface KafkaClientOptions {
+  brokers: string[];
+  clientId: string;
+  connectTimeoutMs: number;
+}
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/** Routes kafkajs' own logs into our pino logger (one JSON stream per process). */
+function pinoLogCreator(log: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log: entry }) => {
+      const { message, timestamp: _ts, logger: _logger, ...context } = entry;
+      // NOTE: kafkajs logs every retriable broker error at ERROR; they are routine during
+      // leader elections and restarts, and the caller decides what is an error.
+      const lvl = level === logLevel.ERROR ? 'warn' : (LEVELS[level] ?? 'info');
+      log[lvl]({ kafka_namespace: namespace, ...context }, message);
+    };
+}
+
+export function createKafka(opts: KafkaClientOptions, log: Logger): Kafka {
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    connectionTimeout: opts.connectTimeoutMs,
+    logLevel: logLevel.WARN,
+    logCreator: pinoLogCreator(log.child({ module: 'kafkajs' })),
+  });
+}

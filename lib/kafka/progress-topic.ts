@@ -1,0 +1,15 @@
+import type { Config } from '../config/config.js';
+import type { TopicSpec } from './topics.js';
+
+/** The progress topic as configured: key = viewer id, so one viewer stays on one partition. */
+export function progressTopicSpec(config: Config): TopicSpec {
+  return {
+    topic: config.kafkaTopicProgress,
+    numPartitions: config.kafkaTopicPartitions,
+    replicationFactor: config.kafkaReplicationFactor,
+    config: {
+      'retention.ms': String(config.kafkaRetentionMs),
+      'min.insync.replicas': String(config.kafkaMinInsyncReplicas),
+    },
+  };
+}

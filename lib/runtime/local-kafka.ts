@@ -1,0 +1,103 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import { sleep } from '../retry.js';
+
+const SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../infra/kafka/kafka.sh');
+
+export interface LocalKafkaOptions {
+  /** Data and log directory; kept between runs for `npm start`, fresh for tests. */
+  dir: string;
+  nodes: number;
+  basePort: number;
+  heap?: string;
+}
+
+/**
+ * Real Apache Kafka (KRaft) from the jars infra/kafka fetches from Maven Central, one JVM
+ * per node. Used by `npm start` when no broker is configured and by the integration and
+ * fault tests, which also kill and restart single nodes.
+ */
+export class LocalKafka {
+  private readonly procs = new Map<number, ChildProcess>();
+
+  constructor(private readonly opts: LocalKafkaOptions) {}
+
+  get brokers(): string[] {
+    return Array.from({ length: this.opts.nodes }, (_, i) => `127.0.0.1:${this.opts.basePort + i}`);
+  }
+
+  async start(timeoutMs = 90_000): Promise<void> {
+    mkdirSync(this.opts.dir, { recursive: true });
+    run(['fetch']);
+    if (!existsSync(join(this.opts.dir, 'nodes'))) {
+      run(['format', this.opts.dir, String(this.opts.nodes), String(this.opts.basePort)]);
+    }
+    for (let node = 1; node <= this.opts.nodes; node++) this.spawnNode(node);
+    await this.waitReady(timeoutMs);
+  }
+
+  /** Signals one node (e.g. SIGKILL for a crash) and waits until its process has exited. */
+  async kill(node: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const proc = this.procs.get(node);
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    await exited;
+    this.procs.delete(node);
+  }
+
+  restart(node: number): void {
+    this.spawnNode(node);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.procs.keys()].map((n) => this.kill(n, 'SIGTERM')));
+  }
+
+  /** Kills every node now, synchronously; for process 'exit' handlers. */
+  killAllSync(): void {
+    for (const proc of this.procs.values()) proc.kill('SIGKILL');
+  }
+
+  private spawnNode(node: number): void {
+    const log = openSync(join(this.opts.dir, `stdout-${node}.log`), 'a');
+    const proc = spawn('bash', [SCRIPT, 'run', resolve(this.opts.dir), String(node)], {
+      stdio: ['ignore', log, log],
+      env: { ...process.env, KAFKA_HEAP: this.opts.heap ?? '512m' },
+    });
+    this.procs.set(node, proc);
+  }
+
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const kafka = new Kafka({ brokers: this.brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+      for (const [node, proc] of this.procs) {
+        if (proc.exitCode !== null) {
+          throw new Error(`kafka node ${node} exited with ${proc.exitCode}; see ${this.opts.dir}/broker-${node}.log`);
+        }
+      }
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        const cluster = await admin.describeCluster();
+        await admin.disconnect();
+        if (cluster.brokers.length === this.opts.nodes) return;
+      } catch (err) {
+        lastError = err;
+        await admin.disconnect().catch(() => {});
+      }
+      await sleep(500);
+    }
+    throw new Error(`kafka not ready after ${timeoutMs} ms: ${String(lastError)}`);
+  }
+}
+
+function run(args: string[]): void {
+  const res = spawnSync('bash', [SCRIPT, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (res.status !== 0) throw new Error(`kafka.sh ${args.join(' ')} failed with ${res.status}`);
+}

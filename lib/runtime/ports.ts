@@ -1,0 +1,31 @@
+import { createServer } from 'node:net';
+
+export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A base port P such that P..P+count-1 and P+100..P+100+count-1 are all free. */
+export async function findFreePortBlock(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const ports = Array.from({ length: count }, (_, i) => [base + i, base + 100 + i]).flat();
+    const free = await Promise.all(ports.map((p) => isPortFree(p)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error('no free port block found');
+}
+
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}

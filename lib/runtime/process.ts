@@ -1,0 +1,41 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Kafka } from 'kafkajs';
+import { createClickHouse } from '../clickhouse/client.js';
+import { loadConfig, redactedConfig, type Config } from '../config/config.js';
+import { createKafka } from '../kafka/client.js';
+import { createLogger, type Logger } from '../log.js';
+
+export interface ProcessBase {
+  config: Config;
+  log: Logger;
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+}
+
+/** Config, logger and clients every process entry point starts from. */
+export async function createProcessBase(name: string, env: NodeJS.ProcessEnv = process.env): Promise<ProcessBase> {
+  const config = loadConfig(env);
+  const log = createLogger({ level: config.logLevel, pretty: config.logPretty, name });
+  log.info({ config: redactedConfig(config) }, 'config_loaded');
+  const kafka = createKafka(
+    { brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-${name}`, connectTimeoutMs: config.kafkaConnectTimeoutMs },
+    log,
+  );
+  const clickhouse = await createClickHouse({
+    url: config.clickhouseUrl,
+    user: config.clickhouseUser,
+    password: config.clickhousePassword,
+    dataDir: config.clickhouseDataDir,
+    requestTimeoutMs: config.clickhouseRequestTimeoutMs,
+  });
+  return { config, log, kafka, clickhouse };
+}
+
+/** Entry points end here: log the reason a process could not run, exit non-zero. */
+export function exitOnFatal(err: unknown): never {
+  // The logger may not exist yet (bad config): plain stderr, one JSON line.
+  process.stderr.write(
+    `${JSON.stringify({ level: 'fatal', msg: 'process_failed', error: err instanceof Error ? err.message : String(err) })}\n`,
+  );
+  process.exit(1);
+}

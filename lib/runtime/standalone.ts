@@ -1,0 +1,26 @@
+import { buildApi } from '../../api/src/build-api.js';
+import { buildProgressEtl } from '../../etl/src/build-etl.js';
+import { progressTopicSpec } from '../kafka/progress-topic.js';
+import type { Service } from '../lifecycle.js';
+import type { ProcessBase } from './process.js';
+import { clickhouseService, migrationsStep, topicsStep } from './services.js';
+
+/**
+ * api + etl in one process: the embedded engine (chdb) binds its data directory to one
+ * process, so this is how both share it. Stop order (reverse): HTTP stops accepting, the
+ * consumer finishes its batch and commits, the producer flushes, ClickHouse closes.
+ */
+export function standaloneServices(base: ProcessBase): { services: Service[]; api: ReturnType<typeof buildApi> } {
+  const { config, log, kafka, clickhouse } = base;
+  const api = buildApi(config, { kafka, clickhouse, log });
+  const etl = buildProgressEtl(config, { kafka, clickhouse, log });
+  const services: Service[] = [
+    clickhouseService(clickhouse),
+    migrationsStep(clickhouse, config, log),
+    topicsStep(kafka, [progressTopicSpec(config)]),
+    etl,
+    api.publisher,
+    api.http,
+  ];
+  return { services, api };
+}
