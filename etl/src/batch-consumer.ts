@@ -13,6 +13,7 @@ export interface BatchConsumerOptions {
   fetchMinBytes: number;
   fetchMaxBytesPerPartition: number;
   partitionsConcurrency: number;
+  sessionTimeoutMs: number;
   retryInitialMs: number;
   retryMaxMs: number;
 }
@@ -52,8 +53,8 @@ export class BatchConsumer<R> implements Service {
       maxWaitTimeInMs: opts.batchMaxWaitMs,
       maxBytesPerPartition: opts.fetchMaxBytesPerPartition,
       maxBytes: opts.fetchMaxBytesPerPartition * Math.max(2, opts.partitionsConcurrency),
-      sessionTimeout: 30000,
-      heartbeatInterval: 3000,
+      sessionTimeout: opts.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
     });
   }

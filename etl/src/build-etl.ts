@@ -31,6 +31,7 @@ export function buildProgressEtl(config: Config, deps: EtlDeps): BatchConsumer<P
       fetchMinBytes: config.etlFetchMinBytes,
       fetchMaxBytesPerPartition: config.etlFetchMaxBytesPerPartition,
       partitionsConcurrency: config.etlPartitionsConcurrency,
+      sessionTimeoutMs: config.etlSessionTimeoutMs,
       retryInitialMs: config.etlRetryInitialMs,
       retryMaxMs: config.etlRetryMaxMs,
     },

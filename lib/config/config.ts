@@ -50,6 +50,7 @@ export const OPTIONS = {
   etlFetchMinBytes: int('ETL_FETCH_MIN_BYTES', 1048576, 'Bytes a fetch waits for (up to ETL_BATCH_MAX_WAIT_MS) so batches are big under load.', 1),
   etlFetchMaxBytesPerPartition: int('ETL_FETCH_MAX_BYTES_PER_PARTITION', 10485760, 'Largest fetch per partition.', 1024),
   etlPartitionsConcurrency: int('ETL_PARTITIONS_CONCURRENCY', 2, 'Partitions processed at once in one ETL process.', 1, 64),
+  etlSessionTimeoutMs: int('ETL_SESSION_TIMEOUT_MS', 30000, 'Consumer session timeout: how long a crashed ETL holds its partitions before a rebalance.', 6000, 300000),
   etlRetryInitialMs: int('ETL_RETRY_INITIAL_MS', 200, 'First backoff after a transient ClickHouse error.', 1),
   etlRetryMaxMs: int('ETL_RETRY_MAX_MS', 10000, 'Backoff cap for transient ClickHouse errors.', 1),
   etlMigrateOnStart: bool('ETL_MIGRATE_ON_START', true, 'Run ClickHouse migrations when the ETL starts.'),

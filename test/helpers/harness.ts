@@ -1,0 +1,116 @@
+import { Writable } from 'node:stream';
+import { buildApi, type Api } from '../../api/src/build-api.js';
+import { buildProgressEtl } from '../../etl/src/build-etl.js';
+import type { BatchConsumer } from '../../etl/src/batch-consumer.js';
+import type { ProgressRow } from '../../etl/src/progress-row.js';
+import { signHs256 } from '../../lib/auth/sign-token.js';
+import { loadConfig, type Config } from '../../lib/config/config.js';
+import { createKafka } from '../../lib/kafka/client.js';
+import { progressTopicSpec } from '../../lib/kafka/progress-topic.js';
+import type { Service } from '../../lib/lifecycle.js';
+import { createLogger } from '../../lib/log.js';
+import { migrationsStep, topicsStep } from '../../lib/runtime/services.js';
+import { randomUUID, uniqueName } from './ids.js';
+import { testEnv } from './test-env.js';
+
+export interface Harness {
+  config: Config;
+  url: string;
+  secret: string;
+  api: Api;
+  etl: BatchConsumer<ProgressRow> | undefined;
+  /** Every log line the in-process services wrote, as parsed JSON. */
+  logs: Record<string, unknown>[];
+  rawLogs: string[];
+  token(sub?: string, extra?: { ttlSec?: number; roles?: string[] }): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The product in-process on the shared test broker and engine, with its own random topic,
+ * consumer group and database: api always, etl when asked.
+ */
+export async function startHarness(opts: { etl?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
+  const env = testEnv();
+  const secret = `test-secret-${randomUUID()}`;
+  const config = loadConfig({
+    KAFKA_BROKERS: env.brokers.join(','),
+    KAFKA_TOPIC_PROGRESS: uniqueName('progress'),
+    KAFKA_TOPIC_PARTITIONS: '3',
+    ETL_GROUP_ID: uniqueName('etl'),
+    ETL_BATCH_MAX_WAIT_MS: '100',
+    CLICKHOUSE_DATABASE: uniqueName('it'),
+    JWT_SECRET: secret,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'debug',
+    ...opts.env,
+  });
+  const rawLogs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      rawLogs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const log = createLogger({ level: config.logLevel, pretty: false, name: 'test' }, sink);
+  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'harness', connectTimeoutMs: 3000 }, log);
+  const api = buildApi(config, { kafka, clickhouse: env.clickhouse, log });
+  const etl = opts.etl === true ? buildProgressEtl(config, { kafka, clickhouse: env.clickhouse, log }) : undefined;
+  const services: Service[] = [
+    migrationsStep(env.clickhouse, config, log),
+    topicsStep(kafka, [progressTopicSpec(config)]),
+    ...(etl === undefined ? [] : [etl]),
+    api.publisher,
+    api.http,
+  ];
+  const started: Service[] = [];
+  for (const s of services) {
+    await s.start();
+    started.push(s);
+  }
+  return {
+    config,
+    url: `http://127.0.0.1:${api.http.boundPort}`,
+    secret,
+    api,
+    etl,
+    rawLogs,
+    get logs() {
+      return rawLogs.map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    token: (sub = randomUUID(), extra = {}) =>
+      signHs256(secret, { sub, ttlSec: extra.ttlSec ?? 3600, roles: extra.roles }),
+    async stop() {
+      for (const s of started.reverse()) await s.stop();
+    },
+  };
+}
+
+export interface JsonResponse {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export async function request(
+  url: string,
+  init: { method?: string; token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<JsonResponse> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token !== undefined) headers.Authorization = `Bearer ${init.token}`;
+  let body: string | undefined = init.rawBody;
+  if (init.body !== undefined) {
+    body = JSON.stringify(init.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  const res = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? null : JSON.parse(text);
+  } catch {
+    // not JSON: leave the text for the assertion to show
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}

@@ -1,0 +1,168 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { randomUUID } from '../helpers/ids.js';
+import { topicMessageCount } from '../helpers/kafka-helpers.js';
+import { request, startHarness, type Harness } from '../helpers/harness.js';
+import { testEnv } from '../helpers/test-env.js';
+
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const now = () => Math.floor(Date.now() / 1000);
+
+function expectUnauthorized(res: { status: number; headers: Headers; body: any }, bearerError = 'invalid_token') {
+  expect(res.status, JSON.stringify(res.body)).to.equal(401);
+  expect(res.headers.get('www-authenticate')).to.equal(`Bearer realm="api", error="${bearerError}"`);
+  expect(res.body.error.code).to.equal('unauthorized');
+}
+
+describe('JWT with an HS256 shared secret', () => {
+  let h: Harness;
+  const hs = (secret: string, claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'HS256' }) =>
+    new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(new TextEncoder().encode(secret));
+
+  before(async () => {
+    h = await startHarness({ env: { JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'progress-api' } });
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  const post = (token: string | undefined, headers: Record<string, string> = {}) =>
+    request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
+      token,
+      headers,
+      body: { position_sec: 1, duration_sec: 10 },
+    });
+  const good = () => ({ sub: randomUUID(), iss: 'https://id.example.com', aud: 'progress-api', exp: now() + 600, iat: now() });
+
+  it('accepts a valid token', async () => {
+    expect((await post(await hs(h.secret, good()))).status).to.equal(202);
+  });
+
+  it('answers 401 invalid_request when the token is missing', async () => {
+    expectUnauthorized(await post(undefined), 'invalid_request');
+  });
+
+  it('answers 401 invalid_request when the header is not a bearer token', async () => {
+    expectUnauthorized(await post(undefined, { Authorization: 'Basic dXNlcjpwYXNz' }), 'invalid_request');
+  });
+
+  it('answers 401 when the token is malformed', async () => {
+    expectUnauthorized(await post('abc.def.ghi'));
+  });
+
+  it('answers 401 when the token expired', async () => {
+    const res = await post(await hs(h.secret, { ...good(), exp: now() - 3600 }));
+    expectUnauthorized(res);
+    expect(res.body.error.message).to.equal('token expired');
+  });
+
+  it('tolerates small clock skew on exp', async () => {
+    expect((await post(await hs(h.secret, { ...good(), exp: now() - 5 }))).status).to.equal(202);
+  });
+
+  it('answers 401 when the token is not yet valid', async () => {
+    const res = await post(await hs(h.secret, { ...good(), nbf: now() + 3600 }));
+    expectUnauthorized(res);
+    expect(res.body.error.message).to.equal('token not yet valid');
+  });
+
+  it('answers 401 when the token is signed with another secret', async () => {
+    const res = await post(await hs(`other-${h.secret}`, good()));
+    expectUnauthorized(res);
+    expect(res.body.error.message).to.equal('token signature invalid');
+  });
+
+  it('answers 401 for an unsigned alg:none token', async () => {
+    const token = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(good())}.`;
+    expectUnauthorized(await post(token));
+  });
+
+  it('answers 401 when exp is missing', async () => {
+    const { exp: _exp, ...claims } = good();
+    expectUnauthorized(await post(await hs(h.secret, claims)));
+  });
+
+  it('answers 401 when the subject is not a viewer UUID', async () => {
+    expectUnauthorized(await post(await hs(h.secret, { ...good(), sub: 'admin' })));
+  });
+
+  it('answers 401 for a wrong issuer or audience', async () => {
+    expectUnauthorized(await post(await hs(h.secret, { ...good(), iss: 'https://evil.example.com' })));
+    expectUnauthorized(await post(await hs(h.secret, { ...good(), aud: 'other-api' })));
+  });
+
+  it('wrote only the accepted events to the topic', async () => {
+    // Two requests above were valid (valid token, clock skew); every 401 wrote nothing.
+    expect(await topicMessageCount(testEnv().brokers, h.config.kafkaTopicProgress)).to.equal(2);
+  });
+});
+
+describe('JWT from a JWKS URL (RS256, ES256, EdDSA)', () => {
+  let h: Harness;
+  let jwksServer: Server;
+  let jwksFetches = 0;
+  const keys: Record<string, { privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']; jwk: JWK }> = {};
+
+  before(async () => {
+    const jwks: JWK[] = [];
+    for (const alg of ['RS256', 'ES256', 'EdDSA']) {
+      const pair = await generateKeyPair(alg, { extractable: true });
+      const jwk = { ...(await exportJWK(pair.publicKey)), kid: `k-${alg}`, alg };
+      keys[alg] = { privateKey: pair.privateKey, jwk };
+      jwks.push(jwk);
+    }
+    jwksServer = createServer((_req, res) => {
+      jwksFetches += 1;
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ keys: jwks }));
+    });
+    await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
+    const port = (jwksServer.address() as AddressInfo).port;
+    h = await startHarness({ env: { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json` } });
+  });
+  after(async () => {
+    await h.stop();
+    jwksServer.close();
+  });
+
+  const sign = (alg: string, claims: Record<string, unknown> = {}) =>
+    new SignJWT({ exp: now() + 600, ...claims })
+      .setProtectedHeader({ alg, kid: `k-${alg}` })
+      .setSubject(randomUUID())
+      .sign(keys[alg]!.privateKey);
+  const post = (token: string) =>
+    request(`${h.url}/api/v1/progress/films/${randomUUID()}`, { token, body: { position_sec: 1, duration_sec: 10 } });
+
+  for (const alg of ['RS256', 'ES256', 'EdDSA']) {
+    it(`accepts a valid ${alg} token`, async () => {
+      expect((await post(await sign(alg))).status).to.equal(202);
+    });
+  }
+
+  it('caches the key set instead of fetching it per request', async () => {
+    for (let i = 0; i < 5; i++) expect((await post(await sign('RS256'))).status).to.equal(202);
+    expect(jwksFetches).to.equal(1);
+  });
+
+  it('answers 401 for an HS256 token whose secret is the public key (algorithm confusion)', async () => {
+    const publicJwkAsSecret = new TextEncoder().encode(JSON.stringify(keys.RS256!.jwk));
+    const token = await new SignJWT({ exp: now() + 600 })
+      .setProtectedHeader({ alg: 'HS256', kid: 'k-RS256' })
+      .setSubject(randomUUID())
+      .sign(publicJwkAsSecret);
+    const res = await post(token);
+    expectUnauthorized(res);
+    expect(res.body.error.message).to.equal('token algorithm not allowed');
+  });
+
+  it('answers 401 for a token signed by a key not in the set', async () => {
+    const stranger = await generateKeyPair('RS256');
+    const token = await new SignJWT({ exp: now() + 600 })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k-unknown' })
+      .setSubject(randomUUID())
+      .sign(stranger.privateKey);
+    expectUnauthorized(await post(token));
+  });
+});

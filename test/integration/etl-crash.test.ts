@@ -1,0 +1,72 @@
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { uniqueName } from '../helpers/ids.js';
+import { groupLag, testKafka, waitFor, withAdmin } from '../helpers/kafka-helpers.js';
+import { exited, queryChdbDir, spawnTs } from '../helpers/processes.js';
+import { produceSteadily } from '../helpers/progress-messages.js';
+import { testEnv } from '../helpers/test-env.js';
+
+async function committedTotal(brokers: string[], groupId: string, topic: string): Promise<number> {
+  return withAdmin(brokers, async (admin) => {
+    const [res] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return (res?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
+  });
+}
+
+describe('ETL crash recovery', function () {
+  this.timeout(240_000);
+
+  it('loses no event when the ETL process is SIGKILLed three times mid-stream and restarted', async () => {
+    const env = testEnv();
+    const topic = uniqueName('progress');
+    const groupId = uniqueName('etl');
+    const database = uniqueName('crash');
+    const dataDir = join(env.workDir, uniqueName('etl-chdb'));
+    const logFile = join(env.workDir, `${groupId}.log`);
+    await withAdmin(env.brokers, (admin) =>
+      admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true }),
+    );
+    const childEnv = {
+      KAFKA_BROKERS: env.brokers.join(','),
+      KAFKA_TOPIC_PROGRESS: topic,
+      ETL_GROUP_ID: groupId,
+      CLICKHOUSE_DATA_DIR: dataDir,
+      CLICKHOUSE_DATABASE: database,
+      ETL_BATCH_MAX_ROWS: '500',
+      ETL_BATCH_MAX_WAIT_MS: '100',
+      ETL_SESSION_TIMEOUT_MS: '6000',
+      LOG_LEVEL: 'info',
+    };
+    const total = 20_000;
+    const producing = produceSteadily(testKafka(env.brokers), topic, total, 250, 40);
+
+    let etl = spawnTs('etl/src/main.ts', childEnv, logFile);
+    let lastCommitted = 0;
+    for (let kill = 1; kill <= 3; kill++) {
+      // Let it make progress, then kill it without warning: no batch finishing, no commit.
+      lastCommitted = await waitFor(
+        `ETL progress before kill ${kill}`,
+        () => committedTotal(env.brokers, groupId, topic),
+        (n) => n > lastCommitted + 1000,
+        90_000,
+        100,
+      );
+      etl.kill('SIGKILL');
+      await exited(etl);
+      etl = spawnTs('etl/src/main.ts', childEnv, logFile);
+    }
+    const produced = await producing;
+    await waitFor('lag 0', () => groupLag(env.brokers, groupId, topic), (n) => n === 0, 120_000, 250);
+    etl.kill('SIGTERM');
+    expect(await exited(etl), 'graceful exit code').to.equal(0);
+
+    const [stats] = queryChdbDir<{ rows: string; distinct_ids: string }>(
+      dataDir,
+      `SELECT count() AS rows, uniqExact(event_id) AS distinct_ids FROM ${database}.progress_events`,
+    );
+    const rows = Number(stats!.rows);
+    const distinct = Number(stats!.distinct_ids);
+    console.log(`      produced ${produced.length}, rows ${rows}, distinct ${distinct}, replayed duplicates ${rows - distinct}`);
+    expect(distinct).to.equal(produced.length);
+  });
+});
