@@ -78,7 +78,7 @@ export function isRetriable(err: unknown): boolean {
   if (err instanceof AppError) return err.retriable;
   // kafkajs and network errors expose `retriable`; trust it when present
   if (typeof err === 'object' && err !== null && 'retriable' in err) {
-    return Boolean((err as { retriable: unknown }).retriable);
+    return Boolean(err.retriable);
   }
   return false;
 }

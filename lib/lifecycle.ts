@@ -12,7 +12,11 @@ export interface Service {
  * finish the batch, flush the producer, commit, close clients). A second signal or the
  * timeout forces exit. Resolves when everything has stopped.
  */
-export async function runServices(services: Service[], log: Logger, shutdownTimeoutMs: number): Promise<void> {
+export async function runServices(
+  services: Service[],
+  log: Logger,
+  shutdownTimeoutMs: number,
+): Promise<void> {
   const started: Service[] = [];
   let stopping: Promise<void> | undefined;
   let markStopped: () => void = () => {};

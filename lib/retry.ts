@@ -10,7 +10,11 @@ export interface BackoffOptions {
  * attempt doubles, never past maxMs. Jitter spreads retries of many consumers so they do
  * not hammer a recovering ClickHouse in lockstep.
  */
-export function backoffDelay(attempt: number, opts: BackoffOptions, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  opts: BackoffOptions,
+  random: () => number = Math.random,
+): number {
   const jitter = opts.jitter ?? 0.5;
   const base = Math.min(opts.maxMs, opts.initialMs * 2 ** Math.min(attempt, 30));
   return Math.round(base * (1 - jitter) + base * jitter * random());

@@ -43,7 +43,11 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     },
     log.child({ module: 'publisher' }),
   );
-  const reader = new ClickHouseProgressReader(deps.clickhouse, config.clickhouseDatabase, config.readTimeoutMs);
+  const reader = new ClickHouseProgressReader(
+    deps.clickhouse,
+    config.clickhouseDatabase,
+    config.readTimeoutMs,
+  );
   const app = createApp({
     log,
     corsAllowedOrigins: config.corsAllowedOrigins,

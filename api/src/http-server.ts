@@ -17,7 +17,9 @@ export class HttpServer implements Service {
   ) {}
 
   async start(): Promise<void> {
-    const server = createServer(this.app.callback());
+    const handle = this.app.callback();
+    // Koa's handler settles its own errors (error middleware + app 'error' event).
+    const server = createServer((req, res) => void handle(req, res));
     server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout
     server.headersTimeout = 66_000;
     server.requestTimeout = 30_000;

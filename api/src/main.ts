@@ -10,7 +10,11 @@ async function main(): Promise<void> {
   const { config, log, kafka, clickhouse } = await createProcessBase('api');
   if (config.clickhouseUrl === undefined) {
     // chdb binds its data directory to one process; the ETL must share it.
-    throw new ConfigError('CLICKHOUSE_URL', '', 'a ClickHouse server URL (or run the standalone mode: npm start)');
+    throw new ConfigError(
+      'CLICKHOUSE_URL',
+      '',
+      'a ClickHouse server URL (or run the standalone mode: npm start)',
+    );
   }
   const api = buildApi(config, { kafka, clickhouse, log });
   await runServices(

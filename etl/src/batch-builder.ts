@@ -26,7 +26,10 @@ export interface InsertBlock<R> {
   rejects: Reject[];
 }
 
-export type Decoder<R> = (value: Buffer | null, offset: string) => { ok: true; row: R } | { ok: false; reason: string };
+export type Decoder<R> = (
+  value: Buffer | null,
+  offset: string,
+) => { ok: true; row: R } | { ok: false; reason: string };
 
 export function dedupToken(topic: string, partition: number, first: string, last: string): string {
   return `${topic}:${partition}:${first}-${last}`;

@@ -82,7 +82,7 @@ export class BatchConsumer<R> implements Service {
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, heartbeat, isRunning, isStale, resolveOffset } = payload;
+    const { batch } = payload;
     if (batch.messages.length === 0) return;
     const log = this.log.child({ topic: batch.topic, partition: batch.partition });
     const blocks = buildInsertBlocks(
@@ -93,11 +93,11 @@ export class BatchConsumer<R> implements Service {
       this.decode(batch.partition),
     );
     for (const block of blocks) {
-      if (!isRunning() || isStale()) return;
+      if (!payload.isRunning() || payload.isStale()) return;
       const inserted = await this.insertWithRetry(block, log, payload);
       if (!inserted) return;
       this.reportRejects(block, log);
-      resolveOffset(block.lastOffset);
+      payload.resolveOffset(block.lastOffset);
       await this.consumer.commitOffsets([
         { topic: batch.topic, partition: batch.partition, offset: nextOffset(block.lastOffset) },
       ]);
@@ -107,7 +107,7 @@ export class BatchConsumer<R> implements Service {
         { first_offset: block.firstOffset, last_offset: block.lastOffset, rows: block.rows.length },
         'etl_block_committed',
       );
-      await heartbeat();
+      await payload.heartbeat();
     }
   }
 
@@ -115,7 +115,7 @@ export class BatchConsumer<R> implements Service {
   private async insertWithRetry(
     block: InsertBlock<R>,
     log: Logger,
-    { heartbeat, isRunning, isStale }: EachBatchPayload,
+    payload: EachBatchPayload,
   ): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -124,14 +124,23 @@ export class BatchConsumer<R> implements Service {
         return true;
       } catch (err) {
         this.stats.insertRetries += 1;
-        const delay = backoffDelay(attempt, { initialMs: this.opts.retryInitialMs, maxMs: this.opts.retryMaxMs });
+        const delay = backoffDelay(attempt, {
+          initialMs: this.opts.retryInitialMs,
+          maxMs: this.opts.retryMaxMs,
+        });
         log.warn(
-          { err, attempt, retry_in_ms: delay, first_offset: block.firstOffset, last_offset: block.lastOffset },
+          {
+            err,
+            attempt,
+            retry_in_ms: delay,
+            first_offset: block.firstOffset,
+            last_offset: block.lastOffset,
+          },
           'etl_insert_failed',
         );
         await sleep(delay, this.stopping.signal);
-        if (!isRunning() || isStale() || this.stopping.signal.aborted) return false;
-        await heartbeat().catch((hbErr: unknown) => log.warn({ err: hbErr }, 'etl_heartbeat_failed'));
+        if (!payload.isRunning() || payload.isStale() || this.stopping.signal.aborted) return false;
+        await payload.heartbeat().catch((hbErr: unknown) => log.warn({ err: hbErr }, 'etl_heartbeat_failed'));
       }
     }
   }

@@ -13,7 +13,10 @@ async function main(): Promise<void> {
   const { config, log, kafka, clickhouse } = await createProcessBase('etl');
   const services: Service[] = [clickhouseService(clickhouse)];
   if (config.etlMigrateOnStart) services.push(migrationsStep(clickhouse, config, log));
-  services.push(topicsStep(kafka, [progressTopicSpec(config)]), buildProgressEtl(config, { kafka, clickhouse, log }));
+  services.push(
+    topicsStep(kafka, [progressTopicSpec(config)]),
+    buildProgressEtl(config, { kafka, clickhouse, log }),
+  );
   await runServices(services, log, config.shutdownTimeoutMs);
 }
 

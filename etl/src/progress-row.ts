@@ -32,7 +32,10 @@ export function decodeProgress(value: Buffer | null, partition: number, offset: 
   const parsed = ProgressMessageV1.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, reason: `schema mismatch at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? ''}` };
+    return {
+      ok: false,
+      reason: `schema mismatch at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? ''}`,
+    };
   }
   const m = parsed.data;
   return {

@@ -19,7 +19,11 @@ async function main(): Promise<void> {
   try {
     const applied = await migrate(
       client,
-      { database: config.clickhouseDatabase, cluster: config.clickhouseCluster, ttlDays: config.clickhouseTtlDays },
+      {
+        database: config.clickhouseDatabase,
+        cluster: config.clickhouseCluster,
+        ttlDays: config.clickhouseTtlDays,
+      },
       MIGRATIONS,
       log,
     );

@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   const services: Service[] = [];
   if (env.KAFKA_BROKERS === undefined || env.KAFKA_BROKERS === '') {
     if (!(await isPortFree(LOCAL_KAFKA_PORT)) || !(await isPortFree(LOCAL_KAFKA_PORT + 100))) {
-      throw new Error(`port ${LOCAL_KAFKA_PORT} or ${LOCAL_KAFKA_PORT + 100} is taken: stop what uses it or set KAFKA_BROKERS`);
+      throw new Error(
+        `port ${LOCAL_KAFKA_PORT} or ${LOCAL_KAFKA_PORT + 100} is taken: stop what uses it or set KAFKA_BROKERS`,
+      );
     }
     const kafka = new LocalKafka({ dir: resolve('.data/kafka'), nodes: 1, basePort: LOCAL_KAFKA_PORT });
     process.on('exit', () => kafka.killAllSync());

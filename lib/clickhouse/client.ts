@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 
 export type { ClickHouseClient };
 
@@ -31,6 +31,8 @@ export async function createClickHouse(opts: ClickHouseOptions): Promise<ClickHo
       password: opts.password ?? '',
       request_timeout: opts.requestTimeoutMs,
       compression: { request: false, response: false },
+      // Failures surface as rejected promises that our callers log with context.
+      log: { level: ClickHouseLogLevel.OFF },
     });
   }
   const path = resolve(opts.dataDir);

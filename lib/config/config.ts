@@ -8,63 +8,196 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export const OPTIONS = {
   // --- process ---
-  logLevel: oneOf('LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'pino log level.'),
+  logLevel: oneOf(
+    'LOG_LEVEL',
+    'info',
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    'pino log level.',
+  ),
   logPretty: bool('LOG_PRETTY', false, 'Human-readable logs (development only; JSON otherwise).'),
-  shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 15000, 'Longest a graceful stop may take before the process exits anyway.', 100),
+  shutdownTimeoutMs: int(
+    'SHUTDOWN_TIMEOUT_MS',
+    15000,
+    'Longest a graceful stop may take before the process exits anyway.',
+    100,
+  ),
 
   // --- HTTP API ---
   host: str('HOST', '0.0.0.0', 'Interface the API listens on.'),
   port: int('PORT', 8080, 'Port the API listens on.', 0, 65535),
-  bodyLimitBytes: int('API_BODY_LIMIT_BYTES', 262144, 'Largest accepted request body; larger bodies get 413.', 1024),
+  bodyLimitBytes: int(
+    'API_BODY_LIMIT_BYTES',
+    262144,
+    'Largest accepted request body; larger bodies get 413.',
+    1024,
+  ),
   batchMaxEvents: int('API_BATCH_MAX_EVENTS', 500, 'Most events in one batch request.', 1, 10000),
-  corsAllowedOrigins: list('CORS_ALLOWED_ORIGINS', '', 'Comma-separated origins allowed to call the API from a browser (`*` for any). Empty: no CORS headers.'),
-  eventMaxPastMs: int('EVENT_MAX_PAST_MS', 30 * DAY_MS, 'Oldest accepted `occurred_at`, relative to the server clock (offline buffers).', 0),
-  eventMaxFutureMs: int('EVENT_MAX_FUTURE_MS', 5 * 60 * 1000, 'Furthest accepted `occurred_at` in the future (client clock skew).', 0),
-  readTimeoutMs: int('API_READ_TIMEOUT_MS', 2000, 'Longest the resume lookup waits for ClickHouse before answering 503.', 1),
+  corsAllowedOrigins: list(
+    'CORS_ALLOWED_ORIGINS',
+    '',
+    'Comma-separated origins allowed to call the API from a browser (`*` for any). Empty: no CORS headers.',
+  ),
+  eventMaxPastMs: int(
+    'EVENT_MAX_PAST_MS',
+    30 * DAY_MS,
+    'Oldest accepted `occurred_at`, relative to the server clock (offline buffers).',
+    0,
+  ),
+  eventMaxFutureMs: int(
+    'EVENT_MAX_FUTURE_MS',
+    5 * 60 * 1000,
+    'Furthest accepted `occurred_at` in the future (client clock skew).',
+    0,
+  ),
+  readTimeoutMs: int(
+    'API_READ_TIMEOUT_MS',
+    2000,
+    'Longest the resume lookup waits for ClickHouse before answering 503.',
+    1,
+  ),
 
   // --- auth (JWT) ---
-  jwtSecret: optionalStr('JWT_SECRET', 'HS256 shared secret (at least 32 bytes). One of JWT_SECRET or JWT_JWKS_URL is required; `npm start` generates a dev secret in .data/ when neither is set.', true),
+  jwtSecret: optionalStr(
+    'JWT_SECRET',
+    'HS256 shared secret (at least 32 bytes). One of JWT_SECRET or JWT_JWKS_URL is required; `npm start` generates a dev secret in .data/ when neither is set.',
+    true,
+  ),
   jwtJwksUrl: url('JWT_JWKS_URL', 'JWKS endpoint for RS256/ES256/EdDSA tokens; keys are cached.'),
   jwtIssuer: optionalStr('JWT_ISSUER', 'Required `iss` claim, if set.'),
   jwtAudience: optionalStr('JWT_AUDIENCE', 'Required `aud` claim, if set.'),
   jwtClockToleranceSec: int('JWT_CLOCK_TOLERANCE_SEC', 30, 'Clock skew tolerated on exp/nbf/iat.', 0, 600),
-  jwtJwksCacheMaxAgeMs: int('JWT_JWKS_CACHE_MAX_AGE_MS', 600000, 'How long fetched JWKS keys are reused before refetching.', 0),
+  jwtJwksCacheMaxAgeMs: int(
+    'JWT_JWKS_CACHE_MAX_AGE_MS',
+    600000,
+    'How long fetched JWKS keys are reused before refetching.',
+    0,
+  ),
 
   // --- Kafka ---
-  kafkaBrokers: list('KAFKA_BROKERS', '127.0.0.1:9092', 'Comma-separated bootstrap brokers. `npm start` runs a local broker when this is not set.'),
+  kafkaBrokers: list(
+    'KAFKA_BROKERS',
+    '127.0.0.1:9092',
+    'Comma-separated bootstrap brokers. `npm start` runs a local broker when this is not set.',
+  ),
   kafkaClientId: str('KAFKA_CLIENT_ID', 'streaming-analytics', 'Kafka client id prefix.'),
   kafkaTopicProgress: str('KAFKA_TOPIC_PROGRESS', 'progress-events', 'Topic for playback progress events.'),
-  kafkaTopicPartitions: int('KAFKA_TOPIC_PARTITIONS', 6, 'Partitions when the topic is created (upper bound on ETL parallelism).', 1, 10000),
-  kafkaReplicationFactor: int('KAFKA_REPLICATION_FACTOR', 1, 'Replication factor when topics are created (3 in production).', 1, 10),
-  kafkaMinInsyncReplicas: int('KAFKA_MIN_INSYNC_REPLICAS', 1, 'min.insync.replicas set on created topics (2 in production with RF 3).', 1, 10),
+  kafkaTopicPartitions: int(
+    'KAFKA_TOPIC_PARTITIONS',
+    6,
+    'Partitions when the topic is created (upper bound on ETL parallelism).',
+    1,
+    10000,
+  ),
+  kafkaReplicationFactor: int(
+    'KAFKA_REPLICATION_FACTOR',
+    1,
+    'Replication factor when topics are created (3 in production).',
+    1,
+    10,
+  ),
+  kafkaMinInsyncReplicas: int(
+    'KAFKA_MIN_INSYNC_REPLICAS',
+    1,
+    'min.insync.replicas set on created topics (2 in production with RF 3).',
+    1,
+    10,
+  ),
   kafkaRetentionMs: int('KAFKA_RETENTION_MS', 7 * DAY_MS, 'retention.ms set on created topics.', 60000),
-  kafkaLingerMs: int('KAFKA_LINGER_MS', 2, 'How long the API groups concurrent events before one produce request.', 0, 1000),
-  kafkaBatchMaxMessages: int('KAFKA_BATCH_MAX_MESSAGES', 2000, 'Most events in one produce request from the API.', 1),
-  kafkaSendTimeoutMs: int('KAFKA_SEND_TIMEOUT_MS', 2000, 'Longest the API waits for the broker acknowledgement before answering 503.', 50),
+  kafkaLingerMs: int(
+    'KAFKA_LINGER_MS',
+    2,
+    'How long the API groups concurrent events before one produce request.',
+    0,
+    1000,
+  ),
+  kafkaBatchMaxMessages: int(
+    'KAFKA_BATCH_MAX_MESSAGES',
+    2000,
+    'Most events in one produce request from the API.',
+    1,
+  ),
+  kafkaSendTimeoutMs: int(
+    'KAFKA_SEND_TIMEOUT_MS',
+    2000,
+    'Longest the API waits for the broker acknowledgement before answering 503.',
+    50,
+  ),
   kafkaConnectTimeoutMs: int('KAFKA_CONNECT_TIMEOUT_MS', 3000, 'TCP connect timeout to brokers.', 100),
 
   // --- ETL ---
   etlGroupId: str('ETL_GROUP_ID', 'progress-etl', 'Consumer group of the ETL processes.'),
   etlBatchMaxRows: int('ETL_BATCH_MAX_ROWS', 50000, 'Most rows in one ClickHouse insert.', 1),
-  etlBatchMaxWaitMs: int('ETL_BATCH_MAX_WAIT_MS', 500, 'Longest the broker holds a fetch to fill a batch (bounds freshness).', 0, 60000),
-  etlFetchMinBytes: int('ETL_FETCH_MIN_BYTES', 1048576, 'Bytes a fetch waits for (up to ETL_BATCH_MAX_WAIT_MS) so batches are big under load.', 1),
-  etlFetchMaxBytesPerPartition: int('ETL_FETCH_MAX_BYTES_PER_PARTITION', 10485760, 'Largest fetch per partition.', 1024),
-  etlPartitionsConcurrency: int('ETL_PARTITIONS_CONCURRENCY', 2, 'Partitions processed at once in one ETL process.', 1, 64),
-  etlSessionTimeoutMs: int('ETL_SESSION_TIMEOUT_MS', 30000, 'Consumer session timeout: how long a crashed ETL holds its partitions before a rebalance.', 6000, 300000),
+  etlBatchMaxWaitMs: int(
+    'ETL_BATCH_MAX_WAIT_MS',
+    500,
+    'Longest the broker holds a fetch to fill a batch (bounds freshness).',
+    0,
+    60000,
+  ),
+  etlFetchMinBytes: int(
+    'ETL_FETCH_MIN_BYTES',
+    1048576,
+    'Bytes a fetch waits for (up to ETL_BATCH_MAX_WAIT_MS) so batches are big under load.',
+    1,
+  ),
+  etlFetchMaxBytesPerPartition: int(
+    'ETL_FETCH_MAX_BYTES_PER_PARTITION',
+    10485760,
+    'Largest fetch per partition.',
+    1024,
+  ),
+  etlPartitionsConcurrency: int(
+    'ETL_PARTITIONS_CONCURRENCY',
+    2,
+    'Partitions processed at once in one ETL process.',
+    1,
+    64,
+  ),
+  etlSessionTimeoutMs: int(
+    'ETL_SESSION_TIMEOUT_MS',
+    30000,
+    'Consumer session timeout: how long a crashed ETL holds its partitions before a rebalance.',
+    6000,
+    300000,
+  ),
   etlRetryInitialMs: int('ETL_RETRY_INITIAL_MS', 200, 'First backoff after a transient ClickHouse error.', 1),
   etlRetryMaxMs: int('ETL_RETRY_MAX_MS', 10000, 'Backoff cap for transient ClickHouse errors.', 1),
   etlMigrateOnStart: bool('ETL_MIGRATE_ON_START', true, 'Run ClickHouse migrations when the ETL starts.'),
 
   // --- ClickHouse ---
-  clickhouseUrl: url('CLICKHOUSE_URL', 'ClickHouse HTTP endpoint. Not set: embedded engine (chdb) in CLICKHOUSE_DATA_DIR.'),
+  clickhouseUrl: url(
+    'CLICKHOUSE_URL',
+    'ClickHouse HTTP endpoint. Not set: embedded engine (chdb) in CLICKHOUSE_DATA_DIR.',
+  ),
   clickhouseUser: str('CLICKHOUSE_USER', 'default', 'ClickHouse user (server mode).'),
   clickhousePassword: optionalStr('CLICKHOUSE_PASSWORD', 'ClickHouse password (server mode).', true),
-  clickhouseDatabase: str('CLICKHOUSE_DATABASE', 'analytics', 'Database holding the tables; created by migrations.'),
-  clickhouseCluster: optionalStr('CLICKHOUSE_CLUSTER', 'Cluster name: migrations use ON CLUSTER, Replicated engines and Distributed tables. Not set: one node.'),
+  clickhouseDatabase: str(
+    'CLICKHOUSE_DATABASE',
+    'analytics',
+    'Database holding the tables; created by migrations.',
+  ),
+  clickhouseCluster: optionalStr(
+    'CLICKHOUSE_CLUSTER',
+    'Cluster name: migrations use ON CLUSTER, Replicated engines and Distributed tables. Not set: one node.',
+  ),
   clickhouseDataDir: str('CLICKHOUSE_DATA_DIR', '.data/chdb', 'Data directory of the embedded engine.'),
-  clickhouseTtlDays: int('CLICKHOUSE_TTL_DAYS', 730, 'Retention of raw events in ClickHouse (0 keeps forever).', 0),
-  clickhouseRequestTimeoutMs: int('CLICKHOUSE_REQUEST_TIMEOUT_MS', 30000, 'Timeout of one ClickHouse request.', 100),
-  clickhouseDedupToken: bool('CLICKHOUSE_DEDUP_TOKEN', true, 'Send insert_deduplication_token with each block (needs ClickHouse >= 22.2).'),
+  clickhouseTtlDays: int(
+    'CLICKHOUSE_TTL_DAYS',
+    730,
+    'Retention of raw events in ClickHouse (0 keeps forever).',
+    0,
+  ),
+  clickhouseRequestTimeoutMs: int(
+    'CLICKHOUSE_REQUEST_TIMEOUT_MS',
+    30000,
+    'Timeout of one ClickHouse request.',
+    100,
+  ),
+  clickhouseDedupToken: bool(
+    'CLICKHOUSE_DEDUP_TOKEN',
+    true,
+    'Send insert_deduplication_token with each block (needs ClickHouse >= 22.2).',
+  ),
 } satisfies Record<string, Option<unknown>>;
 
 type Options = typeof OPTIONS;

@@ -33,7 +33,13 @@ function make<T>(
   };
 }
 
-export function int(key: string, def: number, doc: string, min = 0, max = Number.MAX_SAFE_INTEGER): Option<number> {
+export function int(
+  key: string,
+  def: number,
+  doc: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): Option<number> {
   return make(
     key,
     String(def),
@@ -87,7 +93,8 @@ export function oneOf<T extends string>(key: string, def: T, values: readonly T[
     def,
     doc,
     (raw) => {
-      if (!(values as readonly string[]).includes(raw)) throw new ConfigError(key, raw, `one of ${values.join(', ')}`);
+      if (!(values as readonly string[]).includes(raw))
+        throw new ConfigError(key, raw, `one of ${values.join(', ')}`);
       return raw as T;
     },
     def,

@@ -19,7 +19,10 @@ function progressFields(limits: TimeLimits, now: () => number) {
     duration_sec: z.int().min(1).max(MAX_FILM_SECONDS),
     event_id: z.uuid({ message: 'must be a UUID' }).optional(),
     occurred_at: z.iso
-      .datetime({ offset: true, message: 'must be an ISO-8601 date-time with a zone, e.g. 2026-01-31T20:15:00Z' })
+      .datetime({
+        offset: true,
+        message: 'must be an ISO-8601 date-time with a zone, e.g. 2026-01-31T20:15:00Z',
+      })
       .superRefine((value, ctx) => {
         const problem = checkOccurredAt(Date.parse(value), now(), limits);
         if (problem !== null) ctx.addIssue({ code: 'custom', message: `occurred_at ${problem}` });
@@ -34,7 +37,11 @@ function positionWithinDuration(v: { position_sec: number; duration_sec: number 
   }
 }
 
-export function createProgressSchemas(limits: TimeLimits, batchMaxEvents: number, now: () => number = Date.now) {
+export function createProgressSchemas(
+  limits: TimeLimits,
+  batchMaxEvents: number,
+  now: () => number = Date.now,
+) {
   const single = z.strictObject(progressFields(limits, now)).superRefine(positionWithinDuration);
   const item = z
     .strictObject({ film_id: z.uuid({ message: 'must be a UUID' }), ...progressFields(limits, now) })

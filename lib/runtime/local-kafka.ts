@@ -78,7 +78,9 @@ export class LocalKafka {
     while (Date.now() < deadline) {
       for (const [node, proc] of this.procs) {
         if (proc.exitCode !== null) {
-          throw new Error(`kafka node ${node} exited with ${proc.exitCode}; see ${this.opts.dir}/broker-${node}.log`);
+          throw new Error(
+            `kafka node ${node} exited with ${proc.exitCode}; see ${this.opts.dir}/broker-${node}.log`,
+          );
         }
       }
       const admin = kafka.admin();

@@ -13,12 +13,19 @@ export interface ProcessBase {
 }
 
 /** Config, logger and clients every process entry point starts from. */
-export async function createProcessBase(name: string, env: NodeJS.ProcessEnv = process.env): Promise<ProcessBase> {
+export async function createProcessBase(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ProcessBase> {
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel, pretty: config.logPretty, name });
   log.info({ config: redactedConfig(config) }, 'config_loaded');
   const kafka = createKafka(
-    { brokers: config.kafkaBrokers, clientId: `${config.kafkaClientId}-${name}`, connectTimeoutMs: config.kafkaConnectTimeoutMs },
+    {
+      brokers: config.kafkaBrokers,
+      clientId: `${config.kafkaClientId}-${name}`,
+      connectTimeoutMs: config.kafkaConnectTimeoutMs,
+    },
     log,
   );
   const clickhouse = await createClickHouse({

@@ -28,7 +28,11 @@ export function migrationsStep(client: ClickHouseClient, config: Config, log: Lo
   return startupStep('clickhouse-migrations', async () => {
     await migrate(
       client,
-      { database: config.clickhouseDatabase, cluster: config.clickhouseCluster, ttlDays: config.clickhouseTtlDays },
+      {
+        database: config.clickhouseDatabase,
+        cluster: config.clickhouseCluster,
+        ttlDays: config.clickhouseTtlDays,
+      },
       MIGRATIONS,
       log.child({ module: 'migrate' }),
     );

@@ -10,7 +10,10 @@ import { clickhouseService, migrationsStep, topicsStep } from './services.js';
  * process, so this is how both share it. Stop order (reverse): HTTP stops accepting, the
  * consumer finishes its batch and commits, the producer flushes, ClickHouse closes.
  */
-export function standaloneServices(base: ProcessBase): { services: Service[]; api: ReturnType<typeof buildApi> } {
+export function standaloneServices(base: ProcessBase): {
+  services: Service[];
+  api: ReturnType<typeof buildApi>;
+} {
   const { config, log, kafka, clickhouse } = base;
   const api = buildApi(config, { kafka, clickhouse, log });
   const etl = buildProgressEtl(config, { kafka, clickhouse, log });

@@ -7,7 +7,13 @@
 import { createClickHouse } from '../../lib/clickhouse/client.js';
 
 const [dir, sql] = process.argv.slice(2);
-const client = await createClickHouse({ url: undefined, user: 'default', password: undefined, dataDir: dir!, requestTimeoutMs: 60_000 });
+const client = await createClickHouse({
+  url: undefined,
+  user: 'default',
+  password: undefined,
+  dataDir: dir!,
+  requestTimeoutMs: 60_000,
+});
 const rs = await client.query({ query: sql!, format: 'JSONEachRow' });
 process.stdout.write(JSON.stringify(await rs.json()));
 await client.close();

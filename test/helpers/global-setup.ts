@@ -15,7 +15,11 @@ export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
     this.timeout(180_000);
     const workDir = mkdtempSync(join(tmpdir(), 'sa-it-'));
-    const kafka = new LocalKafka({ dir: join(workDir, 'kafka'), nodes: 1, basePort: await findFreePortBlock(1) });
+    const kafka = new LocalKafka({
+      dir: join(workDir, 'kafka'),
+      nodes: 1,
+      basePort: await findFreePortBlock(1),
+    });
     process.on('exit', () => kafka.killAllSync());
     await kafka.start();
     const chdbDir = join(workDir, 'chdb');

@@ -30,7 +30,9 @@ export interface Harness {
  * The product in-process on the shared test broker and engine, with its own random topic,
  * consumer group and database: api always, etl when asked.
  */
-export async function startHarness(opts: { etl?: boolean; env?: Record<string, string> } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { etl?: boolean; env?: Record<string, string> } = {},
+): Promise<Harness> {
   const env = testEnv();
   const secret = `test-secret-${randomUUID()}`;
   const config = loadConfig({
@@ -54,9 +56,13 @@ export async function startHarness(opts: { etl?: boolean; env?: Record<string, s
     },
   });
   const log = createLogger({ level: config.logLevel, pretty: false, name: 'test' }, sink);
-  const kafka = createKafka({ brokers: config.kafkaBrokers, clientId: 'harness', connectTimeoutMs: 3000 }, log);
+  const kafka = createKafka(
+    { brokers: config.kafkaBrokers, clientId: 'harness', connectTimeoutMs: 3000 },
+    log,
+  );
   const api = buildApi(config, { kafka, clickhouse: env.clickhouse, log });
-  const etl = opts.etl === true ? buildProgressEtl(config, { kafka, clickhouse: env.clickhouse, log }) : undefined;
+  const etl =
+    opts.etl === true ? buildProgressEtl(config, { kafka, clickhouse: env.clickhouse, log }) : undefined;
   const services: Service[] = [
     migrationsStep(env.clickhouse, config, log),
     topicsStep(kafka, [progressTopicSpec(config)]),
@@ -90,12 +96,18 @@ export async function startHarness(opts: { etl?: boolean; env?: Record<string, s
 export interface JsonResponse {
   status: number;
   headers: Headers;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
 }
 
 export async function request(
   url: string,
-  init: { method?: string; token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  init: {
+    method?: string;
+    token?: string;
+    body?: unknown;
+    rawBody?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<JsonResponse> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.token !== undefined) headers.Authorization = `Bearer ${init.token}`;
@@ -104,7 +116,11 @@ export async function request(
     body = JSON.stringify(init.body);
     headers['Content-Type'] ??= 'application/json';
   }
-  const res = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, body });
+  const res = await fetch(url, {
+    method: init.method ?? (body === undefined ? 'GET' : 'POST'),
+    headers,
+    body,
+  });
   const text = await res.text();
   let parsed: unknown = text;
   try {

@@ -23,10 +23,14 @@ export function exited(proc: ChildProcess): Promise<number | null> {
 
 /** Queries an embedded-engine data directory from a separate process (see chdb-query.ts). */
 export function queryChdbDir<T>(dir: string, sql: string): T[] {
-  const res = spawnSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'test/helpers/chdb-query.ts'), dir, sql], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  const res = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', resolve(ROOT, 'test/helpers/chdb-query.ts'), dir, sql],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
   if (res.status !== 0) throw new Error(`chdb query failed: ${res.stderr}`);
   return JSON.parse(res.stdout) as T[];
 }

@@ -10,7 +10,10 @@ import { testEnv } from '../helpers/test-env.js';
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
 
-function expectUnauthorized(res: { status: number; headers: Headers; body: any }, bearerError = 'invalid_token') {
+function expectUnauthorized(
+  res: { status: number; headers: Headers; body: any },
+  bearerError = 'invalid_token',
+) {
   expect(res.status, JSON.stringify(res.body)).to.equal(401);
   expect(res.headers.get('www-authenticate')).to.equal(`Bearer realm="api", error="${bearerError}"`);
   expect(res.body.error.code).to.equal('unauthorized');
@@ -18,7 +21,11 @@ function expectUnauthorized(res: { status: number; headers: Headers; body: any }
 
 describe('JWT with an HS256 shared secret', () => {
   let h: Harness;
-  const hs = (secret: string, claims: Record<string, unknown>, header: Record<string, unknown> = { alg: 'HS256' }) =>
+  const hs = (
+    secret: string,
+    claims: Record<string, unknown>,
+    header: Record<string, unknown> = { alg: 'HS256' },
+  ) =>
     new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(new TextEncoder().encode(secret));
 
   before(async () => {
@@ -34,7 +41,13 @@ describe('JWT with an HS256 shared secret', () => {
       headers,
       body: { position_sec: 1, duration_sec: 10 },
     });
-  const good = () => ({ sub: randomUUID(), iss: 'https://id.example.com', aud: 'progress-api', exp: now() + 600, iat: now() });
+  const good = () => ({
+    sub: randomUUID(),
+    iss: 'https://id.example.com',
+    aud: 'progress-api',
+    exp: now() + 600,
+    iat: now(),
+  });
 
   it('accepts a valid token', async () => {
     expect((await post(await hs(h.secret, good()))).status).to.equal(202);
@@ -103,7 +116,10 @@ describe('JWT from a JWKS URL (RS256, ES256, EdDSA)', () => {
   let h: Harness;
   let jwksServer: Server;
   let jwksFetches = 0;
-  const keys: Record<string, { privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']; jwk: JWK }> = {};
+  const keys: Record<
+    string,
+    { privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']; jwk: JWK }
+  > = {};
 
   before(async () => {
     const jwks: JWK[] = [];
@@ -133,7 +149,10 @@ describe('JWT from a JWKS URL (RS256, ES256, EdDSA)', () => {
       .setSubject(randomUUID())
       .sign(keys[alg]!.privateKey);
   const post = (token: string) =>
-    request(`${h.url}/api/v1/progress/films/${randomUUID()}`, { token, body: { position_sec: 1, duration_sec: 10 } });
+    request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
+      token,
+      body: { position_sec: 1, duration_sec: 10 },
+    });
 
   for (const alg of ['RS256', 'ES256', 'EdDSA']) {
     it(`accepts a valid ${alg} token`, async () => {

@@ -24,7 +24,10 @@ describe('ETL crash recovery', function () {
     const dataDir = join(env.workDir, uniqueName('etl-chdb'));
     const logFile = join(env.workDir, `${groupId}.log`);
     await withAdmin(env.brokers, (admin) =>
-      admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true }),
+      admin.createTopics({
+        topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
+        waitForLeaders: true,
+      }),
     );
     const childEnv = {
       KAFKA_BROKERS: env.brokers.join(','),
@@ -56,7 +59,13 @@ describe('ETL crash recovery', function () {
       etl = spawnTs('etl/src/main.ts', childEnv, logFile);
     }
     const produced = await producing;
-    await waitFor('lag 0', () => groupLag(env.brokers, groupId, topic), (n) => n === 0, 120_000, 250);
+    await waitFor(
+      'lag 0',
+      () => groupLag(env.brokers, groupId, topic),
+      (n) => n === 0,
+      120_000,
+      250,
+    );
     etl.kill('SIGTERM');
     expect(await exited(etl), 'graceful exit code').to.equal(0);
 
@@ -66,7 +75,9 @@ describe('ETL crash recovery', function () {
     );
     const rows = Number(stats!.rows);
     const distinct = Number(stats!.distinct_ids);
-    console.log(`      produced ${produced.length}, rows ${rows}, distinct ${distinct}, replayed duplicates ${rows - distinct}`);
+    console.log(
+      `      produced ${produced.length}, rows ${rows}, distinct ${distinct}, replayed duplicates ${rows - distinct}`,
+    );
     expect(distinct).to.equal(produced.length);
   });
 });

@@ -27,14 +27,27 @@ describe('pipeline: API → Kafka → ETL → ClickHouse (embedded engine)', () 
     const film = randomUUID();
     const single = await request(`${h.url}/api/v1/progress/films/${film}`, {
       token,
-      body: { position_sec: 42, duration_sec: 5400, occurred_at: new Date(Date.now() - 3_600_000).toISOString().replace('Z', '+00:00') },
+      body: {
+        position_sec: 42,
+        duration_sec: 5400,
+        occurred_at: new Date(Date.now() - 3_600_000).toISOString().replace('Z', '+00:00'),
+      },
     });
     expect(single.status).to.equal(202);
-    const events = Array.from({ length: 300 }, (_, i) => ({ film_id: randomUUID(), position_sec: i, duration_sec: 600 }));
+    const events = Array.from({ length: 300 }, (_, i) => ({
+      film_id: randomUUID(),
+      position_sec: i,
+      duration_sec: 600,
+    }));
     const batch = await request(`${h.url}/api/v1/progress/batch`, { token, body: { events } });
     expect(batch.status).to.equal(202);
 
-    await waitFor('rows in ClickHouse', () => scalar(`SELECT count() FROM ${table}`), (n) => n >= 301, 60_000);
+    await waitFor(
+      'rows in ClickHouse',
+      () => scalar(`SELECT count() FROM ${table}`),
+      (n) => n >= 301,
+      60_000,
+    );
     expect(await scalar(`SELECT count() FROM ${table}`)).to.equal(301);
     const rs = await testEnv().clickhouse.query({
       query: `SELECT toString(viewer_id) v, toString(film_id) f, position_sec, duration_sec,
@@ -43,7 +56,14 @@ describe('pipeline: API → Kafka → ETL → ClickHouse (embedded engine)', () 
       format: 'JSONEachRow',
     });
     expect(await rs.json()).to.deep.equal([
-      { v: viewer, f: film, position_sec: 42, duration_sec: 5400, o: new Date(Date.now() - 3_600_000).toISOString().slice(0, 10), schema_version: 1 },
+      {
+        v: viewer,
+        f: film,
+        position_sec: 42,
+        duration_sec: 5400,
+        o: new Date(Date.now() - 3_600_000).toISOString().slice(0, 10),
+        schema_version: 1,
+      },
     ]);
   });
 
@@ -63,7 +83,11 @@ describe('pipeline: API → Kafka → ETL → ClickHouse (embedded engine)', () 
     const film = randomUUID();
     const base = Date.now() - 60_000;
     // Sent newest first: an offline buffer flushed after a live event.
-    for (const [pos, ms] of [[900, base + 30_000], [300, base], [600, base + 10_000]] as const) {
+    for (const [pos, ms] of [
+      [900, base + 30_000],
+      [300, base],
+      [600, base + 10_000],
+    ] as const) {
       const res = await request(`${h.url}/api/v1/progress/films/${film}`, {
         token,
         body: { position_sec: pos, duration_sec: 1000, occurred_at: new Date(ms).toISOString() },
@@ -79,11 +103,22 @@ describe('pipeline: API → Kafka → ETL → ClickHouse (embedded engine)', () 
     expect(latest.body.occurred_at).to.equal(new Date(base + 30_000).toISOString());
   });
 
-  it('answers 404 for a film the viewer never watched, and never shows another viewer\'s position', async () => {
+  it("answers 404 for a film the viewer never watched, and never shows another viewer's position", async () => {
     const film = randomUUID();
     const watcher = await h.token();
-    expect((await request(`${h.url}/api/v1/progress/films/${film}`, { token: watcher, body: { position_sec: 5, duration_sec: 10 } })).status).to.equal(202);
-    await waitFor('row', () => request(`${h.url}/api/v1/progress/films/${film}`, { token: watcher }), (r) => r.status === 200);
+    expect(
+      (
+        await request(`${h.url}/api/v1/progress/films/${film}`, {
+          token: watcher,
+          body: { position_sec: 5, duration_sec: 10 },
+        })
+      ).status,
+    ).to.equal(202);
+    await waitFor(
+      'row',
+      () => request(`${h.url}/api/v1/progress/films/${film}`, { token: watcher }),
+      (r) => r.status === 200,
+    );
     const other = await request(`${h.url}/api/v1/progress/films/${film}`, { token: await h.token() });
     expect(other.status).to.equal(404);
     expect(other.body.error.code).to.equal('not_found');

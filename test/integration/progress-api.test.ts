@@ -19,7 +19,12 @@ describe('progress API → Kafka', () => {
     const eventId = randomUUID();
     const res = await request(`${h.url}/api/v1/progress/films/${film}`, {
       token: await h.token(viewer),
-      body: { position_sec: 754, duration_sec: 5400, event_id: eventId, occurred_at: new Date().toISOString() },
+      body: {
+        position_sec: 754,
+        duration_sec: 5400,
+        event_id: eventId,
+        occurred_at: new Date().toISOString(),
+      },
     });
     expect(res.status).to.equal(202);
     expect(res.body).to.deep.equal({ event_id: eventId });
@@ -61,7 +66,10 @@ describe('progress API → Kafka', () => {
       duration_sec: 1000,
       ...(i % 2 === 0 ? { event_id: randomUUID() } : {}),
     }));
-    const res = await request(`${h.url}/api/v1/progress/batch`, { token: await h.token(viewer), body: { events } });
+    const res = await request(`${h.url}/api/v1/progress/batch`, {
+      token: await h.token(viewer),
+      body: { events },
+    });
     expect(res.status).to.equal(202);
     expect(res.body.accepted).to.equal(500);
     expect(res.body.event_ids).to.have.length(500);
@@ -73,7 +81,9 @@ describe('progress API → Kafka', () => {
     expect(mine).to.have.length(500);
     // One viewer → one partition → order preserved.
     expect(new Set(mine.map((m) => m.partition)).size).to.equal(1);
-    expect(mine.map((m) => (JSON.parse(m.value!) as { event_id: string }).event_id)).to.deep.equal(res.body.event_ids);
+    expect(mine.map((m) => (JSON.parse(m.value!) as { event_id: string }).event_id)).to.deep.equal(
+      res.body.event_ids,
+    );
   });
 
   it('serves /healthz and /readyz with Kafka and ClickHouse reachable', async () => {
@@ -147,28 +157,146 @@ describe('rejected requests never reach Kafka', () => {
 
   const film = randomUUID();
   const valid = { position_sec: 10, duration_sec: 100 };
-  const cases: { name: string; path?: string; rawBody?: string; body?: unknown; contentType?: string; status: number; code: string; field?: string }[] = [
+  const cases: {
+    name: string;
+    path?: string;
+    rawBody?: string;
+    body?: unknown;
+    contentType?: string;
+    status: number;
+    code: string;
+    field?: string;
+  }[] = [
     { name: 'malformed JSON', rawBody: '{"position_sec": 1,', status: 400, code: 'invalid_json' },
     { name: 'an empty body', rawBody: '', status: 400, code: 'invalid_json' },
-    { name: 'a wrong content type', rawBody: JSON.stringify(valid), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
-    { name: 'an oversize body', rawBody: JSON.stringify({ ...valid, pad: 'x'.repeat(70000) }), status: 413, code: 'payload_too_large' },
-    { name: 'a missing field', body: { position_sec: 10 }, status: 400, code: 'validation_failed', field: 'duration_sec' },
-    { name: 'an unknown field', body: { ...valid, viewer_id: randomUUID() }, status: 400, code: 'validation_failed' },
-    { name: 'a wrong type', body: { ...valid, position_sec: '10' }, status: 400, code: 'validation_failed', field: 'position_sec' },
-    { name: 'a non-UUID film id', path: '/api/v1/progress/films/not-a-uuid', body: valid, status: 400, code: 'validation_failed' },
-    { name: 'a non-UUID event id', body: { ...valid, event_id: '123' }, status: 400, code: 'validation_failed', field: 'event_id' },
-    { name: 'a negative position', body: { ...valid, position_sec: -1 }, status: 400, code: 'validation_failed', field: 'position_sec' },
-    { name: 'a fractional position', body: { ...valid, position_sec: 1.5 }, status: 400, code: 'validation_failed', field: 'position_sec' },
-    { name: 'a position beyond the duration', body: { position_sec: 101, duration_sec: 100 }, status: 400, code: 'validation_failed', field: 'position_sec' },
-    { name: 'a zero duration', body: { position_sec: 0, duration_sec: 0 }, status: 400, code: 'validation_failed', field: 'duration_sec' },
-    { name: 'a timestamp in 1970', body: { ...valid, occurred_at: '1970-01-01T00:00:00Z' }, status: 400, code: 'validation_failed', field: 'occurred_at' },
-    { name: 'a timestamp in 2100', body: { ...valid, occurred_at: '2100-01-01T00:00:00Z' }, status: 400, code: 'validation_failed', field: 'occurred_at' },
-    { name: 'a timestamp without zone', body: { ...valid, occurred_at: '2026-01-01 10:00:00' }, status: 400, code: 'validation_failed', field: 'occurred_at' },
+    {
+      name: 'a wrong content type',
+      rawBody: JSON.stringify(valid),
+      contentType: 'text/plain',
+      status: 415,
+      code: 'unsupported_media_type',
+    },
+    {
+      name: 'an oversize body',
+      rawBody: JSON.stringify({ ...valid, pad: 'x'.repeat(70000) }),
+      status: 413,
+      code: 'payload_too_large',
+    },
+    {
+      name: 'a missing field',
+      body: { position_sec: 10 },
+      status: 400,
+      code: 'validation_failed',
+      field: 'duration_sec',
+    },
+    {
+      name: 'an unknown field',
+      body: { ...valid, viewer_id: randomUUID() },
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a wrong type',
+      body: { ...valid, position_sec: '10' },
+      status: 400,
+      code: 'validation_failed',
+      field: 'position_sec',
+    },
+    {
+      name: 'a non-UUID film id',
+      path: '/api/v1/progress/films/not-a-uuid',
+      body: valid,
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a non-UUID event id',
+      body: { ...valid, event_id: '123' },
+      status: 400,
+      code: 'validation_failed',
+      field: 'event_id',
+    },
+    {
+      name: 'a negative position',
+      body: { ...valid, position_sec: -1 },
+      status: 400,
+      code: 'validation_failed',
+      field: 'position_sec',
+    },
+    {
+      name: 'a fractional position',
+      body: { ...valid, position_sec: 1.5 },
+      status: 400,
+      code: 'validation_failed',
+      field: 'position_sec',
+    },
+    {
+      name: 'a position beyond the duration',
+      body: { position_sec: 101, duration_sec: 100 },
+      status: 400,
+      code: 'validation_failed',
+      field: 'position_sec',
+    },
+    {
+      name: 'a zero duration',
+      body: { position_sec: 0, duration_sec: 0 },
+      status: 400,
+      code: 'validation_failed',
+      field: 'duration_sec',
+    },
+    {
+      name: 'a timestamp in 1970',
+      body: { ...valid, occurred_at: '1970-01-01T00:00:00Z' },
+      status: 400,
+      code: 'validation_failed',
+      field: 'occurred_at',
+    },
+    {
+      name: 'a timestamp in 2100',
+      body: { ...valid, occurred_at: '2100-01-01T00:00:00Z' },
+      status: 400,
+      code: 'validation_failed',
+      field: 'occurred_at',
+    },
+    {
+      name: 'a timestamp without zone',
+      body: { ...valid, occurred_at: '2026-01-01 10:00:00' },
+      status: 400,
+      code: 'validation_failed',
+      field: 'occurred_at',
+    },
     { name: 'a JSON array body', body: [valid], status: 400, code: 'validation_failed' },
     { name: 'a JSON null body', rawBody: 'null', status: 400, code: 'validation_failed' },
-    { name: 'a batch over the limit', path: '/api/v1/progress/batch', body: { events: Array.from({ length: 501 }, () => ({ film_id: film, ...valid })) }, status: 400, code: 'validation_failed', field: 'events' },
-    { name: 'an empty batch', path: '/api/v1/progress/batch', body: { events: [] }, status: 400, code: 'validation_failed', field: 'events' },
-    { name: 'a batch with one bad item', path: '/api/v1/progress/batch', body: { events: [{ film_id: film, ...valid }, { film_id: film, ...valid }, { film_id: film, position_sec: 5, duration_sec: 1 }] }, status: 400, code: 'validation_failed', field: 'events[2].position_sec' },
+    {
+      name: 'a batch over the limit',
+      path: '/api/v1/progress/batch',
+      body: { events: Array.from({ length: 501 }, () => ({ film_id: film, ...valid })) },
+      status: 400,
+      code: 'validation_failed',
+      field: 'events',
+    },
+    {
+      name: 'an empty batch',
+      path: '/api/v1/progress/batch',
+      body: { events: [] },
+      status: 400,
+      code: 'validation_failed',
+      field: 'events',
+    },
+    {
+      name: 'a batch with one bad item',
+      path: '/api/v1/progress/batch',
+      body: {
+        events: [
+          { film_id: film, ...valid },
+          { film_id: film, ...valid },
+          { film_id: film, position_sec: 5, duration_sec: 1 },
+        ],
+      },
+      status: 400,
+      code: 'validation_failed',
+      field: 'events[2].position_sec',
+    },
   ];
 
   for (const c of cases) {

@@ -10,7 +10,8 @@ export function requireAuth(verify: TokenVerifier): Middleware {
     const header = ctx.get('Authorization');
     if (header === '') throw new UnauthorizedError('missing bearer token', 'invalid_request');
     const match = BEARER.exec(header);
-    if (match === null) throw new UnauthorizedError('Authorization header must be "Bearer <token>"', 'invalid_request');
+    if (match === null)
+      throw new UnauthorizedError('Authorization header must be "Bearer <token>"', 'invalid_request');
     ctx.state.principal = await verify(match[1]!);
     await next();
   };

@@ -1,4 +1,10 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { ConfigError, UnauthorizedError } from '../../../lib/errors.js';
 
 export interface Principal {
@@ -27,7 +33,11 @@ const ASYMMETRIC_ALGS = ['RS256', 'ES256', 'EdDSA'];
 
 export function createJwtVerifier(opts: JwtOptions): TokenVerifier {
   if ((opts.secret === undefined) === (opts.jwksUrl === undefined)) {
-    throw new ConfigError('JWT_SECRET', opts.secret === undefined ? '' : '[set]', 'exactly one of JWT_SECRET or JWT_JWKS_URL');
+    throw new ConfigError(
+      'JWT_SECRET',
+      opts.secret === undefined ? '' : '[set]',
+      'exactly one of JWT_SECRET or JWT_JWKS_URL',
+    );
   }
   let key: Uint8Array | JWTVerifyGetKey;
   let algorithms: string[];
@@ -68,7 +78,8 @@ export function createJwtVerifier(opts: JwtOptions): TokenVerifier {
 function rolesOf(payload: JWTPayload): string[] {
   const roles: string[] = [];
   if (typeof payload.role === 'string') roles.push(payload.role);
-  if (Array.isArray(payload.roles)) roles.push(...payload.roles.filter((r): r is string => typeof r === 'string'));
+  if (Array.isArray(payload.roles))
+    roles.push(...payload.roles.filter((r): r is string => typeof r === 'string'));
   return roles;
 }
 

@@ -23,7 +23,12 @@ export function requestContextMiddleware(rootLog: Logger): Middleware {
     } finally {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       log.info(
-        { method: ctx.method, path: ctx.path, status: ctx.status, duration_ms: Math.round(durationMs * 100) / 100 },
+        {
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          duration_ms: Math.round(durationMs * 100) / 100,
+        },
         'http_request',
       );
     }

@@ -74,7 +74,9 @@ export class KafkaPublisher implements EventPublisher, Service {
       const timedOut = err instanceof BatchTimeoutError;
       this.log.warn({ err, topic, messages: messages.length, timed_out: timedOut }, 'kafka_publish_failed');
       throw new UnavailableError(
-        timedOut ? 'event store did not acknowledge in time, retry later' : 'event store unavailable, retry later',
+        timedOut
+          ? 'event store did not acknowledge in time, retry later'
+          : 'event store unavailable, retry later',
         { code: 'kafka_unavailable', retryAfterSec: 1, cause: err },
       );
     }

@@ -1,4 +1,12 @@
-import { dedupSetting, distributed, engine, onCluster, storageTable, ttlClause, type DdlContext } from '../ddl.js';
+import {
+  dedupSetting,
+  distributed,
+  engine,
+  onCluster,
+  storageTable,
+  ttlClause,
+  type DdlContext,
+} from '../ddl.js';
 import type { Migration } from './migration.js';
 
 /**

@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sleep } from '../../lib/retry.js';
+import { findFreePort } from '../../lib/runtime/ports.js';
+
+/**
+ * A real clickhouse-server process (Debian's package, 18.16) in its own directory and
+ * ports, for network and fault tests of the @clickhouse/client path: kill it, restart it.
+ */
+export class ClickHouseServer {
+  private proc: ChildProcess | undefined;
+  httpPort = 0;
+
+  constructor(private readonly dir: string) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.httpPort === 0) {
+      this.httpPort = await findFreePort();
+      const tcpPort = await findFreePort();
+      mkdirSync(this.dir, { recursive: true });
+      writeFileSync(
+        join(this.dir, 'config.xml'),
+        `<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>${this.dir}/server.log</log><errorlog>${this.dir}/server.err.log</errorlog><console>0</console></logger>
+  <http_port>${this.httpPort}</http_port>
+  <tcp_port>${tcpPort}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>${this.dir}/data/</path>
+  <tmp_path>${this.dir}/tmp/</tmp_path>
+  <user_files_path>${this.dir}/user_files/</user_files_path>
+  <format_schema_path>${this.dir}/format_schemas/</format_schema_path>
+  <users_config>/etc/clickhouse-server/users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>268435456</mark_cache_size>
+</yandex>
+`,
+      );
+    }
+    this.proc = spawn('clickhouse-server', [`--config-file=${join(this.dir, 'config.xml')}`], {
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null)
+        throw new Error(`clickhouse-server exited; see ${this.dir}/server.err.log`);
+      try {
+        if ((await fetch(`${this.url}/ping`)).ok) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    throw new Error('clickhouse-server did not answer /ping within 30 s');
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const proc = this.proc;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    await exited;
+  }
+
+  async query(sql: string): Promise<string> {
+    const res = await fetch(`${this.url}/`, { method: 'POST', body: sql });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`clickhouse-server: ${text}`);
+    return text.trim();
+  }
+}

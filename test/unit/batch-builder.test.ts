@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import { buildInsertBlocks, dedupToken, nextOffset, type Decoder } from '../../etl/src/batch-builder.js';
+
+const decodeNumber: Decoder<number> = (value) => {
+  const n = Number(value?.toString());
+  return Number.isInteger(n) ? { ok: true, row: n } : { ok: false, reason: 'not a number' };
+};
+const msgs = (values: string[], first = 100) =>
+  values.map((v, i) => ({ offset: String(first + i), value: Buffer.from(v) }));
+
+describe('buildInsertBlocks', () => {
+  it('makes one block over the whole contiguous range with a deterministic token', () => {
+    const blocks = buildInsertBlocks('progress', 2, msgs(['1', '2', '3']), 10, decodeNumber);
+    expect(blocks).to.have.length(1);
+    expect(blocks[0]).to.deep.include({
+      firstOffset: '100',
+      lastOffset: '102',
+      rows: [1, 2, 3],
+      rejects: [],
+    });
+    expect(blocks[0]!.token).to.equal('progress:2:100-102');
+  });
+
+  it('splits at maxRows into consecutive, non-overlapping ranges', () => {
+    const blocks = buildInsertBlocks('t', 0, msgs(['1', '2', '3', '4', '5']), 2, decodeNumber);
+    expect(blocks.map((b) => [b.firstOffset, b.lastOffset, b.rows])).to.deep.equal([
+      ['100', '101', [1, 2]],
+      ['102', '103', [3, 4]],
+      ['104', '104', [5]],
+    ]);
+  });
+
+  it('keeps undecodable messages in their range as rejects so committing never skips a good row', () => {
+    const blocks = buildInsertBlocks('t', 0, msgs(['1', 'x', '3']), 10, decodeNumber);
+    expect(blocks[0]!.rows).to.deep.equal([1, 3]);
+    expect(blocks[0]!.rejects).to.deep.equal([{ offset: '101', reason: 'not a number' }]);
+    expect(blocks[0]!.lastOffset).to.equal('102');
+  });
+
+  it('gives the same blocks and tokens when the same messages are delivered again', () => {
+    const a = buildInsertBlocks('t', 1, msgs(['1', '2', '3']), 2, decodeNumber);
+    const b = buildInsertBlocks('t', 1, msgs(['1', '2', '3']), 2, decodeNumber);
+    expect(a.map((x) => x.token)).to.deep.equal(b.map((x) => x.token));
+  });
+
+  it('returns no blocks for no messages', () => {
+    expect(buildInsertBlocks('t', 0, [], 10, decodeNumber)).to.deep.equal([]);
+  });
+});
+
+describe('offset helpers', () => {
+  it('commits the offset after the last one, beyond 2^53', () => {
+    expect(nextOffset('41')).to.equal('42');
+    expect(nextOffset('9007199254740993')).to.equal('9007199254740994');
+  });
+  it('formats dedup tokens as topic:partition:first-last', () => {
+    expect(dedupToken('progress-events', 5, '10', '20')).to.equal('progress-events:5:10-20');
+  });
+});

@@ -1,0 +1,102 @@
+import { expect } from 'chai';
+import { createProgressSchemas, toProgressMessage, ProgressMessageV1 } from '../../lib/contracts/progress.js';
+import { checkOccurredAt, isoToClickHouse } from '../../lib/contracts/time.js';
+import { formatPath } from '../../lib/contracts/validation.js';
+import { decodeProgress } from '../../etl/src/progress-row.js';
+
+const NOW = Date.parse('2026-06-01T12:00:00Z');
+const limits = { maxPastMs: 30 * 86_400_000, maxFutureMs: 300_000 };
+const schemas = createProgressSchemas(limits, 500, () => NOW);
+const film = '0b9b5a4e-7d0c-4a5e-9d7f-2f1e3c4b5a69';
+const viewer = '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+
+describe('progress contract', () => {
+  it('accepts a minimal body and an ISO time with offset', () => {
+    expect(schemas.single.safeParse({ position_sec: 0, duration_sec: 1 }).success).to.equal(true);
+    expect(
+      schemas.single.safeParse({ position_sec: 5, duration_sec: 5, occurred_at: '2026-06-01T14:00:00+02:00' })
+        .success,
+    ).to.equal(true);
+  });
+
+  for (const [name, body] of [
+    ['negative position', { position_sec: -1, duration_sec: 10 }],
+    ['fractional position', { position_sec: 0.5, duration_sec: 10 }],
+    ['position past duration', { position_sec: 11, duration_sec: 10 }],
+    ['unknown field', { position_sec: 1, duration_sec: 10, viewer_id: viewer }],
+    ['string number', { position_sec: '1', duration_sec: 10 }],
+    ['absurd duration', { position_sec: 1, duration_sec: 10 ** 9 }],
+    ['time too far ahead', { position_sec: 1, duration_sec: 10, occurred_at: '2026-06-01T12:06:00Z' }],
+    ['time too old', { position_sec: 1, duration_sec: 10, occurred_at: '2026-04-01T12:00:00Z' }],
+  ] as const) {
+    it(`rejects ${name}`, () => {
+      expect(schemas.single.safeParse(body).success).to.equal(false);
+    });
+  }
+
+  it('maps a request to a contract-v1 message that validates against the consumer schema', () => {
+    const msg = toProgressMessage(
+      { film_id: film, position_sec: 10, duration_sec: 20, occurred_at: '2026-06-01T13:00:00+01:00' },
+      viewer,
+      NOW,
+      () => 'e0e0e0e0-1111-4222-8333-444455556666',
+    );
+    expect(msg).to.deep.equal({
+      schema_version: 1,
+      event_id: 'e0e0e0e0-1111-4222-8333-444455556666',
+      viewer_id: viewer,
+      film_id: film,
+      position_sec: 10,
+      duration_sec: 20,
+      occurred_at: '2026-06-01T12:00:00.000Z',
+      received_at: '2026-06-01T12:00:00.000Z',
+    });
+    expect(ProgressMessageV1.safeParse(msg).success).to.equal(true);
+  });
+
+  it('formats error paths the way clients address fields', () => {
+    expect(formatPath(['events', 3, 'position_sec'])).to.equal('events[3].position_sec');
+    expect(formatPath([])).to.equal('');
+  });
+
+  it('checks client time against both limits', () => {
+    expect(checkOccurredAt(NOW, NOW, limits)).to.equal(null);
+    expect(checkOccurredAt(NOW + 300_001, NOW, limits)).to.match(/future/);
+    expect(checkOccurredAt(NOW - limits.maxPastMs - 1, NOW, limits)).to.match(/past/);
+  });
+
+  it('converts contract times to ClickHouse DateTime64 text', () => {
+    expect(isoToClickHouse('2026-06-01T12:34:56.789Z')).to.equal('2026-06-01 12:34:56.789');
+  });
+});
+
+describe('decodeProgress (ETL)', () => {
+  const value = (o: unknown) => Buffer.from(JSON.stringify(o));
+  const msg = toProgressMessage(
+    { film_id: film, position_sec: 1, duration_sec: 2 },
+    viewer,
+    NOW,
+    () => viewer,
+  );
+
+  it('turns a contract message into a row with its Kafka coordinates', () => {
+    const res = decodeProgress(value(msg), 4, '77');
+    expect(res.ok && res.row).to.deep.include({
+      kafka_partition: 4,
+      kafka_offset: '77',
+      occurred_at: '2026-06-01 12:00:00.000',
+    });
+  });
+
+  it('rejects empty, non-JSON and off-contract values with a reason', () => {
+    expect(decodeProgress(null, 0, '1')).to.deep.equal({ ok: false, reason: 'empty message value' });
+    expect(decodeProgress(Buffer.from('{oops'), 0, '1')).to.deep.equal({
+      ok: false,
+      reason: 'value is not JSON',
+    });
+    const bad = decodeProgress(value({ ...msg, position_sec: -5 }), 0, '1');
+    expect(bad.ok).to.equal(false);
+    expect(!bad.ok && bad.reason).to.match(/schema mismatch at position_sec/);
+    expect(decodeProgress(value({ ...msg, schema_version: 2 }), 0, '1').ok).to.equal(false);
+  });
+});
