@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../config/config.js';
 import { signHs256 } from '../auth/sign-token.js';
 import { runServices, type Service } from '../lifecycle.js';
 import { devSecret } from '../runtime/dev-secret.js';
@@ -9,8 +10,6 @@ import { createProcessBase, exitOnFatal } from '../runtime/process.js';
 import { startupStep } from '../runtime/services.js';
 import { standaloneServices } from '../runtime/standalone.js';
 
-const LOCAL_KAFKA_PORT = 9092;
-
 /**
  * `npm start`: the whole product on this machine. Starts a local Kafka broker when
  * KAFKA_BROKERS is not set, uses the embedded ClickHouse engine when CLICKHOUSE_URL is not
@@ -19,19 +18,24 @@ const LOCAL_KAFKA_PORT = 9092;
  */
 async function main(): Promise<void> {
   const env = { ...process.env };
+  const { localDataDir, localKafkaPort } = loadConfig(env);
   const services: Service[] = [];
-  if (env.KAFKA_BROKERS === undefined || env.KAFKA_BROKERS === '') {
-    if (!(await isPortFree(LOCAL_KAFKA_PORT)) || !(await isPortFree(LOCAL_KAFKA_PORT + 100))) {
+  if (!env.KAFKA_BROKERS) {
+    if (!(await isPortFree(localKafkaPort)) || !(await isPortFree(localKafkaPort + 100))) {
       throw new Error(
-        `port ${LOCAL_KAFKA_PORT} or ${LOCAL_KAFKA_PORT + 100} is taken: stop what uses it or set KAFKA_BROKERS`,
+        `port ${localKafkaPort} or ${localKafkaPort + 100} is taken: stop what uses it, set LOCAL_KAFKA_PORT or KAFKA_BROKERS`,
       );
     }
-    const kafka = new LocalKafka({ dir: resolve('.data/kafka'), nodes: 1, basePort: LOCAL_KAFKA_PORT });
+    const kafka = new LocalKafka({
+      dir: resolve(join(localDataDir, 'kafka')),
+      nodes: 1,
+      basePort: localKafkaPort,
+    });
     process.on('exit', () => kafka.killAllSync());
     services.push({ name: 'local-kafka', start: () => kafka.start(), stop: () => kafka.stop() });
     env.KAFKA_BROKERS = kafka.brokers.join(',');
   }
-  if (env.JWT_SECRET === undefined && env.JWT_JWKS_URL === undefined) env.JWT_SECRET = devSecret();
+  if (!env.JWT_SECRET && !env.JWT_JWKS_URL) env.JWT_SECRET = devSecret(localDataDir);
 
   const base = await createProcessBase('standalone', env);
   const { services: product, api } = standaloneServices(base);

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   if (config.jwtJwksUrl !== undefined) {
     throw new Error('JWT_JWKS_URL is set: tokens come from your identity provider, not from this tool');
   }
-  const token = await signHs256(config.jwtSecret ?? devSecret(), {
+  const token = await signHs256(config.jwtSecret ?? devSecret(config.localDataDir), {
     sub: values.sub ?? randomUUID(),
     roles: values.role,
     ttlSec: Number(values['ttl-sec']),

@@ -22,6 +22,19 @@ export const OPTIONS = {
     100,
   ),
 
+  localDataDir: str(
+    'LOCAL_DATA_DIR',
+    '.data',
+    '`npm start` only: where the local broker keeps its data and the dev JWT secret lives.',
+  ),
+  localKafkaPort: int(
+    'LOCAL_KAFKA_PORT',
+    9092,
+    '`npm start` only: client port of the local broker (controller: this + 100).',
+    1,
+    65435,
+  ),
+
   // --- HTTP API ---
   host: str('HOST', '0.0.0.0', 'Interface the API listens on.'),
   port: int('PORT', 8080, 'Port the API listens on.', 0, 65535),

@@ -1,0 +1,104 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { jwtVerify } from 'jose';
+import { findFreePort, findFreePortBlock } from '../../lib/runtime/ports.js';
+import { uniqueName } from '../helpers/ids.js';
+import { waitFor } from '../helpers/kafka-helpers.js';
+import { exited, ROOT } from '../helpers/processes.js';
+import { testEnv } from '../helpers/test-env.js';
+
+const exec = promisify(execFile);
+
+/**
+ * The README's `npm start`, as a user runs it: no KAFKA_BROKERS (so it starts its own
+ * broker from the Maven jars), embedded ClickHouse, generated dev secret. The test then
+ * runs the two curl commands the banner prints, exactly as printed.
+ */
+describe('npm start', function () {
+  this.timeout(240_000);
+  let proc: ChildProcess;
+  let dataDir: string;
+  let output: string;
+  let logFile: string;
+
+  before(async () => {
+    dataDir = join(testEnv().workDir, uniqueName('start'));
+    logFile = `${dataDir}.out`;
+    const out = openSync(logFile, 'a');
+    proc = spawn('npm', ['start'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: String(await findFreePort()),
+        LOCAL_DATA_DIR: dataDir,
+        LOCAL_KAFKA_PORT: String(await findFreePortBlock(1)),
+        CLICKHOUSE_DATA_DIR: join(dataDir, 'chdb'),
+        KAFKA_BROKERS: '',
+        JWT_SECRET: '',
+        CLICKHOUSE_URL: '',
+      },
+      stdio: ['ignore', out, out],
+      detached: true, // own process group: npm → node; stop them together
+    });
+    output = await waitFor(
+      'banner',
+      async () => readFileSync(logFile, 'utf8'),
+      (t) => t.includes('Stop: Ctrl-C') || t.includes('process_failed'),
+      180_000,
+      250,
+    );
+    expect(output).not.to.contain('process_failed');
+  });
+
+  after(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      process.kill(-proc.pid!, 'SIGKILL');
+      await exited(proc);
+    }
+  });
+
+  it('prints a URL, a dev token signed with the generated secret, and curl commands that work when pasted', async () => {
+    const token = /TOKEN=(\S+)/.exec(output)?.[1];
+    expect(token, output).to.be.a('string');
+    const secret = readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim();
+    await jwtVerify(token!, new TextEncoder().encode(secret));
+
+    const curls = output.split('\n').filter((l) => l.trim().startsWith('curl '));
+    expect(curls).to.have.length(2);
+    const post = await exec('bash', ['-c', `TOKEN=${token}; ${curls[0]!.trim()}`]);
+    expect(post.stdout).to.match(/HTTP\/1\.1 202/);
+    const get = await waitFor(
+      'the resume position',
+      async () => (await exec('bash', ['-c', `TOKEN=${token}; ${curls[1]!.trim()}`])).stdout,
+      (s) => /HTTP\/1\.1 200/.test(s),
+      60_000,
+      500,
+    );
+    expect(get).to.contain('"position_sec":754');
+  });
+
+  it('signs tokens with the same dev secret via npm run token', async () => {
+    const sub = '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+    const { stdout } = await exec('npm', ['run', '-s', 'token', '--', '--sub', sub, '--role', 'admin'], {
+      cwd: ROOT,
+      env: { ...process.env, LOCAL_DATA_DIR: dataDir, JWT_SECRET: '' },
+    });
+    const secret = readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim();
+    const { payload } = await jwtVerify(stdout.trim(), new TextEncoder().encode(secret));
+    expect(payload).to.include({ sub });
+    expect(payload.roles).to.deep.equal(['admin']);
+  });
+
+  it('stops cleanly on SIGINT: HTTP, ETL, producer and the local broker', async () => {
+    process.kill(-proc.pid!, 'SIGINT');
+    await exited(proc);
+    const log = readFileSync(logFile, 'utf8');
+    for (const service of ['http', 'consumer:progress-events', 'kafka-publisher', 'local-kafka']) {
+      expect(log).to.contain(`"service":"${service}","msg":"service_stopped"`);
+    }
+    expect(log).to.contain('"msg":"shutdown_done"');
+  });
+});
