@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { contentEventId } from './event-id.js';
 import { checkOccurredAt, toUtcIso, type TimeLimits } from './time.js';
 
 /**
@@ -67,21 +68,35 @@ export const ProgressMessageV1 = z.strictObject({
 });
 export type ProgressMessage = z.output<typeof ProgressMessageV1>;
 
+/**
+ * The Kafka message for a validated item. Without a client event_id, the id is derived
+ * from the canonical event (viewer, film, position, duration, client time), so a retried
+ * copy from an older app is recognised as the same event.
+ */
 export function toProgressMessage(
   item: ProgressItem,
   viewerId: string,
   receivedAtMs: number,
-  newId: () => string,
 ): ProgressMessage {
   const receivedAt = toUtcIso(receivedAtMs);
+  const occurredAt = item.occurred_at === undefined ? undefined : toUtcIso(Date.parse(item.occurred_at));
   return {
     schema_version: PROGRESS_SCHEMA_VERSION,
-    event_id: item.event_id ?? newId(),
+    event_id:
+      item.event_id?.toLowerCase() ??
+      contentEventId([
+        'progress',
+        viewerId,
+        item.film_id,
+        item.position_sec,
+        item.duration_sec,
+        occurredAt ?? null,
+      ]),
     viewer_id: viewerId,
     film_id: item.film_id,
     position_sec: item.position_sec,
     duration_sec: item.duration_sec,
-    occurred_at: item.occurred_at === undefined ? receivedAt : toUtcIso(Date.parse(item.occurred_at)),
+    occurred_at: occurredAt ?? receivedAt,
     received_at: receivedAt,
   };
 }

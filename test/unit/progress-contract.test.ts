@@ -36,10 +36,15 @@ describe('progress contract', () => {
 
   it('maps a request to a contract-v1 message that validates against the consumer schema', () => {
     const msg = toProgressMessage(
-      { film_id: film, position_sec: 10, duration_sec: 20, occurred_at: '2026-06-01T13:00:00+01:00' },
+      {
+        film_id: film,
+        position_sec: 10,
+        duration_sec: 20,
+        occurred_at: '2026-06-01T13:00:00+01:00',
+        event_id: 'E0E0E0E0-1111-4222-8333-444455556666',
+      },
       viewer,
       NOW,
-      () => 'e0e0e0e0-1111-4222-8333-444455556666',
     );
     expect(msg).to.deep.equal({
       schema_version: 1,
@@ -52,6 +57,18 @@ describe('progress contract', () => {
       received_at: '2026-06-01T12:00:00.000Z',
     });
     expect(ProgressMessageV1.safeParse(msg).success).to.equal(true);
+  });
+
+  it('derives the same id for a retried copy without event_id, and different ids for different events', () => {
+    const item = { film_id: film, position_sec: 10, duration_sec: 20 };
+    const a = toProgressMessage(item, viewer, NOW);
+    const b = toProgressMessage(item, viewer, NOW + 60_000); // retried a minute later
+    expect(a.event_id).to.equal(b.event_id);
+    expect(a.event_id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(ProgressMessageV1.safeParse(a).success).to.equal(true);
+    expect(toProgressMessage({ ...item, position_sec: 11 }, viewer, NOW).event_id).not.to.equal(a.event_id);
+    const otherViewer = '7f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+    expect(toProgressMessage(item, otherViewer, NOW).event_id).not.to.equal(a.event_id);
   });
 
   it('formats error paths the way clients address fields', () => {
@@ -72,12 +89,7 @@ describe('progress contract', () => {
 
 describe('decodeProgress (ETL)', () => {
   const value = (o: unknown) => Buffer.from(JSON.stringify(o));
-  const msg = toProgressMessage(
-    { film_id: film, position_sec: 1, duration_sec: 2 },
-    viewer,
-    NOW,
-    () => viewer,
-  );
+  const msg = toProgressMessage({ film_id: film, position_sec: 1, duration_sec: 2 }, viewer, NOW);
 
   it('turns a contract message into a row with its Kafka coordinates', () => {
     const res = decodeProgress(value(msg), 4, '77');

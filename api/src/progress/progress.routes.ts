@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import { NotFoundError } from '../../../lib/errors.js';
 import {
@@ -45,7 +44,7 @@ export function progressRoutes(deps: ProgressRoutesDeps): Router {
     const filmId = parseOrThrow(FilmIdParam, ctx.params.film_id, 'film_id');
     const body = parseOrThrow(schemas.single, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
     const viewer = principalOf(ctx.state).subject;
-    const message = toProgressMessage({ ...body, film_id: filmId.toLowerCase() }, viewer, now(), randomUUID);
+    const message = toProgressMessage({ ...body, film_id: filmId.toLowerCase() }, viewer, now());
     await deps.publisher.publish(deps.topic, [toKafka(message)]);
     ctx.status = 202;
     ctx.body = { event_id: message.event_id };
@@ -56,7 +55,7 @@ export function progressRoutes(deps: ProgressRoutesDeps): Router {
     const viewer = principalOf(ctx.state).subject;
     const receivedAt = now();
     const messages = body.events.map((item) =>
-      toProgressMessage({ ...item, film_id: item.film_id.toLowerCase() }, viewer, receivedAt, randomUUID),
+      toProgressMessage({ ...item, film_id: item.film_id.toLowerCase() }, viewer, receivedAt),
     );
     await deps.publisher.publish(deps.topic, messages.map(toKafka));
     ctx.status = 202;
