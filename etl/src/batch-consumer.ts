@@ -2,8 +2,18 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../../lib/log.js';
 import type { Service } from '../../lib/lifecycle.js';
 import { backoffDelay, sleep } from '../../lib/retry.js';
-import { buildInsertBlocks, nextOffset, type Decoder, type InsertBlock } from './batch-builder.js';
+import {
+  buildInsertBlocks,
+  dropSeen,
+  nextOffset,
+  type BlockRow,
+  type Decoder,
+  type InsertBlock,
+} from './batch-builder.js';
 import type { ClickHouseSink } from './clickhouse-sink.js';
+import type { DeadLetter, DeadLetterPublisher } from './dead-letters.js';
+import type { PartitionWindows } from './dedup/partition-windows.js';
+import { isPermanentInsertError } from './insert-errors.js';
 
 export interface BatchConsumerOptions {
   topic: string;
@@ -18,36 +28,59 @@ export interface BatchConsumerOptions {
   retryMaxMs: number;
 }
 
+export interface BatchConsumerDeps<R> {
+  kafka: Kafka;
+  sink: ClickHouseSink<R>;
+  decode: (partition: number) => Decoder<R>;
+  windows: PartitionWindows;
+  deadLetters: DeadLetterPublisher;
+  log: Logger;
+}
+
 export interface BatchConsumerStats {
   rowsInserted: number;
   blocksInserted: number;
-  rejected: number;
-  insertRetries: number;
+  duplicatesDropped: number;
+  deadLettered: number;
+  transientFailures: number;
 }
 
+type Outcome<T> = { done: true; value: T } | { done: false };
+
 /**
- * Kafka → ClickHouse for one topic. Commit follows insert: a block's offsets are committed
- * only after ClickHouse accepted it. A transient insert failure holds the partition (no
- * commit, no further fetch for it) and retries with capped, jittered backoff while
- * heartbeating; it gives up only when the consumer stops or the batch went stale in a
- * rebalance, and then the uncommitted range is simply delivered again (the dedup token
- * makes that replay harmless).
+ * Kafka → ClickHouse for one topic, exactly once into the table:
+ * - commit follows insert: a block's offsets are committed only after ClickHouse accepted
+ *   its rows and its dead letters are in the DLQ topic;
+ * - a client retry (same event id, same key, same partition) is dropped by the partition's
+ *   window of seen ids, rebuilt from ClickHouse after every rebalance;
+ * - an insert retried after an ambiguous failure reuses its dedup token, so ClickHouse
+ *   drops the block if the first attempt had in fact succeeded;
+ * - transient failures hold the partition and retry with capped, jittered backoff while
+ *   heartbeating; data ClickHouse rejects is bisected down to the bad rows, which go to
+ *   the DLQ, so one bad row never blocks or sinks its block.
+ * If the consumer stops or the batch goes stale mid-way, nothing more is committed and the
+ * rest is delivered again to whoever owns the partition next.
  */
 export class BatchConsumer<R> implements Service {
   readonly name: string;
-  readonly stats: BatchConsumerStats = { rowsInserted: 0, blocksInserted: 0, rejected: 0, insertRetries: 0 };
+  readonly stats: BatchConsumerStats = {
+    rowsInserted: 0,
+    blocksInserted: 0,
+    duplicatesDropped: 0,
+    deadLettered: 0,
+    transientFailures: 0,
+  };
   private readonly consumer: Consumer;
-  private stopping = new AbortController();
+  private readonly stopping = new AbortController();
+  private readonly log: Logger;
 
   constructor(
-    kafka: Kafka,
-    private readonly sink: ClickHouseSink<R>,
-    private readonly decode: (partition: number) => Decoder<R>,
+    private readonly deps: BatchConsumerDeps<R>,
     private readonly opts: BatchConsumerOptions,
-    private readonly log: Logger,
   ) {
     this.name = `consumer:${opts.topic}`;
-    this.consumer = kafka.consumer({
+    this.log = deps.log.child({ topic: opts.topic });
+    this.consumer = deps.kafka.consumer({
       groupId: opts.groupId,
       minBytes: opts.fetchMinBytes,
       maxWaitTimeInMs: opts.batchMaxWaitMs,
@@ -56,6 +89,11 @@ export class BatchConsumer<R> implements Service {
       sessionTimeout: opts.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
+    });
+    // A rebalance may have moved partitions: their windows must be rebuilt from ClickHouse.
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+      deps.windows.invalidate();
+      this.log.info({ assignment: e.payload.memberAssignment }, 'etl_partitions_assigned');
     });
   }
 
@@ -72,11 +110,10 @@ export class BatchConsumer<R> implements Service {
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    // kafkajs waits for the running eachBatch calls to return before leaving the group.
+    // kafkajs waits for running eachBatch calls to return before leaving the group.
     await this.consumer.disconnect();
   }
 
-  /** kafkajs consumer, for lag inspection and instrumentation. */
   get kafkaConsumer(): Consumer {
     return this.consumer;
   }
@@ -84,72 +121,157 @@ export class BatchConsumer<R> implements Service {
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
-    const log = this.log.child({ topic: batch.topic, partition: batch.partition });
+    const log = this.log.child({ partition: batch.partition });
+    const window = await this.retry(payload, log, 'dedup_window_load', () =>
+      this.deps.windows.forPartition(batch.partition),
+    );
+    if (!window.done) return;
     const blocks = buildInsertBlocks(
       batch.topic,
       batch.partition,
       batch.messages,
       this.opts.batchMaxRows,
-      this.decode(batch.partition),
+      this.deps.decode(batch.partition),
     );
     for (const block of blocks) {
-      if (!payload.isRunning() || payload.isStale()) return;
-      const inserted = await this.insertWithRetry(block, log, payload);
-      if (!inserted) return;
-      this.reportRejects(block, log);
+      if (!this.active(payload)) return;
+      const { fresh, dropped } = dropSeen(block.rows, (id) => window.value.has(id));
+      const dead = await this.insertAll(fresh, block.token, payload, log);
+      if (!dead.done) return;
+      const letters = this.lettersFor(batch.topic, batch.partition, block, dead.value);
+      if (letters.length > 0) {
+        const sent = await this.retry(payload, log, 'dead_letter_publish', () =>
+          this.deps.deadLetters.publish(letters),
+        );
+        if (!sent.done) return;
+        for (const l of letters)
+          log.warn({ offset: l.offset, stage: l.stage, reason: l.reason }, 'etl_dead_letter');
+      }
+      const deadIds = new Set(dead.value.map((d) => d.row.offset));
+      const now = Date.now();
+      for (const r of fresh) if (!deadIds.has(r.offset)) window.value.add(r.id, now);
       payload.resolveOffset(block.lastOffset);
       await this.consumer.commitOffsets([
         { topic: batch.topic, partition: batch.partition, offset: nextOffset(block.lastOffset) },
       ]);
       this.stats.blocksInserted += 1;
-      this.stats.rowsInserted += block.rows.length;
+      this.stats.rowsInserted += fresh.length - deadIds.size;
+      this.stats.duplicatesDropped += dropped;
+      this.deps.windows.duplicatesDropped += dropped;
+      this.stats.deadLettered += letters.length;
       log.debug(
-        { first_offset: block.firstOffset, last_offset: block.lastOffset, rows: block.rows.length },
+        {
+          first_offset: block.firstOffset,
+          last_offset: block.lastOffset,
+          rows: fresh.length - deadIds.size,
+          duplicates: dropped,
+          dead_letters: letters.length,
+        },
         'etl_block_committed',
       );
       await payload.heartbeat();
     }
   }
 
-  /** True once inserted; false when the consumer is stopping or the batch went stale. */
-  private async insertWithRetry(
-    block: InsertBlock<R>,
-    log: Logger,
+  /**
+   * Inserts rows; on a permanent error splits them in halves (each with its own
+   * deterministic sub-token) until the rows ClickHouse rejects are isolated. Returns those
+   * rows with the reason, or not done when the consumer stopped meanwhile.
+   */
+  private async insertAll(
+    rows: BlockRow<R>[],
+    token: string,
     payload: EachBatchPayload,
-  ): Promise<boolean> {
+    log: Logger,
+  ): Promise<Outcome<{ row: BlockRow<R>; reason: string }[]>> {
+    if (rows.length === 0) return { done: true, value: [] };
+    let permanent: unknown;
+    const attempt = await this.retry(
+      payload,
+      log,
+      'etl_insert',
+      async () => {
+        try {
+          await this.deps.sink.insert(
+            rows.map((r) => r.row),
+            token,
+          );
+        } catch (err) {
+          if (!isPermanentInsertError(err)) throw err;
+          permanent = err;
+        }
+      },
+      { token },
+    );
+    if (!attempt.done) return attempt;
+    if (permanent === undefined) return { done: true, value: [] };
+    if (rows.length === 1) {
+      return { done: true, value: [{ row: rows[0]!, reason: (permanent as Error).message }] };
+    }
+    log.warn({ token, rows: rows.length, err: permanent }, 'etl_insert_rejected_bisecting');
+    const mid = Math.floor(rows.length / 2);
+    const dead: { row: BlockRow<R>; reason: string }[] = [];
+    for (const half of [rows.slice(0, mid), rows.slice(mid)]) {
+      const sub = await this.insertAll(
+        half,
+        `${token}/${half[0]!.offset}-${half[half.length - 1]!.offset}`,
+        payload,
+        log,
+      );
+      if (!sub.done) return sub;
+      dead.push(...sub.value);
+    }
+    return { done: true, value: dead };
+  }
+
+  private lettersFor(
+    topic: string,
+    partition: number,
+    block: InsertBlock<R>,
+    dead: { row: BlockRow<R>; reason: string }[],
+  ): DeadLetter[] {
+    return [
+      ...block.rejects.map((r) => ({ ...r, sourceTopic: topic, partition, stage: 'decode' as const })),
+      ...dead.map(({ row, reason }) => ({
+        sourceTopic: topic,
+        partition,
+        offset: row.offset,
+        key: row.key,
+        value: row.value,
+        reason,
+        stage: 'insert' as const,
+      })),
+    ].sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
+  }
+
+  private active(payload: EachBatchPayload): boolean {
+    return payload.isRunning() && !payload.isStale() && !this.stopping.signal.aborted;
+  }
+
+  /** Runs op until it succeeds, backing off between failures; not done if we must stop. */
+  private async retry<T>(
+    payload: EachBatchPayload,
+    log: Logger,
+    what: string,
+    op: () => Promise<T>,
+    context: Record<string, unknown> = {},
+  ): Promise<Outcome<T>> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.sink.insert(block.rows, block.token);
-        if (attempt > 0) log.info({ attempts: attempt + 1, token: block.token }, 'etl_insert_recovered');
-        return true;
+        const value = await op();
+        if (attempt > 0) log.info({ ...context, attempts: attempt + 1 }, `${what}_recovered`);
+        return { done: true, value };
       } catch (err) {
-        this.stats.insertRetries += 1;
+        this.stats.transientFailures += 1;
         const delay = backoffDelay(attempt, {
           initialMs: this.opts.retryInitialMs,
           maxMs: this.opts.retryMaxMs,
         });
-        log.warn(
-          {
-            err,
-            attempt,
-            retry_in_ms: delay,
-            first_offset: block.firstOffset,
-            last_offset: block.lastOffset,
-          },
-          'etl_insert_failed',
-        );
+        log.warn({ ...context, err, attempt, retry_in_ms: delay }, `${what}_failed`);
         await sleep(delay, this.stopping.signal);
-        if (!payload.isRunning() || payload.isStale() || this.stopping.signal.aborted) return false;
+        if (!this.active(payload)) return { done: false };
         await payload.heartbeat().catch((hbErr: unknown) => log.warn({ err: hbErr }, 'etl_heartbeat_failed'));
       }
-    }
-  }
-
-  private reportRejects(block: InsertBlock<R>, log: Logger): void {
-    // TODO(issue 3): dead-letter topic. Until then rejects are logged with coordinates.
-    for (const r of block.rejects) {
-      this.stats.rejected += 1;
-      log.error({ offset: r.offset, reason: r.reason }, 'etl_message_rejected');
     }
   }
 }

@@ -1,9 +1,14 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../../lib/config/config.js';
+import type { Service } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
 import { BatchConsumer } from './batch-consumer.js';
+import type { Decoder } from './batch-builder.js';
 import { ClickHouseSink } from './clickhouse-sink.js';
+import { DeadLetterPublisher } from './dead-letters.js';
+import { PartitionWindows } from './dedup/partition-windows.js';
+import { ClickHouseSeenIds } from './dedup/seen-ids-source.js';
 import { decodeProgress, type ProgressRow } from './progress-row.js';
 
 export interface EtlDeps {
@@ -12,20 +17,44 @@ export interface EtlDeps {
   log: Logger;
 }
 
-/** The progress pipeline of the ETL: consumer → decoder → sink, wired from config. */
-export function buildProgressEtl(config: Config, deps: EtlDeps): BatchConsumer<ProgressRow> {
-  const sink = new ClickHouseSink<ProgressRow>(deps.clickhouse, {
-    table: `${config.clickhouseDatabase}.progress_events`,
+export interface Etl {
+  deadLetters: DeadLetterPublisher;
+  progress: BatchConsumer<ProgressRow>;
+  windows: PartitionWindows;
+  /** Start order: DLQ producer before the consumers; stopped in reverse. */
+  services: Service[];
+}
+
+interface StreamSpec<R> {
+  topic: string;
+  groupId: string;
+  table: string;
+  decode: (partition: number) => Decoder<R>;
+}
+
+function buildStream<R>(
+  config: Config,
+  deps: EtlDeps,
+  deadLetters: DeadLetterPublisher,
+  spec: StreamSpec<R>,
+): { consumer: BatchConsumer<R>; windows: PartitionWindows } {
+  const log = deps.log.child({ module: 'etl' });
+  const table = `${config.clickhouseDatabase}.${spec.table}`;
+  const windows = new PartitionWindows(
+    { maxIdsPerPartition: config.etlDedupMaxIdsPerPartition, horizonMs: config.etlDedupHorizonMs },
+    new ClickHouseSeenIds(deps.clickhouse, table),
+    log.child({ topic: spec.topic }),
+  );
+  const sink = new ClickHouseSink<R>(deps.clickhouse, {
+    table,
     useDedupToken: config.clickhouseDedupToken,
     distributedSync: config.clickhouseCluster !== undefined,
   });
-  return new BatchConsumer<ProgressRow>(
-    deps.kafka,
-    sink,
-    (partition) => (value, offset) => decodeProgress(value, partition, offset),
+  const consumer = new BatchConsumer<R>(
+    { kafka: deps.kafka, sink, decode: spec.decode, windows, deadLetters, log },
     {
-      topic: config.kafkaTopicProgress,
-      groupId: config.etlGroupId,
+      topic: spec.topic,
+      groupId: spec.groupId,
       batchMaxRows: config.etlBatchMaxRows,
       batchMaxWaitMs: config.etlBatchMaxWaitMs,
       fetchMinBytes: config.etlFetchMinBytes,
@@ -35,6 +64,23 @@ export function buildProgressEtl(config: Config, deps: EtlDeps): BatchConsumer<P
       retryInitialMs: config.etlRetryInitialMs,
       retryMaxMs: config.etlRetryMaxMs,
     },
-    deps.log.child({ module: 'etl' }),
   );
+  return { consumer, windows };
+}
+
+/** The ETL's pipelines, wired from config: one consumer per source topic, one DLQ. */
+export function buildEtl(config: Config, deps: EtlDeps): Etl {
+  const deadLetters = new DeadLetterPublisher(deps.kafka, config.kafkaTopicDlq);
+  const progress = buildStream(config, deps, deadLetters, {
+    topic: config.kafkaTopicProgress,
+    groupId: config.etlGroupId,
+    table: 'progress_events',
+    decode: (partition) => (value, offset) => decodeProgress(value, partition, offset),
+  });
+  return {
+    deadLetters,
+    progress: progress.consumer,
+    windows: progress.windows,
+    services: [deadLetters, progress.consumer],
+  };
 }

@@ -1,8 +1,8 @@
-import { progressTopicSpec } from '../../lib/kafka/progress-topic.js';
+import { dlqTopicSpec, progressTopicSpec } from '../../lib/kafka/progress-topic.js';
 import { runServices, type Service } from '../../lib/lifecycle.js';
 import { clickhouseService, migrationsStep, topicsStep } from '../../lib/runtime/services.js';
 import { createProcessBase, exitOnFatal } from '../../lib/runtime/process.js';
-import { buildProgressEtl } from './build-etl.js';
+import { buildEtl } from './build-etl.js';
 
 /**
  * ETL process: Kafka → ClickHouse. Without CLICKHOUSE_URL it writes to the embedded engine's
@@ -14,8 +14,8 @@ async function main(): Promise<void> {
   const services: Service[] = [clickhouseService(clickhouse)];
   if (config.etlMigrateOnStart) services.push(migrationsStep(clickhouse, config, log));
   services.push(
-    topicsStep(kafka, [progressTopicSpec(config)]),
-    buildProgressEtl(config, { kafka, clickhouse, log }),
+    topicsStep(kafka, [progressTopicSpec(config), dlqTopicSpec(config)]),
+    ...buildEtl(config, { kafka, clickhouse, log }).services,
   );
   await runServices(services, log, config.shutdownTimeoutMs);
 }

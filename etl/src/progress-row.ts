@@ -1,5 +1,6 @@
 import { ProgressMessageV1 } from '../../lib/contracts/progress.js';
 import { isoToClickHouse } from '../../lib/contracts/time.js';
+import type { Decoded } from './batch-builder.js';
 
 /** One row of progress_events: the contract-v1 message plus its Kafka coordinates. */
 export interface ProgressRow {
@@ -15,7 +16,7 @@ export interface ProgressRow {
   kafka_offset: string;
 }
 
-export type DecodeResult = { ok: true; row: ProgressRow } | { ok: false; reason: string };
+export type DecodeResult = Decoded<ProgressRow>;
 
 /**
  * Decodes and re-validates a Kafka value against the contract. The API validated it
@@ -40,6 +41,9 @@ export function decodeProgress(value: Buffer | null, partition: number, offset: 
   const m = parsed.data;
   return {
     ok: true,
+    id: m.event_id,
+    // Table partition (PARTITION BY toYYYYMM(received_at)): one block, one part.
+    splitKey: m.received_at.slice(0, 7),
     row: {
       event_id: m.event_id,
       viewer_id: m.viewer_id,

@@ -94,6 +94,17 @@ export const OPTIONS = {
   ),
   kafkaClientId: str('KAFKA_CLIENT_ID', 'streaming-analytics', 'Kafka client id prefix.'),
   kafkaTopicProgress: str('KAFKA_TOPIC_PROGRESS', 'progress-events', 'Topic for playback progress events.'),
+  kafkaTopicDlq: str(
+    'KAFKA_TOPIC_DLQ',
+    'dead-letters',
+    'Dead-letter topic: messages the ETL can never insert, with reason and source coordinates.',
+  ),
+  kafkaDlqRetentionMs: int(
+    'KAFKA_DLQ_RETENTION_MS',
+    30 * DAY_MS,
+    'retention.ms of the dead-letter topic.',
+    60000,
+  ),
   kafkaTopicPartitions: int(
     'KAFKA_TOPIC_PARTITIONS',
     6,
@@ -172,6 +183,18 @@ export const OPTIONS = {
     'Consumer session timeout: how long a crashed ETL holds its partitions before a rebalance.',
     6000,
     300000,
+  ),
+  etlDedupHorizonMs: int(
+    'ETL_DEDUP_HORIZON_MS',
+    DAY_MS,
+    'How long a client retry (same event_id) is recognised and dropped.',
+    0,
+  ),
+  etlDedupMaxIdsPerPartition: int(
+    'ETL_DEDUP_MAX_IDS_PER_PARTITION',
+    2_000_000,
+    'Memory bound of the dedup window: ids kept per partition (32 bytes each); when reached, the oldest go first and the effective horizon shrinks.',
+    1000,
   ),
   etlRetryInitialMs: int('ETL_RETRY_INITIAL_MS', 200, 'First backoff after a transient ClickHouse error.', 1),
   etlRetryMaxMs: int('ETL_RETRY_MAX_MS', 10000, 'Backoff cap for transient ClickHouse errors.', 1),

@@ -13,3 +13,16 @@ export function progressTopicSpec(config: Config): TopicSpec {
     },
   };
 }
+
+/** The dead-letter topic: few partitions, long retention (letters wait for a fix). */
+export function dlqTopicSpec(config: Config): TopicSpec {
+  return {
+    topic: config.kafkaTopicDlq,
+    numPartitions: 1,
+    replicationFactor: config.kafkaReplicationFactor,
+    config: {
+      'retention.ms': String(config.kafkaDlqRetentionMs),
+      'min.insync.replicas': String(config.kafkaMinInsyncReplicas),
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import { buildApi } from '../../api/src/build-api.js';
-import { buildProgressEtl } from '../../etl/src/build-etl.js';
-import { progressTopicSpec } from '../kafka/progress-topic.js';
+import { buildEtl } from '../../etl/src/build-etl.js';
+import { dlqTopicSpec, progressTopicSpec } from '../kafka/progress-topic.js';
 import type { Service } from '../lifecycle.js';
 import type { ProcessBase } from './process.js';
 import { clickhouseService, migrationsStep, topicsStep } from './services.js';
@@ -16,12 +16,12 @@ export function standaloneServices(base: ProcessBase): {
 } {
   const { config, log, kafka, clickhouse } = base;
   const api = buildApi(config, { kafka, clickhouse, log });
-  const etl = buildProgressEtl(config, { kafka, clickhouse, log });
+  const etl = buildEtl(config, { kafka, clickhouse, log });
   const services: Service[] = [
     clickhouseService(clickhouse),
     migrationsStep(clickhouse, config, log),
-    topicsStep(kafka, [progressTopicSpec(config)]),
-    etl,
+    topicsStep(kafka, [progressTopicSpec(config), dlqTopicSpec(config)]),
+    ...etl.services,
     api.publisher,
     api.http,
   ];

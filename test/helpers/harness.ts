@@ -1,12 +1,10 @@
 import { Writable } from 'node:stream';
 import { buildApi, type Api } from '../../api/src/build-api.js';
-import { buildProgressEtl } from '../../etl/src/build-etl.js';
-import type { BatchConsumer } from '../../etl/src/batch-consumer.js';
-import type { ProgressRow } from '../../etl/src/progress-row.js';
+import { buildEtl, type Etl } from '../../etl/src/build-etl.js';
 import { signHs256 } from '../../lib/auth/sign-token.js';
 import { loadConfig, type Config } from '../../lib/config/config.js';
 import { createKafka } from '../../lib/kafka/client.js';
-import { progressTopicSpec } from '../../lib/kafka/progress-topic.js';
+import { dlqTopicSpec, progressTopicSpec } from '../../lib/kafka/progress-topic.js';
 import type { Service } from '../../lib/lifecycle.js';
 import { createLogger } from '../../lib/log.js';
 import { migrationsStep, topicsStep } from '../../lib/runtime/services.js';
@@ -18,7 +16,7 @@ export interface Harness {
   url: string;
   secret: string;
   api: Api;
-  etl: BatchConsumer<ProgressRow> | undefined;
+  etl: Etl | undefined;
   /** Every log line the in-process services wrote, as parsed JSON. */
   logs: Record<string, unknown>[];
   rawLogs: string[];
@@ -39,6 +37,7 @@ export async function startHarness(
     KAFKA_BROKERS: env.brokers.join(','),
     KAFKA_TOPIC_PROGRESS: uniqueName('progress'),
     KAFKA_TOPIC_PARTITIONS: '3',
+    KAFKA_TOPIC_DLQ: uniqueName('dlq'),
     ETL_GROUP_ID: uniqueName('etl'),
     ETL_BATCH_MAX_WAIT_MS: '100',
     CLICKHOUSE_DATABASE: uniqueName('it'),
@@ -61,12 +60,11 @@ export async function startHarness(
     log,
   );
   const api = buildApi(config, { kafka, clickhouse: env.clickhouse, log });
-  const etl =
-    opts.etl === true ? buildProgressEtl(config, { kafka, clickhouse: env.clickhouse, log }) : undefined;
+  const etl = opts.etl === true ? buildEtl(config, { kafka, clickhouse: env.clickhouse, log }) : undefined;
   const services: Service[] = [
     migrationsStep(env.clickhouse, config, log),
-    topicsStep(kafka, [progressTopicSpec(config)]),
-    ...(etl === undefined ? [] : [etl]),
+    topicsStep(kafka, [progressTopicSpec(config), dlqTopicSpec(config)]),
+    ...(etl === undefined ? [] : etl.services),
     api.publisher,
     api.http,
   ];

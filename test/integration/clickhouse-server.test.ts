@@ -62,6 +62,7 @@ describe('ETL against a real ClickHouse server process', function () {
         ETL_RETRY_MAX_MS: '1000',
         ETL_SESSION_TIMEOUT_MS: '6000',
         LOG_LEVEL: 'info',
+        KAFKA_TOPIC_DLQ: `${topic}-dlq`,
       },
       logFile,
     );
@@ -94,7 +95,8 @@ describe('ETL against a real ClickHouse server process', function () {
       .split('\t')
       .map(Number);
     console.log(`      produced ${produced.length}, rows ${rows}, distinct ${distinct}`);
-    expect(distinct).to.equal(produced.length);
+    expect(distinct, 'every produced event is stored').to.equal(produced.length);
+    expect(rows, 'and stored once (plain count)').to.equal(produced.length);
     const retries = readFileSync(logFile, 'utf8')
       .split('\n')
       .filter((l) => l.includes('"etl_insert_failed"')).length;

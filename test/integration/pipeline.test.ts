@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { isoToClickHouse } from '../../lib/contracts/time.js';
 import { randomUUID } from '../helpers/ids.js';
 import { groupLag, waitFor } from '../helpers/kafka-helpers.js';
 import { request, startHarness, type Harness } from '../helpers/harness.js';
@@ -25,13 +26,12 @@ describe('pipeline: API → Kafka → ETL → ClickHouse (embedded engine)', () 
     const viewer = randomUUID();
     const token = await h.token(viewer);
     const film = randomUUID();
+    // Sent in UTC+3; stored in UTC.
+    const occurredMs = Date.now() - 3_600_000;
+    const local = new Date(occurredMs + 3 * 3_600_000).toISOString().replace('Z', '+03:00');
     const single = await request(`${h.url}/api/v1/progress/films/${film}`, {
       token,
-      body: {
-        position_sec: 42,
-        duration_sec: 5400,
-        occurred_at: new Date(Date.now() - 3_600_000).toISOString().replace('Z', '+00:00'),
-      },
+      body: { position_sec: 42, duration_sec: 5400, occurred_at: local },
     });
     expect(single.status).to.equal(202);
     const events = Array.from({ length: 300 }, (_, i) => ({
@@ -61,7 +61,7 @@ describe('pipeline: API → Kafka → ETL → ClickHouse (embedded engine)', () 
         f: film,
         position_sec: 42,
         duration_sec: 5400,
-        o: new Date(Date.now() - 3_600_000).toISOString().slice(0, 10),
+        o: isoToClickHouse(new Date(occurredMs).toISOString()),
         schema_version: 1,
       },
     ]);
@@ -74,7 +74,7 @@ describe('pipeline: API → Kafka → ETL → ClickHouse (embedded engine)', () 
       (n) => n === 0,
     );
     expect(lag).to.equal(0);
-    expect(h.etl!.stats.rowsInserted).to.equal(await scalar(`SELECT count() FROM ${table}`));
+    expect(h.etl!.progress.stats.rowsInserted).to.equal(await scalar(`SELECT count() FROM ${table}`));
   });
 
   it('resumes playback at the latest position by client time, whatever the arrival order', async () => {

@@ -1,12 +1,22 @@
 import { expect } from 'chai';
-import { buildInsertBlocks, dedupToken, nextOffset, type Decoder } from '../../etl/src/batch-builder.js';
+import {
+  buildInsertBlocks,
+  dedupToken,
+  dropSeen,
+  nextOffset,
+  type Decoder,
+} from '../../etl/src/batch-builder.js';
 
+// Rows are numbers; the id is the number, the split key its hundreds (a "month").
 const decodeNumber: Decoder<number> = (value) => {
   const n = Number(value?.toString());
-  return Number.isInteger(n) ? { ok: true, row: n } : { ok: false, reason: 'not a number' };
+  return Number.isInteger(n)
+    ? { ok: true, row: n, id: String(n), splitKey: String(Math.floor(n / 100)) }
+    : { ok: false, reason: 'not a number' };
 };
 const msgs = (values: string[], first = 100) =>
-  values.map((v, i) => ({ offset: String(first + i), value: Buffer.from(v) }));
+  values.map((v, i) => ({ offset: String(first + i), key: null, value: Buffer.from(v) }));
+const rowsOf = (b: { rows: { row: number }[] }) => b.rows.map((r) => r.row);
 
 describe('buildInsertBlocks', () => {
   it('makes one block over the whole contiguous range with a deterministic token', () => {
@@ -23,7 +33,7 @@ describe('buildInsertBlocks', () => {
 
   it('splits at maxRows into consecutive, non-overlapping ranges', () => {
     const blocks = buildInsertBlocks('t', 0, msgs(['1', '2', '3', '4', '5']), 2, decodeNumber);
-    expect(blocks.map((b) => [b.firstOffset, b.lastOffset, b.rows])).to.deep.equal([
+    expect(blocks.map((b) => [b.firstOffset, b.lastOffset, rowsOf(b)])).to.deep.equal([
       ['100', '101', [1, 2]],
       ['102', '103', [3, 4]],
       ['104', '104', [5]],
@@ -32,8 +42,10 @@ describe('buildInsertBlocks', () => {
 
   it('keeps undecodable messages in their range as rejects so committing never skips a good row', () => {
     const blocks = buildInsertBlocks('t', 0, msgs(['1', 'x', '3']), 10, decodeNumber);
-    expect(blocks[0]!.rows).to.deep.equal([1, 3]);
-    expect(blocks[0]!.rejects).to.deep.equal([{ offset: '101', reason: 'not a number' }]);
+    expect(rowsOf(blocks[0]!)).to.deep.equal([1, 3]);
+    expect(blocks[0]!.rejects).to.deep.equal([
+      { offset: '101', key: null, value: Buffer.from('x'), reason: 'not a number' },
+    ]);
     expect(blocks[0]!.lastOffset).to.equal('102');
   });
 
@@ -43,8 +55,27 @@ describe('buildInsertBlocks', () => {
     expect(a.map((x) => x.token)).to.deep.equal(b.map((x) => x.token));
   });
 
+  it('starts a new block where the table partition changes, so a block is written as one part', () => {
+    const blocks = buildInsertBlocks('t', 0, msgs(['198', '199', 'x', '200', '201']), 10, decodeNumber);
+    expect(blocks.map((b) => [b.firstOffset, b.lastOffset, rowsOf(b)])).to.deep.equal([
+      ['100', '102', [198, 199]],
+      ['103', '104', [200, 201]],
+    ]);
+    expect(blocks[0]!.rejects.map((r) => r.offset)).to.deep.equal(['102']);
+  });
+
   it('returns no blocks for no messages', () => {
     expect(buildInsertBlocks('t', 0, [], 10, decodeNumber)).to.deep.equal([]);
+  });
+});
+
+describe('dropSeen', () => {
+  it('drops ids already seen and repeats within the block, keeping first copies in order', () => {
+    const blocks = buildInsertBlocks('t', 0, msgs(['1', '2', '1', '3', '2', '4']), 10, decodeNumber);
+    const { fresh, dropped } = dropSeen(blocks[0]!.rows, (id) => id === '3');
+    expect(rowsOf({ rows: fresh })).to.deep.equal([1, 2, 4]);
+    expect(fresh.map((r) => r.offset)).to.deep.equal(['100', '101', '105']);
+    expect(dropped).to.equal(3);
   });
 });
 
