@@ -31,8 +31,11 @@ format() {
   done
   local rf=$((nodes < 3 ? nodes : 3))
   local isr=$((nodes >= 3 ? 2 : 1))
-  local cluster_id
-  cluster_id="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+  local cluster_id="-"
+  # base64url of 16 random bytes; NOTE: one starting with '-' would be parsed as an option.
+  while [[ "$cluster_id" == -* ]]; do
+    cluster_id="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
+  done
   for ((i = 1; i <= nodes; i++)); do
     cat >"$dir/server-$i.properties" <<PROPS
 process.roles=broker,controller
@@ -57,7 +60,8 @@ num.io.threads=4
 PROPS
     java -cp "$LIB/*" -Dkafka.log.file="$dir/format-$i.log" \
       -Dlog4j2.configurationFile="$HERE/log4j2.properties" \
-      kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server-$i.properties" >"$dir/format-$i.out" 2>&1
+      kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server-$i.properties" >"$dir/format-$i.out" 2>&1 ||
+      { cat "$dir/format-$i.out" >&2; return 1; }
   done
   echo "$nodes" >"$dir/nodes"
 }

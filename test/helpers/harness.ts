@@ -32,7 +32,7 @@ export async function startHarness(
   opts: { etl?: boolean; env?: Record<string, string> } = {},
 ): Promise<Harness> {
   const env = testEnv();
-  const secret = `test-secret-${randomUUID()}`;
+  const secret = opts.env?.JWT_SECRET ?? `test-secret-${randomUUID()}`;
   const config = loadConfig({
     KAFKA_BROKERS: env.brokers.join(','),
     KAFKA_TOPIC_PROGRESS: uniqueName('progress'),
