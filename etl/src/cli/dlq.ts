@@ -46,7 +46,7 @@ async function main(): Promise<void> {
       kafka,
       topic,
       group,
-      async (letters) => {
+      (letters) => {
         for (const l of letters) {
           process.stdout.write(
             values.json
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
               : `${line(l)}\n`,
           );
         }
+        return Promise.resolve();
       },
       false,
     );
