@@ -10,6 +10,7 @@ import { HttpServer } from './http-server.js';
 import { KafkaPublisher } from './ingest/kafka-publisher.js';
 import { ClickHouseProgressReader } from './progress/progress-reader.js';
 import { progressRoutes } from './progress/progress.routes.js';
+import { eventsRoutes } from './events/events.routes.js';
 
 export interface ApiDeps {
   kafka: Kafka;
@@ -65,6 +66,20 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         batchMaxEvents: config.batchMaxEvents,
         eventMaxPastMs: config.eventMaxPastMs,
         eventMaxFutureMs: config.eventMaxFutureMs,
+      }),
+      eventsRoutes({
+        verify,
+        publisher,
+        topic: config.kafkaTopicEvents,
+        bodyLimitBytes: config.bodyLimitBytes,
+        batchMaxEvents: config.batchMaxEvents,
+        eventMaxPastMs: config.eventMaxPastMs,
+        eventMaxFutureMs: config.eventMaxFutureMs,
+        properties: {
+          maxBytes: config.eventPropertiesMaxBytes,
+          maxDepth: config.eventPropertiesMaxDepth,
+          maxKeys: config.eventPropertiesMaxKeys,
+        },
       }),
     ],
   });

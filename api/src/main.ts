@@ -1,5 +1,5 @@
 import { ConfigError } from '../../lib/errors.js';
-import { progressTopicSpec } from '../../lib/kafka/progress-topic.js';
+import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { runServices } from '../../lib/lifecycle.js';
 import { clickhouseService, topicsStep } from '../../lib/runtime/services.js';
 import { createProcessBase, exitOnFatal } from '../../lib/runtime/process.js';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   }
   const api = buildApi(config, { kafka, clickhouse, log });
   await runServices(
-    [clickhouseService(clickhouse), topicsStep(kafka, [progressTopicSpec(config)]), api.publisher, api.http],
+    [clickhouseService(clickhouse), topicsStep(kafka, allTopicSpecs(config)), api.publisher, api.http],
     log,
     config.shutdownTimeoutMs,
   );

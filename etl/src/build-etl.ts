@@ -10,6 +10,7 @@ import { DeadLetterPublisher } from './dead-letters.js';
 import { PartitionWindows } from './dedup/partition-windows.js';
 import { ClickHouseSeenIds } from './dedup/seen-ids-source.js';
 import { decodeProgress, type ProgressRow } from './progress-row.js';
+import { decodeUserEvent, type UserEventRow } from './user-event-row.js';
 
 export interface EtlDeps {
   kafka: Kafka;
@@ -20,6 +21,7 @@ export interface EtlDeps {
 export interface Etl {
   deadLetters: DeadLetterPublisher;
   progress: BatchConsumer<ProgressRow>;
+  events: BatchConsumer<UserEventRow>;
   windows: PartitionWindows;
   /** Start order: DLQ producer before the consumers; stopped in reverse. */
   services: Service[];
@@ -77,10 +79,17 @@ export function buildEtl(config: Config, deps: EtlDeps): Etl {
     table: 'progress_events',
     decode: (partition) => (value, offset) => decodeProgress(value, partition, offset),
   });
+  const events = buildStream(config, deps, deadLetters, {
+    topic: config.kafkaTopicEvents,
+    groupId: config.etlEventsGroupId,
+    table: 'user_events',
+    decode: (partition) => (value, offset) => decodeUserEvent(value, partition, offset),
+  });
   return {
     deadLetters,
     progress: progress.consumer,
+    events: events.consumer,
     windows: progress.windows,
-    services: [deadLetters, progress.consumer],
+    services: [deadLetters, progress.consumer, events.consumer],
   };
 }

@@ -1,4 +1,4 @@
-import { dlqTopicSpec, progressTopicSpec } from '../../lib/kafka/progress-topic.js';
+import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { runServices, type Service } from '../../lib/lifecycle.js';
 import { clickhouseService, migrationsStep, topicsStep } from '../../lib/runtime/services.js';
 import { createProcessBase, exitOnFatal } from '../../lib/runtime/process.js';
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const services: Service[] = [clickhouseService(clickhouse)];
   if (config.etlMigrateOnStart) services.push(migrationsStep(clickhouse, config, log));
   services.push(
-    topicsStep(kafka, [progressTopicSpec(config), dlqTopicSpec(config)]),
+    topicsStep(kafka, allTopicSpecs(config)),
     ...buildEtl(config, { kafka, clickhouse, log }).services,
   );
   await runServices(services, log, config.shutdownTimeoutMs);

@@ -62,6 +62,25 @@ export const OPTIONS = {
     'Furthest accepted `occurred_at` in the future (client clock skew).',
     0,
   ),
+  eventPropertiesMaxBytes: int(
+    'EVENT_PROPERTIES_MAX_BYTES',
+    8192,
+    'Largest `properties` of a user event, as UTF-8 JSON.',
+    2,
+  ),
+  eventPropertiesMaxDepth: int(
+    'EVENT_PROPERTIES_MAX_DEPTH',
+    5,
+    'Deepest nesting of objects/arrays in `properties`.',
+    1,
+    64,
+  ),
+  eventPropertiesMaxKeys: int(
+    'EVENT_PROPERTIES_MAX_KEYS',
+    100,
+    'Most keys in `properties`, counted across all levels.',
+    1,
+  ),
   readTimeoutMs: int(
     'API_READ_TIMEOUT_MS',
     2000,
@@ -94,6 +113,11 @@ export const OPTIONS = {
   ),
   kafkaClientId: str('KAFKA_CLIENT_ID', 'streaming-analytics', 'Kafka client id prefix.'),
   kafkaTopicProgress: str('KAFKA_TOPIC_PROGRESS', 'progress-events', 'Topic for playback progress events.'),
+  kafkaTopicEvents: str(
+    'KAFKA_TOPIC_EVENTS',
+    'user-events',
+    'Topic for user-action events (clicks, searches, player controls).',
+  ),
   kafkaTopicDlq: str(
     'KAFKA_TOPIC_DLQ',
     'dead-letters',
@@ -150,6 +174,11 @@ export const OPTIONS = {
 
   // --- ETL ---
   etlGroupId: str('ETL_GROUP_ID', 'progress-etl', 'Consumer group of the ETL processes.'),
+  etlEventsGroupId: str(
+    'ETL_EVENTS_GROUP_ID',
+    'user-events-etl',
+    'Consumer group of the ETL for user-action events.',
+  ),
   etlBatchMaxRows: int('ETL_BATCH_MAX_ROWS', 50000, 'Most rows in one ClickHouse insert.', 1),
   etlBatchMaxWaitMs: int(
     'ETL_BATCH_MAX_WAIT_MS',

@@ -1,6 +1,6 @@
 import { buildApi } from '../../api/src/build-api.js';
 import { buildEtl } from '../../etl/src/build-etl.js';
-import { dlqTopicSpec, progressTopicSpec } from '../kafka/progress-topic.js';
+import { allTopicSpecs } from '../kafka/topic-specs.js';
 import type { Service } from '../lifecycle.js';
 import type { ProcessBase } from './process.js';
 import { clickhouseService, migrationsStep, topicsStep } from './services.js';
@@ -20,7 +20,7 @@ export function standaloneServices(base: ProcessBase): {
   const services: Service[] = [
     clickhouseService(clickhouse),
     migrationsStep(clickhouse, config, log),
-    topicsStep(kafka, [progressTopicSpec(config), dlqTopicSpec(config)]),
+    topicsStep(kafka, allTopicSpecs(config)),
     ...etl.services,
     api.publisher,
     api.http,

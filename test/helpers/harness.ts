@@ -4,7 +4,7 @@ import { buildEtl, type Etl } from '../../etl/src/build-etl.js';
 import { signHs256 } from '../../lib/auth/sign-token.js';
 import { loadConfig, type Config } from '../../lib/config/config.js';
 import { createKafka } from '../../lib/kafka/client.js';
-import { dlqTopicSpec, progressTopicSpec } from '../../lib/kafka/progress-topic.js';
+import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import type { Service } from '../../lib/lifecycle.js';
 import { createLogger } from '../../lib/log.js';
 import { migrationsStep, topicsStep } from '../../lib/runtime/services.js';
@@ -38,6 +38,8 @@ export async function startHarness(
     KAFKA_TOPIC_PROGRESS: uniqueName('progress'),
     KAFKA_TOPIC_PARTITIONS: '3',
     KAFKA_TOPIC_DLQ: uniqueName('dlq'),
+    KAFKA_TOPIC_EVENTS: uniqueName('events'),
+    ETL_EVENTS_GROUP_ID: uniqueName('etl_events'),
     ETL_GROUP_ID: uniqueName('etl'),
     ETL_BATCH_MAX_WAIT_MS: '100',
     CLICKHOUSE_DATABASE: uniqueName('it'),
@@ -63,7 +65,7 @@ export async function startHarness(
   const etl = opts.etl === true ? buildEtl(config, { kafka, clickhouse: env.clickhouse, log }) : undefined;
   const services: Service[] = [
     migrationsStep(env.clickhouse, config, log),
-    topicsStep(kafka, [progressTopicSpec(config), dlqTopicSpec(config)]),
+    topicsStep(kafka, allTopicSpecs(config)),
     ...(etl === undefined ? [] : etl.services),
     api.publisher,
     api.http,

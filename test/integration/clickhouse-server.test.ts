@@ -63,6 +63,7 @@ describe('ETL against a real ClickHouse server process', function () {
         ETL_SESSION_TIMEOUT_MS: '6000',
         LOG_LEVEL: 'info',
         KAFKA_TOPIC_DLQ: `${topic}-dlq`,
+        KAFKA_TOPIC_EVENTS: `${topic}-events`,
       },
       logFile,
     );

@@ -40,6 +40,7 @@ describe('ETL crash recovery', function () {
       ETL_SESSION_TIMEOUT_MS: '6000',
       LOG_LEVEL: 'info',
       KAFKA_TOPIC_DLQ: `${topic}-dlq`,
+      KAFKA_TOPIC_EVENTS: `${topic}-events`,
     };
     const total = 20_000;
     const producing = produceSteadily(testKafka(env.brokers), topic, total, 250, 40);

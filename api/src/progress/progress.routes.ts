@@ -1,15 +1,11 @@
 import Router from '@koa/router';
 import { NotFoundError } from '../../../lib/errors.js';
-import {
-  createProgressSchemas,
-  FilmIdParam,
-  toProgressMessage,
-  type ProgressMessage,
-} from '../../../lib/contracts/progress.js';
+import { createProgressSchemas, FilmIdParam, toProgressMessage } from '../../../lib/contracts/progress.js';
 import { parseOrThrow } from '../../../lib/contracts/validation.js';
 import { requireAuth, principalOf } from '../auth/auth.middleware.js';
 import type { TokenVerifier } from '../auth/jwt-verifier.js';
-import type { EventPublisher, KeyedMessage } from '../ingest/kafka-publisher.js';
+import type { EventPublisher } from '../ingest/kafka-publisher.js';
+import { keyedByViewer } from '../ingest/keyed.js';
 import { readJsonBody } from '../http/json-body.js';
 import type { ProgressReader } from './progress-reader.js';
 
@@ -23,11 +19,6 @@ export interface ProgressRoutesDeps {
   eventMaxPastMs: number;
   eventMaxFutureMs: number;
   now?: () => number;
-}
-
-/** Key = viewer id: one viewer's events stay ordered in one partition. */
-function toKafka(message: ProgressMessage): KeyedMessage {
-  return { key: message.viewer_id, value: JSON.stringify(message) };
 }
 
 export function progressRoutes(deps: ProgressRoutesDeps): Router {
@@ -45,7 +36,7 @@ export function progressRoutes(deps: ProgressRoutesDeps): Router {
     const body = parseOrThrow(schemas.single, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
     const viewer = principalOf(ctx.state).subject;
     const message = toProgressMessage({ ...body, film_id: filmId.toLowerCase() }, viewer, now());
-    await deps.publisher.publish(deps.topic, [toKafka(message)]);
+    await deps.publisher.publish(deps.topic, [keyedByViewer(message)]);
     ctx.status = 202;
     ctx.body = { event_id: message.event_id };
   });
@@ -57,7 +48,7 @@ export function progressRoutes(deps: ProgressRoutesDeps): Router {
     const messages = body.events.map((item) =>
       toProgressMessage({ ...item, film_id: item.film_id.toLowerCase() }, viewer, receivedAt),
     );
-    await deps.publisher.publish(deps.topic, messages.map(toKafka));
+    await deps.publisher.publish(deps.topic, messages.map(keyedByViewer));
     ctx.status = 202;
     ctx.body = { accepted: messages.length, event_ids: messages.map((m) => m.event_id) };
   });

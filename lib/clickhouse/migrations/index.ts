@@ -1,5 +1,6 @@
 import { progressMigration } from './0001-progress.js';
 import type { Migration } from './migration.js';
+import { userEventsMigration } from './0002-user-events.js';
 
 /** Every migration, in order. Append only; never edit one that has shipped. */
-export const MIGRATIONS: readonly Migration[] = [progressMigration];
+export const MIGRATIONS: readonly Migration[] = [progressMigration, userEventsMigration];

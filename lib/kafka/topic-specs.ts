@@ -14,6 +14,16 @@ export function progressTopicSpec(config: Config): TopicSpec {
   };
 }
 
+/** User-action events: same layout as progress (key = viewer id). */
+export function eventsTopicSpec(config: Config): TopicSpec {
+  return { ...progressTopicSpec(config), topic: config.kafkaTopicEvents };
+}
+
+/** Every topic the platform writes to, for the startup step that creates missing ones. */
+export function allTopicSpecs(config: Config): TopicSpec[] {
+  return [progressTopicSpec(config), eventsTopicSpec(config), dlqTopicSpec(config)];
+}
+
 /** The dead-letter topic: few partitions, long retention (letters wait for a fix). */
 export function dlqTopicSpec(config: Config): TopicSpec {
   return {
