@@ -49,6 +49,11 @@ export class LocalKafka {
     this.procs.delete(node);
   }
 
+  /** SIGSTOP/SIGCONT one node: a broker that hangs instead of failing. */
+  pause(node: number, paused: boolean): void {
+    this.procs.get(node)?.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   restart(node: number): void {
     this.spawnNode(node);
   }

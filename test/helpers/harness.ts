@@ -29,12 +29,12 @@ export interface Harness {
  * consumer group and database: api always, etl when asked.
  */
 export async function startHarness(
-  opts: { etl?: boolean; env?: Record<string, string> } = {},
+  opts: { etl?: boolean; env?: Record<string, string>; brokers?: string[] } = {},
 ): Promise<Harness> {
   const env = testEnv();
   const secret = opts.env?.JWT_SECRET ?? `test-secret-${randomUUID()}`;
   const config = loadConfig({
-    KAFKA_BROKERS: env.brokers.join(','),
+    KAFKA_BROKERS: (opts.brokers ?? env.brokers).join(','),
     KAFKA_TOPIC_PROGRESS: uniqueName('progress'),
     KAFKA_TOPIC_PARTITIONS: '3',
     KAFKA_TOPIC_DLQ: uniqueName('dlq'),
