@@ -139,21 +139,27 @@ export class BatchConsumer<R> implements Service {
       const dead = await this.insertAll(fresh, block.token, payload, log);
       if (!dead.done) return;
       const letters = this.lettersFor(batch.topic, batch.partition, block, dead.value);
+      const commit = {
+        groupId: this.opts.groupId,
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: nextOffset(block.lastOffset),
+      };
       if (letters.length > 0) {
+        // Letters and the commit past them in one transaction: written once, even across crashes.
         const sent = await this.retry(payload, log, 'dead_letter_publish', () =>
-          this.deps.deadLetters.publish(letters),
+          this.deps.deadLetters.publishAndCommit(letters, commit),
         );
         if (!sent.done) return;
         for (const l of letters)
           log.warn({ offset: l.offset, stage: l.stage, reason: l.reason }, 'etl_dead_letter');
+      } else {
+        await this.consumer.commitOffsets([commit]);
       }
       const deadIds = new Set(dead.value.map((d) => d.row.offset));
       const now = Date.now();
       for (const r of fresh) if (!deadIds.has(r.offset)) window.value.add(r.id, now);
       payload.resolveOffset(block.lastOffset);
-      await this.consumer.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: nextOffset(block.lastOffset) },
-      ]);
       this.stats.blocksInserted += 1;
       this.stats.rowsInserted += fresh.length - deadIds.size;
       this.stats.duplicatesDropped += dropped;
@@ -186,14 +192,18 @@ export class BatchConsumer<R> implements Service {
   ): Promise<Outcome<{ row: BlockRow<R>; reason: string }[]>> {
     if (rows.length === 0) return { done: true, value: [] };
     let permanent: unknown;
+    let pending = rows;
+    let attempts = 0;
     const attempt = await this.retry(
       payload,
       log,
       'etl_insert',
       async () => {
+        if (attempts++ > 0) pending = await this.withoutStored(pending, payload.batch.partition);
+        if (pending.length === 0) return;
         try {
           await this.deps.sink.insert(
-            rows.map((r) => r.row),
+            pending.map((r) => r.row),
             token,
           );
         } catch (err) {
@@ -205,13 +215,13 @@ export class BatchConsumer<R> implements Service {
     );
     if (!attempt.done) return attempt;
     if (permanent === undefined) return { done: true, value: [] };
-    if (rows.length === 1) {
-      return { done: true, value: [{ row: rows[0]!, reason: (permanent as Error).message }] };
+    if (pending.length === 1) {
+      return { done: true, value: [{ row: pending[0]!, reason: (permanent as Error).message }] };
     }
-    log.warn({ token, rows: rows.length, err: permanent }, 'etl_insert_rejected_bisecting');
-    const mid = Math.floor(rows.length / 2);
+    log.warn({ token, rows: pending.length, err: permanent }, 'etl_insert_rejected_bisecting');
+    const mid = Math.floor(pending.length / 2);
     const dead: { row: BlockRow<R>; reason: string }[] = [];
-    for (const half of [rows.slice(0, mid), rows.slice(mid)]) {
+    for (const half of [pending.slice(0, mid), pending.slice(mid)]) {
       const sub = await this.insertAll(
         half,
         `${token}/${half[0]!.offset}-${half[half.length - 1]!.offset}`,
@@ -222,6 +232,23 @@ export class BatchConsumer<R> implements Service {
       dead.push(...sub.value);
     }
     return { done: true, value: dead };
+  }
+
+  /**
+   * After a failed insert whose outcome is unknown (the connection dropped, the server
+   * died after writing), ask ClickHouse which of these rows it already has and keep only
+   * the rest. The dedup token covers this on servers that support it; this covers the
+   * others, and token windows that rolled over.
+   */
+  private async withoutStored(rows: BlockRow<R>[], partition: number): Promise<BlockRow<R>[]> {
+    const stored = await this.deps.windows.storedInRange(
+      partition,
+      rows[0]!.offset,
+      rows[rows.length - 1]!.offset,
+    );
+    if (stored.size === 0) return rows;
+    this.stats.duplicatesDropped += rows.filter((r) => stored.has(r.id)).length;
+    return rows.filter((r) => !stored.has(r.id));
   }
 
   private lettersFor(

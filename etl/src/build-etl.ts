@@ -72,7 +72,7 @@ function buildStream<R>(
 
 /** The ETL's pipelines, wired from config: one consumer per source topic, one DLQ. */
 export function buildEtl(config: Config, deps: EtlDeps): Etl {
-  const deadLetters = new DeadLetterPublisher(deps.kafka, config.kafkaTopicDlq);
+  const deadLetters = new DeadLetterPublisher(deps.kafka, config.kafkaTopicDlq, config.kafkaClientId);
   const progress = buildStream(config, deps, deadLetters, {
     topic: config.kafkaTopicProgress,
     groupId: config.etlGroupId,

@@ -47,6 +47,11 @@ export class PartitionWindows {
     }
   }
 
+  /** Ids already stored from these offsets (after an insert whose outcome is unknown). */
+  storedInRange(partition: number, firstOffset: string, lastOffset: string): Promise<Set<string>> {
+    return this.source.storedInRange(partition, firstOffset, lastOffset);
+  }
+
   /** Bytes held by all windows (for the memory metric and the benchmark). */
   get bytes(): number {
     let total = 0;

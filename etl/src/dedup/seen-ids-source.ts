@@ -4,6 +4,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 export interface SeenIdsSource {
   /** Event ids stored for this Kafka partition since sinceMs, newest first, at most limit. */
   load(partition: number, sinceMs: number, limit: number): Promise<string[]>;
+  /** Event ids already stored from this partition's offsets [first, last]. */
+  storedInRange(partition: number, firstOffset: string, lastOffset: string): Promise<Set<string>>;
 }
 
 /** 'YYYY-MM-DD hh:mm:ss.sss' UTC: compares correctly with DateTime64 and with String columns. */
@@ -32,5 +34,16 @@ export class ClickHouseSeenIds implements SeenIdsSource {
       format: 'JSONEachRow',
     });
     return (await rs.json<{ id: string }>()).map((r) => r.id);
+  }
+
+  async storedInRange(partition: number, firstOffset: string, lastOffset: string): Promise<Set<string>> {
+    const first = BigInt(firstOffset).toString();
+    const last = BigInt(lastOffset).toString();
+    const rs = await this.client.query({
+      query: `SELECT toString(event_id) AS id FROM ${this.table}
+              WHERE kafka_partition = ${Math.trunc(partition)} AND kafka_offset >= ${first} AND kafka_offset <= ${last}`,
+      format: 'JSONEachRow',
+    });
+    return new Set((await rs.json<{ id: string }>()).map((r) => r.id));
   }
 }

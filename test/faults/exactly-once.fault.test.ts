@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { LocalKafka } from '../../lib/runtime/local-kafka.js';
+import { findFreePortBlock } from '../../lib/runtime/ports.js';
+import { sleep } from '../../lib/retry.js';
+import { ClickHouseServer } from '../helpers/clickhouse-server.js';
+import { uniqueName } from '../helpers/ids.js';
+import { groupLag, readAll, testKafka, waitFor } from '../helpers/kafka-helpers.js';
+import { request, startHarness, type Harness } from '../helpers/harness.js';
+import { exited, spawnTs } from '../helpers/processes.js';
+import { testEnv } from '../helpers/test-env.js';
+
+const EVENTS = Number(process.env.FAULT_EVENTS ?? 100_000);
+const BATCH = 100;
+const RETRY_SHARE = 0.05;
+const GARBAGE_SHARE = 0.01;
+const CONCURRENCY = 4;
+
+/**
+ * The promise, under faults: every event the API acknowledged is in ClickHouse exactly
+ * once (plain count, no FINAL), and every undecodable message is in the DLQ exactly once.
+ * 3-broker KRaft cluster (RF 3, min.insync.replicas 2); ETL against the real ClickHouse
+ * server process (no insert_deduplication_token there: the dedup window and the
+ * reconcile-after-ambiguous-failure path carry exactly-once alone). During the load:
+ * the ETL is SIGKILLed 3 times, the ClickHouse server is SIGKILLed and restarted, one
+ * broker is SIGKILLed. Clients retry 5% of acknowledged batches with the same ids and
+ * retry every 503 with the same ids, as real apps do.
+ */
+describe('fault suite: exactly once under crashes', function () {
+  let kafka: LocalKafka;
+  let server: ClickHouseServer;
+  let api: Harness;
+  const topic = uniqueName('progress');
+  const dlq = `${topic}-dlq`;
+  const groupId = uniqueName('etl');
+  const database = uniqueName('faults');
+
+  before(async function () {
+    this.timeout(300_000);
+    const work = testEnv().workDir;
+    kafka = new LocalKafka({
+      dir: join(work, uniqueName('kafka3')),
+      nodes: 3,
+      basePort: await findFreePortBlock(3),
+      heap: '384m',
+    });
+    process.on('exit', () => kafka.killAllSync());
+    await kafka.start();
+    server = new ClickHouseServer(join(work, uniqueName('ch')));
+    await server.start();
+    await server.query(`CREATE DATABASE ${database}`);
+    await server.query(`CREATE TABLE ${database}.progress_events (
+      event_id UUID, viewer_id UUID, film_id UUID, position_sec UInt32, duration_sec UInt32,
+      occurred_at String, received_at String, schema_version UInt8,
+      kafka_partition UInt32, kafka_offset UInt64
+    ) ENGINE = MergeTree ORDER BY (film_id, viewer_id)`);
+    api = await startHarness({
+      brokers: kafka.brokers,
+      env: {
+        KAFKA_TOPIC_PROGRESS: topic,
+        KAFKA_TOPIC_DLQ: dlq,
+        KAFKA_TOPIC_PARTITIONS: '6',
+        KAFKA_REPLICATION_FACTOR: '3',
+        KAFKA_MIN_INSYNC_REPLICAS: '2',
+        KAFKA_SEND_TIMEOUT_MS: '3000',
+        LOG_LEVEL: 'warn',
+      },
+    });
+  });
+
+  after(async function () {
+    this.timeout(120_000);
+    await api?.stop();
+    await server?.kill('SIGTERM');
+    await kafka?.stop();
+  });
+
+  it(`stores ${EVENTS} acknowledged events exactly once and dead-letters exactly the injected garbage`, async function () {
+    this.timeout(900_000);
+    const started = Date.now();
+    const etlEnv = {
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      KAFKA_TOPIC_PROGRESS: topic,
+      KAFKA_TOPIC_DLQ: dlq,
+      KAFKA_TOPIC_EVENTS: `${topic}-events`,
+      KAFKA_REPLICATION_FACTOR: '3',
+      KAFKA_MIN_INSYNC_REPLICAS: '2',
+      ETL_GROUP_ID: groupId,
+      ETL_EVENTS_GROUP_ID: `${groupId}-events`,
+      CLICKHOUSE_URL: server.url,
+      CLICKHOUSE_DATABASE: database,
+      CLICKHOUSE_DEDUP_TOKEN: 'false',
+      CLICKHOUSE_REQUEST_TIMEOUT_MS: '3000',
+      ETL_MIGRATE_ON_START: 'false',
+      ETL_BATCH_MAX_ROWS: '2000',
+      ETL_BATCH_MAX_WAIT_MS: '100',
+      ETL_RETRY_INITIAL_MS: '100',
+      ETL_RETRY_MAX_MS: '1000',
+      ETL_SESSION_TIMEOUT_MS: '6000',
+      LOG_LEVEL: 'info',
+    };
+    const etlLog = join(testEnv().workDir, `${groupId}.log`);
+    let etl = spawnTs('etl/src/main.ts', etlEnv, etlLog);
+
+    // --- load: API batches with client retries; garbage straight to the topic ---
+    const acknowledged = new Set<string>();
+    const figures = { requests: 0, retriedBatches: 0, unavailable: 0, garbage: 0 };
+    const token = await api.token();
+    let sent = 0;
+    const sendUntilAccepted = async (events: unknown[]) => {
+      for (;;) {
+        figures.requests++;
+        const res = await request(`${api.url}/api/v1/progress/batch`, { token, body: { events } }).catch(
+          () => ({ status: 0, body: null }),
+        );
+        if (res.status === 202) return res.body.event_ids as string[];
+        figures.unavailable++;
+        await sleep(200);
+      }
+    };
+    const worker = async () => {
+      while (sent < EVENTS) {
+        const n = Math.min(BATCH, EVENTS - sent);
+        sent += n;
+        const events = Array.from({ length: n }, () => ({
+          film_id: randomUUID(),
+          event_id: randomUUID(),
+          position_sec: Math.floor(Math.random() * 5000),
+          duration_sec: 5000,
+        }));
+        for (const id of await sendUntilAccepted(events)) acknowledged.add(id);
+        if (Math.random() < RETRY_SHARE) {
+          figures.retriedBatches++;
+          await sendUntilAccepted(events); // the app did not see the 202 and sends again
+        }
+      }
+    };
+    const garbageProducer = testKafka(kafka.brokers).producer({ idempotent: true, maxInFlightRequests: 1 });
+    await garbageProducer.connect();
+    const injected = new Set<string>();
+    const garbage = async () => {
+      const total = Math.round(EVENTS * GARBAGE_SHARE);
+      while (injected.size < total) {
+        const chunk = Array.from({ length: 10 }, () => `garbage ${randomUUID()} {not json`);
+        for (;;) {
+          try {
+            await garbageProducer.send({
+              topic,
+              acks: -1,
+              messages: chunk.map((value) => ({ key: randomUUID(), value })),
+            });
+            break;
+          } catch {
+            await sleep(200); // same producer session: a resend cannot duplicate
+          }
+        }
+        chunk.forEach((c) => injected.add(c));
+        figures.garbage += chunk.length;
+        await sleep(50);
+      }
+    };
+
+    // --- faults, spread over the load ---
+    const faults = async () => {
+      const progress = () => acknowledged.size / EVENTS;
+      const at = (share: number) =>
+        waitFor(
+          `load at ${share}`,
+          async () => progress(),
+          (p) => p >= share,
+          600_000,
+          100,
+        );
+      for (const share of [0.15, 0.35, 0.6]) {
+        await at(share);
+        etl.kill('SIGKILL');
+        await exited(etl);
+        etl = spawnTs('etl/src/main.ts', etlEnv, etlLog);
+        if (share === 0.35) {
+          await server.kill('SIGKILL');
+          await sleep(3000);
+          await server.start();
+        }
+      }
+      await at(0.75);
+      await kafka.kill(2, 'SIGKILL'); // RF 3, min ISR 2: the cluster keeps accepting
+    };
+
+    await Promise.all([...Array.from({ length: CONCURRENCY }, worker), garbage(), faults()]);
+    await garbageProducer.disconnect();
+    const loadSeconds = (Date.now() - started) / 1000;
+
+    await waitFor(
+      'ETL caught up',
+      () => groupLag(kafka.brokers, groupId, topic),
+      (n) => n === 0,
+      600_000,
+      500,
+    );
+    etl.kill('SIGTERM');
+    expect(await exited(etl), 'ETL exits cleanly').to.equal(0);
+
+    const [rows, distinct] = (
+      await server.query(`SELECT count(), uniqExact(event_id) FROM ${database}.progress_events`)
+    )
+      .split('\t')
+      .map(Number);
+    const stored = new Set(
+      (await server.query(`SELECT toString(event_id) FROM ${database}.progress_events`))
+        .split('\n')
+        .filter(Boolean),
+    );
+    const letters = (await readAll(kafka.brokers, dlq, 120_000)).map((l) => l.value!);
+    const restarts = 3;
+    console.log(
+      `      load ${loadSeconds.toFixed(0)} s: ${acknowledged.size} acknowledged events, ${figures.requests} requests, ` +
+        `${figures.retriedBatches} batches re-sent (${(figures.retriedBatches * BATCH).toLocaleString()} duplicate copies), ` +
+        `${figures.unavailable} 503/refused answers retried, ${figures.garbage} garbage messages; ` +
+        `faults: ETL SIGKILL x${restarts}, ClickHouse server SIGKILL x1, broker SIGKILL x1\n` +
+        `      ClickHouse: count() ${rows}, distinct ids ${distinct}; DLQ: ${letters.length} letters`,
+    );
+    expect(rows, 'plain count == distinct acknowledged events').to.equal(acknowledged.size);
+    expect(distinct).to.equal(acknowledged.size);
+    for (const id of acknowledged) if (!stored.has(id)) expect.fail(`acknowledged event ${id} missing`);
+    expect(letters.length, 'DLQ holds each injected message once').to.equal(injected.size);
+    expect(new Set(letters)).to.deep.equal(injected);
+  });
+});
