@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { LocalKafka } from '../../lib/runtime/local-kafka.js';
@@ -161,33 +162,35 @@ describe('fault suite: exactly once under crashes', function () {
       }
     };
 
-    // --- faults, spread over the load ---
+    // --- faults, paced by rows really stored, so each one lands while the ETL inserts ---
+    const stored = async () => Number(await server.query(`SELECT count() FROM ${database}.progress_events`));
+    const storedAtLeast = (share: number) =>
+      waitFor(`ClickHouse at ${share}`, stored, (n) => n >= share * EVENTS, 600_000, 50);
     const faults = async () => {
-      const progress = () => acknowledged.size / EVENTS;
-      const at = (share: number) =>
-        waitFor(
-          `load at ${share}`,
-          async () => progress(),
-          (p) => p >= share,
-          600_000,
-          100,
-        );
-      for (const share of [0.15, 0.35, 0.6]) {
-        await at(share);
+      for (const share of [0.1, 0.3, 0.55]) {
+        await storedAtLeast(share);
         etl.kill('SIGKILL');
         await exited(etl);
         etl = spawnTs('etl/src/main.ts', etlEnv, etlLog);
-        if (share === 0.35) {
+        if (share === 0.3) {
+          await storedAtLeast(0.4);
           await server.kill('SIGKILL');
           await sleep(3000);
           await server.start();
         }
       }
-      await at(0.75);
+      await waitFor(
+        'load at 0.75',
+        async () => acknowledged.size,
+        (n) => n >= 0.75 * EVENTS,
+        600_000,
+        50,
+      );
       await kafka.kill(2, 'SIGKILL'); // RF 3, min ISR 2: the cluster keeps accepting
     };
 
-    await Promise.all([...Array.from({ length: CONCURRENCY }, worker), garbage(), faults()]);
+    const faulting = faults();
+    await Promise.all([...Array.from({ length: CONCURRENCY }, worker), garbage()]);
     await garbageProducer.disconnect();
     const loadSeconds = (Date.now() - started) / 1000;
 
@@ -206,11 +209,14 @@ describe('fault suite: exactly once under crashes', function () {
     )
       .split('\t')
       .map(Number);
-    const stored = new Set(
+    const storedIds = new Set(
       (await server.query(`SELECT toString(event_id) FROM ${database}.progress_events`))
         .split('\n')
         .filter(Boolean),
     );
+    const etlEvents = readFileSync(etlLog, 'utf8');
+    const insertFailures = etlEvents.split('"msg":"etl_insert_failed"').length - 1;
+    const windowLoads = etlEvents.split('"msg":"dedup_window_loaded"').length - 1;
     const letters = (await readAll(kafka.brokers, dlq, 120_000)).map((l) => l.value!);
     const restarts = 3;
     console.log(
@@ -218,11 +224,16 @@ describe('fault suite: exactly once under crashes', function () {
         `${figures.retriedBatches} batches re-sent (${(figures.retriedBatches * BATCH).toLocaleString()} duplicate copies), ` +
         `${figures.unavailable} 503/refused answers retried, ${figures.garbage} garbage messages; ` +
         `faults: ETL SIGKILL x${restarts}, ClickHouse server SIGKILL x1, broker SIGKILL x1\n` +
+        `      ETL: ${insertFailures} failed insert attempts retried, ${windowLoads} dedup windows rebuilt from ClickHouse\n` +
         `      ClickHouse: count() ${rows}, distinct ids ${distinct}; DLQ: ${letters.length} letters`,
     );
     expect(rows, 'plain count == distinct acknowledged events').to.equal(acknowledged.size);
     expect(distinct).to.equal(acknowledged.size);
-    for (const id of acknowledged) if (!stored.has(id)) expect.fail(`acknowledged event ${id} missing`);
+    for (const id of acknowledged) if (!storedIds.has(id)) expect.fail(`acknowledged event ${id} missing`);
+    // The faults hit a working ETL: inserts failed during the server outage, and every
+    // restart rebuilt its windows from ClickHouse.
+    expect(insertFailures, 'inserts failed while ClickHouse was down').to.be.greaterThan(0);
+    expect(windowLoads, 'each of the 4 ETL lives rebuilt windows').to.be.at.least(4);
     expect(letters.length, 'DLQ holds each injected message once').to.equal(injected.size);
     expect(new Set(letters)).to.deep.equal(injected);
   });
