@@ -74,11 +74,27 @@ export class ConfigError extends Error {
   }
 }
 
-export function isRetriable(err: unknown): boolean {
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * Whether retrying may help: our AppErrors say so; kafkajs errors carry `retriable`
+ * (and "retries exceeded" wraps a retriable cause); socket errors of a server that is
+ * down or restarting (ECONNREFUSED...) are transient by nature.
+ */
+export function isRetriable(err: unknown, depth = 0): boolean {
   if (err instanceof AppError) return err.retriable;
-  // kafkajs and network errors expose `retriable`; trust it when present
-  if (typeof err === 'object' && err !== null && 'retriable' in err) {
-    return Boolean(err.retriable);
-  }
-  return false;
+  if (typeof err !== 'object' || err === null || depth > 5) return false;
+  const e = err as { retriable?: unknown; code?: unknown; name?: unknown; cause?: unknown };
+  if (e.retriable === true) return true;
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
+  if (e.name === 'KafkaJSNumberOfRetriesExceeded' || e.name === 'KafkaJSConnectionError') return true;
+  return e.cause !== undefined && isRetriable(e.cause, depth + 1);
 }

@@ -1,4 +1,6 @@
+import { isRetriable } from './errors.js';
 import type { Logger } from './log.js';
+import { backoffDelay, sleep } from './retry.js';
 
 /** Anything long-lived: started in order, stopped in reverse order. */
 export interface Service {
@@ -8,14 +10,41 @@ export interface Service {
 }
 
 /**
- * Starts services in order; on SIGTERM/SIGINT stops them in reverse (stop accepting HTTP,
- * finish the batch, flush the producer, commit, close clients). A second signal or the
- * timeout forces exit. Resolves when everything has stopped.
+ * Starts one service, retrying retriable failures (a broker that is down or still electing
+ * leaders, a ClickHouse server restarting) with capped backoff until startupTimeoutMs:
+ * a process started during an outage waits for it instead of exiting. (The fault suite
+ * caught an ETL restarted while a broker was dead exiting for good.)
+ */
+export async function startWithRetry(
+  service: Service,
+  log: Logger,
+  startupTimeoutMs: number,
+  isStopping: () => boolean = () => false,
+): Promise<void> {
+  const deadline = Date.now() + startupTimeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await service.start();
+      return;
+    } catch (err) {
+      if (!isRetriable(err) || Date.now() >= deadline || isStopping()) throw err;
+      const delay = backoffDelay(attempt, { initialMs: 250, maxMs: 5000 });
+      log.warn({ err, service: service.name, attempt, retry_in_ms: delay }, 'service_start_retry');
+      await sleep(delay);
+    }
+  }
+}
+
+/**
+ * Starts services in order (retrying transient failures); on SIGTERM/SIGINT stops them in
+ * reverse (stop accepting HTTP, finish the batch, flush the producer, commit, close
+ * clients). A second signal or the timeout forces exit. Resolves when everything stopped.
  */
 export async function runServices(
   services: Service[],
   log: Logger,
   shutdownTimeoutMs: number,
+  startupTimeoutMs = 120_000,
 ): Promise<void> {
   const started: Service[] = [];
   let stopping: Promise<void> | undefined;
@@ -57,7 +86,12 @@ export async function runServices(
 
   try {
     for (const s of services) {
-      await s.start();
+      await startWithRetry(s, log, startupTimeoutMs, () => stopping !== undefined);
+      if (stopping !== undefined) {
+        // A signal arrived while this one started: stopAll did not know it yet.
+        await s.stop().catch((err: unknown) => log.error({ err, service: s.name }, 'service_stop_failed'));
+        break;
+      }
       started.push(s);
       log.info({ service: s.name }, 'service_started');
     }

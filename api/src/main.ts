@@ -21,6 +21,7 @@ async function main(): Promise<void> {
     [clickhouseService(clickhouse), topicsStep(kafka, allTopicSpecs(config)), api.publisher, api.http],
     log,
     config.shutdownTimeoutMs,
+    config.startupTimeoutMs,
   );
 }
 

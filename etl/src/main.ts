@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     topicsStep(kafka, allTopicSpecs(config)),
     ...buildEtl(config, { kafka, clickhouse, log }).services,
   );
-  await runServices(services, log, config.shutdownTimeoutMs);
+  await runServices(services, log, config.shutdownTimeoutMs, config.startupTimeoutMs);
 }
 
 main().catch(exitOnFatal);

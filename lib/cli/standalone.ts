@@ -6,7 +6,7 @@ import { standaloneServices } from '../runtime/standalone.js';
 async function main(): Promise<void> {
   const base = await createProcessBase('standalone');
   const { services } = standaloneServices(base);
-  await runServices(services, base.log, base.config.shutdownTimeoutMs);
+  await runServices(services, base.log, base.config.shutdownTimeoutMs, base.config.startupTimeoutMs);
 }
 
 main().catch(exitOnFatal);

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       );
     }),
   );
-  await runServices(services, base.log, base.config.shutdownTimeoutMs);
+  await runServices(services, base.log, base.config.shutdownTimeoutMs, base.config.startupTimeoutMs);
 }
 
 main().catch(exitOnFatal);

@@ -15,6 +15,12 @@ export const OPTIONS = {
     'pino log level.',
   ),
   logPretty: bool('LOG_PRETTY', false, 'Human-readable logs (development only; JSON otherwise).'),
+  startupTimeoutMs: int(
+    'STARTUP_TIMEOUT_MS',
+    120000,
+    'How long a process keeps retrying to reach Kafka/ClickHouse at startup before it gives up.',
+    0,
+  ),
   shutdownTimeoutMs: int(
     'SHUTDOWN_TIMEOUT_MS',
     15000,

@@ -1,0 +1,29 @@
+/**
+ * The API as a benchmark target: the real app (buildApi) in its own process, with the
+ * embedded engine for reads (the API process refuses that in production, where reads go
+ * to a ClickHouse server). Runs migrations first so the read path has its tables.
+ */
+import { buildApi } from '../../api/src/build-api.js';
+import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
+import { runServices } from '../../lib/lifecycle.js';
+import { createProcessBase, exitOnFatal } from '../../lib/runtime/process.js';
+import { clickhouseService, migrationsStep, topicsStep } from '../../lib/runtime/services.js';
+
+async function main(): Promise<void> {
+  const { config, log, kafka, clickhouse } = await createProcessBase('bench-api');
+  const api = buildApi(config, { kafka, clickhouse, log });
+  await runServices(
+    [
+      clickhouseService(clickhouse),
+      migrationsStep(clickhouse, config, log),
+      topicsStep(kafka, allTopicSpecs(config)),
+      api.publisher,
+      api.http,
+    ],
+    log,
+    config.shutdownTimeoutMs,
+    config.startupTimeoutMs,
+  );
+}
+
+main().catch(exitOnFatal);

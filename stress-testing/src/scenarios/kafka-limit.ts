@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import type { BenchContext } from '../context.js';
+import { ROOT } from '../proc.js';
+
+export interface KafkaLimitResult {
+  recordSizeBytes: number;
+  records: number;
+  recordsPerSec: number;
+  avgLatencyMs: number;
+  p99LatencyMs: number;
+}
+
+/**
+ * 3: Kafka's own producer benchmark (org.apache.kafka.tools.ProducerPerformance from the
+ * same jars) against the same broker, acks=all, the API's message size: what the broker
+ * and a native client can absorb on this machine.
+ */
+export async function kafkaLimit(ctx: BenchContext, recordSizeBytes: number): Promise<KafkaLimitResult> {
+  const topic = `bench-limit-${randomUUID()}`;
+  const admin = new Kafka({ brokers: ctx.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+  await admin.disconnect();
+  const records = ctx.quick ? 50_000 : 2_000_000;
+  const res = spawnSync(
+    'java',
+    [
+      '-Xmx512m',
+      '-cp',
+      `${join(ROOT, 'infra/kafka/target/lib')}/*`,
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      topic,
+      '--num-records',
+      String(records),
+      '--record-size',
+      String(recordSizeBytes),
+      '--throughput',
+      '-1',
+      '--producer-props',
+      `bootstrap.servers=${ctx.brokers.join(',')}`,
+      'acks=all',
+      'enable.idempotence=true',
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const summary = res.stdout.trim().split('\n').pop() ?? '';
+  const m = /records sent, ([\d.]+) records\/sec .*?, ([\d.]+) ms avg latency.*?([\d.]+) ms 99th/.exec(
+    summary,
+  );
+  if (res.status !== 0 || m === null) throw new Error(`ProducerPerformance failed: ${res.stderr || summary}`);
+  return {
+    recordSizeBytes,
+    records,
+    recordsPerSec: Math.round(Number(m[1])),
+    avgLatencyMs: Number(m[2]),
+    p99LatencyMs: Number(m[3]),
+  };
+}
