@@ -194,6 +194,7 @@ describe('fault suite: exactly once under crashes', function () {
     await garbageProducer.disconnect();
     const loadSeconds = (Date.now() - started) / 1000;
 
+    await faulting; // every fault happened (the last ones may land after the load)
     await waitFor(
       'ETL caught up',
       () => groupLag(kafka.brokers, groupId, topic),

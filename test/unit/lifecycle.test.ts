@@ -11,7 +11,7 @@ function flaky(failures: unknown[]): Service & { attempts: number } {
     attempts: 0,
     start: async () => {
       const err = failures[svc.attempts++];
-      if (err !== undefined) throw err;
+      if (err !== undefined) throw err as Error;
     },
     stop: async () => {},
   };

@@ -49,10 +49,11 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
   let firstAt = 0;
   await new Promise<void>((resolve) => {
     void bare.run({
-      eachBatch: async ({ batch }) => {
+      eachBatch: ({ batch }) => {
         if (firstAt === 0) firstAt = performance.now();
         seen += batch.messages.length;
         if (seen >= rows) resolve();
+        return Promise.resolve();
       },
     });
   });
