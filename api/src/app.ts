@@ -3,12 +3,15 @@ import type Router from '@koa/router';
 import type { Logger } from '../../lib/log.js';
 import { corsMiddleware } from './http/cors.js';
 import { errorMiddleware } from './http/error.middleware.js';
+import { metricsMiddleware } from './http/metrics.middleware.js';
+import type { Metrics } from '../../lib/metrics/registry.js';
 import { requestContextMiddleware } from './http/request-context.middleware.js';
 
 export interface AppDeps {
   log: Logger;
   corsAllowedOrigins: readonly string[];
   routers: Router[];
+  metrics: Metrics;
 }
 
 /** Builds the Koa app from its dependencies; no I/O here, so tests can build it freely. */
@@ -18,6 +21,7 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true; // errors are logged by errorMiddleware / the 'error' handler below
   app.on('error', (err: unknown) => deps.log.error({ err }, 'koa_error'));
   app.use(requestContextMiddleware(deps.log));
+  app.use(metricsMiddleware(deps.metrics));
   app.use(errorMiddleware(deps.log));
   app.use(corsMiddleware(deps.corsAllowedOrigins));
   for (const router of deps.routers) {

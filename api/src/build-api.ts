@@ -10,12 +10,15 @@ import { HttpServer } from './http-server.js';
 import { KafkaPublisher } from './ingest/kafka-publisher.js';
 import { ClickHouseProgressReader } from './progress/progress-reader.js';
 import { progressRoutes } from './progress/progress.routes.js';
+import { metricsRoutes } from './health/metrics.routes.js';
+import type { Metrics } from '../../lib/metrics/registry.js';
 import { eventsRoutes } from './events/events.routes.js';
 
 export interface ApiDeps {
   kafka: Kafka;
   clickhouse: ClickHouseClient;
   log: Logger;
+  metrics: Metrics;
 }
 
 export interface Api {
@@ -43,6 +46,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       sendTimeoutMs: config.kafkaSendTimeoutMs,
     },
     log.child({ module: 'publisher' }),
+    deps.metrics,
   );
   const reader = new ClickHouseProgressReader(
     deps.clickhouse,
@@ -52,7 +56,9 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
   const app = createApp({
     log,
     corsAllowedOrigins: config.corsAllowedOrigins,
+    metrics: deps.metrics,
     routers: [
+      metricsRoutes(deps.metrics.registry),
       healthRoutes([
         { name: 'kafka', check: () => Promise.resolve(publisher.isReady()) },
         { name: 'clickhouse', check: async () => (await deps.clickhouse.ping()).success },

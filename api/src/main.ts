@@ -2,12 +2,12 @@ import { ConfigError } from '../../lib/errors.js';
 import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { runServices } from '../../lib/lifecycle.js';
 import { clickhouseService, topicsStep } from '../../lib/runtime/services.js';
-import { createProcessBase, exitOnFatal } from '../../lib/runtime/process.js';
+import { createProcessBase, exitOnFatal, exitWhenStopped } from '../../lib/runtime/process.js';
 import { buildApi } from './build-api.js';
 
 /** API process: HTTP → Kafka, resume reads from a ClickHouse server. */
 async function main(): Promise<void> {
-  const { config, log, kafka, clickhouse } = await createProcessBase('api');
+  const { config, log, kafka, clickhouse, metrics } = await createProcessBase('api');
   if (config.clickhouseUrl === undefined) {
     // chdb binds its data directory to one process; the ETL must share it.
     throw new ConfigError(
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
       'a ClickHouse server URL (or run the standalone mode: npm start)',
     );
   }
-  const api = buildApi(config, { kafka, clickhouse, log });
+  const api = buildApi(config, { kafka, clickhouse, log, metrics });
   await runServices(
     [clickhouseService(clickhouse), topicsStep(kafka, allTopicSpecs(config)), api.publisher, api.http],
     log,
@@ -25,4 +25,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch(exitOnFatal);
+main().then(exitWhenStopped, exitOnFatal);

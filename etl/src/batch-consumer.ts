@@ -1,5 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../../lib/log.js';
+import type { Metrics } from '../../lib/metrics/registry.js';
 import type { Service } from '../../lib/lifecycle.js';
 import { backoffDelay, sleep } from '../../lib/retry.js';
 import {
@@ -35,6 +36,9 @@ export interface BatchConsumerDeps<R> {
   windows: PartitionWindows;
   deadLetters: DeadLetterPublisher;
   log: Logger;
+  metrics: Metrics;
+  /** ClickHouse table, for metric labels. */
+  table: string;
 }
 
 export interface BatchConsumerStats {
@@ -160,6 +164,7 @@ export class BatchConsumer<R> implements Service {
       const now = Date.now();
       for (const r of fresh) if (!deadIds.has(r.offset)) window.value.add(r.id, now);
       payload.resolveOffset(block.lastOffset);
+      this.observe(batch, block, fresh.length - deadIds.size, dropped, letters);
       this.stats.blocksInserted += 1;
       this.stats.rowsInserted += fresh.length - deadIds.size;
       this.stats.duplicatesDropped += dropped;
@@ -201,12 +206,17 @@ export class BatchConsumer<R> implements Service {
       async () => {
         if (attempts++ > 0) pending = await this.withoutStored(pending, payload.batch.partition);
         if (pending.length === 0) return;
+        const labels = { table: this.deps.table };
+        const end = this.deps.metrics.insertDuration.startTimer(labels);
         try {
           await this.deps.sink.insert(
             pending.map((r) => r.row),
             token,
           );
+          end();
+          this.deps.metrics.insertBlockRows.observe(labels, pending.length);
         } catch (err) {
+          this.deps.metrics.insertFailures.inc(labels);
           if (!isPermanentInsertError(err)) throw err;
           permanent = err;
         }
@@ -249,6 +259,25 @@ export class BatchConsumer<R> implements Service {
     if (stored.size === 0) return rows;
     this.stats.duplicatesDropped += rows.filter((r) => stored.has(r.id)).length;
     return rows.filter((r) => !stored.has(r.id));
+  }
+
+  private observe(
+    batch: EachBatchPayload['batch'],
+    block: InsertBlock<R>,
+    rows: number,
+    dropped: number,
+    letters: DeadLetter[],
+  ): void {
+    const m = this.deps.metrics;
+    const topic = batch.topic;
+    m.rowsInserted.inc({ table: this.deps.table }, rows);
+    if (dropped > 0) m.duplicatesDropped.inc({ topic }, dropped);
+    for (const l of letters) m.deadLetters.inc({ topic, stage: l.stage });
+    // Lag after this block: high-water mark minus the next offset to read.
+    const lag = Number(BigInt(batch.highWatermark) - BigInt(block.lastOffset) - 1n);
+    m.consumerLag.set({ topic, partition: String(batch.partition) }, Math.max(0, lag));
+    m.dedupWindowIds.set({ topic }, this.deps.windows.ids);
+    m.dedupWindowBytes.set({ topic }, this.deps.windows.bytes);
   }
 
   private lettersFor(

@@ -3,6 +3,7 @@ import type { Kafka } from 'kafkajs';
 import type { Config } from '../../lib/config/config.js';
 import type { Service } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
+import type { Metrics } from '../../lib/metrics/registry.js';
 import { BatchConsumer } from './batch-consumer.js';
 import type { Decoder } from './batch-builder.js';
 import { ClickHouseSink } from './clickhouse-sink.js';
@@ -16,6 +17,7 @@ export interface EtlDeps {
   kafka: Kafka;
   clickhouse: ClickHouseClient;
   log: Logger;
+  metrics: Metrics;
 }
 
 export interface Etl {
@@ -53,7 +55,16 @@ function buildStream<R>(
     distributedSync: config.clickhouseCluster !== undefined,
   });
   const consumer = new BatchConsumer<R>(
-    { kafka: deps.kafka, sink, decode: spec.decode, windows, deadLetters, log },
+    {
+      kafka: deps.kafka,
+      sink,
+      decode: spec.decode,
+      windows,
+      deadLetters,
+      log,
+      metrics: deps.metrics,
+      table: spec.table,
+    },
     {
       topic: spec.topic,
       groupId: spec.groupId,

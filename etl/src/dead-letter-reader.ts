@@ -1,4 +1,5 @@
 import type { IHeaders, Kafka } from 'kafkajs';
+import { sleep } from '../../lib/retry.js';
 import { DLQ_HEADERS } from './dead-letters.js';
 
 export interface StoredLetter {
@@ -22,70 +23,86 @@ function header(headers: IHeaders | undefined, name: string): string {
 
 /**
  * Reads the dead-letter topic from the group's committed position (or the beginning) up
- * to the high-water marks seen at start, batch by batch. When `commit` is set the position
- * advances after each batch was handled, so a replay never repeats letters.
+ * to the end offsets seen at start — letters written meanwhile (e.g. by an ETL re-rejecting
+ * replayed messages) wait for the next run. The group's position advances past each
+ * handled letter, so a replay never repeats letters that were handled.
+ *
+ * TRICKY: the topic is written transactionally, so offsets include commit markers that
+ * consumers never receive as messages. A partition is done when a fetched batch reaches
+ * end - 1 counting markers (kafkajs' batch.lastOffset() does), or when its committed
+ * position already is at the end; as a last resort, when nothing arrived for idleMs
+ * (everything below the end existed at start, so a healthy fetch has returned it).
  */
 export async function readDeadLetters(
   kafka: Kafka,
   topic: string,
   groupId: string,
   handle: (letters: StoredLetter[]) => Promise<void>,
-  commit: boolean,
+  idleMs = 3000,
 ): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
-  const [high, committed] = await Promise.all([
+  const [ends, committed] = await Promise.all([
     admin.fetchTopicOffsets(topic),
     admin.fetchOffsets({ groupId, topics: [topic] }),
   ]);
   await admin.disconnect();
-  const start = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
-  const remaining = new Map<number, number>();
-  for (const p of high) {
-    const from = Math.max(start.get(p.partition) ?? -1, Number(p.low));
-    if (Number(p.high) > from) remaining.set(p.partition, Number(p.high));
+  const position = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
+  const pending = new Map<number, number>();
+  for (const p of ends) {
+    const from = Math.max(position.get(p.partition) ?? -1, Number(p.low));
+    if (Number(p.high) > from) pending.set(p.partition, Number(p.high));
   }
-  if (remaining.size === 0) return 0;
+  if (pending.size === 0) return 0;
 
   let seen = 0;
+  let lastActivity = Date.now();
+  let failure: unknown;
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10000 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve, reject) => {
-    consumer
-      .run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          const end = remaining.get(batch.partition);
-          if (end === undefined) return;
-          const msgs = batch.messages.filter((m) => Number(m.offset) < end);
-          const letters = msgs.map((m) => ({
-            dlqPartition: batch.partition,
-            dlqOffset: m.offset,
-            key: m.key,
-            value: m.value,
-            reason: header(m.headers, DLQ_HEADERS.reason),
-            stage: header(m.headers, DLQ_HEADERS.stage),
-            sourceTopic: header(m.headers, DLQ_HEADERS.sourceTopic),
-            sourcePartition: Number(header(m.headers, DLQ_HEADERS.sourcePartition)),
-            sourceOffset: header(m.headers, DLQ_HEADERS.sourceOffset),
-            failedAt: header(m.headers, DLQ_HEADERS.failedAt),
-          }));
-          if (letters.length > 0) {
-            await handle(letters);
-            seen += letters.length;
-            if (commit) {
-              const next = String(Number(letters[letters.length - 1]!.dlqOffset) + 1);
-              await consumer.commitOffsets([{ topic, partition: batch.partition, offset: next }]);
-            }
-          }
-          const last = msgs[msgs.length - 1];
-          if (last !== undefined && Number(last.offset) >= end - 1) remaining.delete(batch.partition);
-          if (remaining.size === 0) resolve();
-        },
-      })
-      .catch(reject);
+  await consumer.run({
+    autoCommit: true,
+    autoCommitInterval: 100,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary }) => {
+      lastActivity = Date.now();
+      const end = pending.get(batch.partition);
+      if (end === undefined) return;
+      const letters = batch.messages
+        .filter((m) => Number(m.offset) < end)
+        .map((m) => ({
+          dlqPartition: batch.partition,
+          dlqOffset: m.offset,
+          key: m.key,
+          value: m.value,
+          reason: header(m.headers, DLQ_HEADERS.reason),
+          stage: header(m.headers, DLQ_HEADERS.stage),
+          sourceTopic: header(m.headers, DLQ_HEADERS.sourceTopic),
+          sourcePartition: Number(header(m.headers, DLQ_HEADERS.sourcePartition)),
+          sourceOffset: header(m.headers, DLQ_HEADERS.sourceOffset),
+          failedAt: header(m.headers, DLQ_HEADERS.failedAt),
+        }));
+      try {
+        if (letters.length > 0) await handle(letters);
+      } catch (err) {
+        failure = err;
+        throw err;
+      }
+      seen += letters.length;
+      for (const l of letters) resolveOffset(l.dlqOffset);
+      const reached = Number(batch.lastOffset()) >= end - 1;
+      const allHandled = batch.messages.every((m) => Number(m.offset) < end);
+      if (reached) {
+        // Past the trailing commit markers too, but never past an unhandled letter.
+        if (allHandled) resolveOffset(String(end - 1));
+        pending.delete(batch.partition);
+      }
+      await commitOffsetsIfNecessary();
+    },
   });
-  await consumer.disconnect();
+  while (pending.size > 0 && failure === undefined && Date.now() - lastActivity < idleMs) await sleep(100);
+  await consumer.disconnect(); // commits what was resolved
+  if (failure !== undefined) throw failure;
   return seen;
 }

@@ -1,8 +1,9 @@
 import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { runServices, type Service } from '../../lib/lifecycle.js';
 import { clickhouseService, migrationsStep, topicsStep } from '../../lib/runtime/services.js';
-import { createProcessBase, exitOnFatal } from '../../lib/runtime/process.js';
+import { createProcessBase, exitOnFatal, exitWhenStopped } from '../../lib/runtime/process.js';
 import { buildEtl } from './build-etl.js';
+import { MetricsServer } from '../../lib/metrics/metrics-server.js';
 
 /**
  * ETL process: Kafka → ClickHouse. Without CLICKHOUSE_URL it writes to the embedded engine's
@@ -10,14 +11,17 @@ import { buildEtl } from './build-etl.js';
  * serve reads from it too).
  */
 async function main(): Promise<void> {
-  const { config, log, kafka, clickhouse } = await createProcessBase('etl');
-  const services: Service[] = [clickhouseService(clickhouse)];
+  const { config, log, kafka, clickhouse, metrics } = await createProcessBase('etl');
+  const services: Service[] = [
+    clickhouseService(clickhouse),
+    new MetricsServer(metrics.registry, config.host, config.etlMetricsPort),
+  ];
   if (config.etlMigrateOnStart) services.push(migrationsStep(clickhouse, config, log));
   services.push(
     topicsStep(kafka, allTopicSpecs(config)),
-    ...buildEtl(config, { kafka, clickhouse, log }).services,
+    ...buildEtl(config, { kafka, clickhouse, log, metrics }).services,
   );
   await runServices(services, log, config.shutdownTimeoutMs, config.startupTimeoutMs);
 }
 
-main().catch(exitOnFatal);
+main().then(exitWhenStopped, exitOnFatal);

@@ -51,6 +51,7 @@ offsets.topic.replication.factor=$rf
 offsets.topic.num.partitions=10
 transaction.state.log.replication.factor=$rf
 transaction.state.log.min.isr=$isr
+transaction.state.log.num.partitions=4
 default.replication.factor=$rf
 min.insync.replicas=$isr
 auto.create.topics.enable=false

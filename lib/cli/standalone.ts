@@ -1,5 +1,5 @@
 import { runServices } from '../lifecycle.js';
-import { createProcessBase, exitOnFatal } from '../runtime/process.js';
+import { createProcessBase, exitOnFatal, exitWhenStopped } from '../runtime/process.js';
 import { standaloneServices } from '../runtime/standalone.js';
 
 /** api + etl in one process against configured Kafka/ClickHouse (embedded by default). */
@@ -9,4 +9,4 @@ async function main(): Promise<void> {
   await runServices(services, base.log, base.config.shutdownTimeoutMs, base.config.startupTimeoutMs);
 }
 
-main().catch(exitOnFatal);
+main().then(exitWhenStopped, exitOnFatal);

@@ -6,7 +6,7 @@ import { runServices, type Service } from '../lifecycle.js';
 import { devSecret } from '../runtime/dev-secret.js';
 import { LocalKafka } from '../runtime/local-kafka.js';
 import { isPortFree } from '../runtime/ports.js';
-import { createProcessBase, exitOnFatal } from '../runtime/process.js';
+import { createProcessBase, exitOnFatal, exitWhenStopped } from '../runtime/process.js';
 import { startupStep } from '../runtime/services.js';
 import { standaloneServices } from '../runtime/standalone.js';
 
@@ -76,4 +76,4 @@ async function main(): Promise<void> {
   await runServices(services, base.log, base.config.shutdownTimeoutMs, base.config.startupTimeoutMs);
 }
 
-main().catch(exitOnFatal);
+main().then(exitWhenStopped, exitOnFatal);

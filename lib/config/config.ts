@@ -212,6 +212,13 @@ export const OPTIONS = {
     1,
     64,
   ),
+  etlMetricsPort: int(
+    'ETL_METRICS_PORT',
+    9464,
+    "Port of the ETL process's /metrics and /healthz (0: any free port).",
+    0,
+    65535,
+  ),
   etlSessionTimeoutMs: int(
     'ETL_SESSION_TIMEOUT_MS',
     30000,

@@ -71,6 +71,9 @@ export class LocalKafka {
     const log = openSync(join(this.opts.dir, `stdout-${node}.log`), 'a');
     const proc = spawn('bash', [SCRIPT, 'run', resolve(this.opts.dir), String(node)], {
       stdio: ['ignore', log, log],
+      // Own process group: a terminal Ctrl-C reaches the app, which stops the broker last
+      // (after the consumers committed and the producers flushed), not all at once.
+      detached: true,
       env: { ...process.env, KAFKA_HEAP: this.opts.heap ?? '512m' },
     });
     this.procs.set(node, proc);

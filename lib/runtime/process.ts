@@ -4,12 +4,14 @@ import { createClickHouse } from '../clickhouse/client.js';
 import { loadConfig, redactedConfig, type Config } from '../config/config.js';
 import { createKafka } from '../kafka/client.js';
 import { createLogger, type Logger } from '../log.js';
+import { createMetrics, type Metrics } from '../metrics/registry.js';
 
 export interface ProcessBase {
   config: Config;
   log: Logger;
   kafka: Kafka;
   clickhouse: ClickHouseClient;
+  metrics: Metrics;
 }
 
 /** Config, logger and clients every process entry point starts from. */
@@ -35,7 +37,16 @@ export async function createProcessBase(
     dataDir: config.clickhouseDataDir,
     requestTimeoutMs: config.clickhouseRequestTimeoutMs,
   });
-  return { config, log, kafka, clickhouse };
+  return { config, log, kafka, clickhouse, metrics: createMetrics({ service: name }) };
+}
+
+/**
+ * Entry points end here once every service stopped. NOTE: explicit exit: client libraries
+ * (kafkajs reconnect timers, the embedded engine's threads) may keep the event loop alive
+ * after a clean stop, and a stopped process must not linger.
+ */
+export function exitWhenStopped(): never {
+  process.exit(0);
 }
 
 /** Entry points end here: log the reason a process could not run, exit non-zero. */

@@ -14,9 +14,9 @@ export function standaloneServices(base: ProcessBase): {
   services: Service[];
   api: ReturnType<typeof buildApi>;
 } {
-  const { config, log, kafka, clickhouse } = base;
-  const api = buildApi(config, { kafka, clickhouse, log });
-  const etl = buildEtl(config, { kafka, clickhouse, log });
+  const { config, log, kafka, clickhouse, metrics } = base;
+  const api = buildApi(config, { kafka, clickhouse, log, metrics });
+  const etl = buildEtl(config, { kafka, clickhouse, log, metrics });
   const services: Service[] = [
     clickhouseService(clickhouse),
     migrationsStep(clickhouse, config, log),

@@ -6,12 +6,12 @@
 import { buildApi } from '../../api/src/build-api.js';
 import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { runServices } from '../../lib/lifecycle.js';
-import { createProcessBase, exitOnFatal } from '../../lib/runtime/process.js';
+import { createProcessBase, exitOnFatal, exitWhenStopped } from '../../lib/runtime/process.js';
 import { clickhouseService, migrationsStep, topicsStep } from '../../lib/runtime/services.js';
 
 async function main(): Promise<void> {
-  const { config, log, kafka, clickhouse } = await createProcessBase('bench-api');
-  const api = buildApi(config, { kafka, clickhouse, log });
+  const { config, log, kafka, clickhouse, metrics } = await createProcessBase('bench-api');
+  const api = buildApi(config, { kafka, clickhouse, log, metrics });
   await runServices(
     [
       clickhouseService(clickhouse),
@@ -26,4 +26,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch(exitOnFatal);
+main().then(exitWhenStopped, exitOnFatal);

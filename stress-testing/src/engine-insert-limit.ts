@@ -1,30 +1,27 @@
 /**
  * 5 (child process): the embedded engine's own JSONEachRow insert rate for the rows the
- * ETL writes, in large blocks, through the same client the ETL uses — with the rows
- * already serialised (the ETL must also decode and validate; this is the ceiling).
+ * ETL writes, in 100k-row blocks, already serialised, handed to the engine's parser with
+ * chdb's native raw insert (no client-side encoding at all). The ETL must also decode,
+ * validate and deduplicate; this is the ceiling it is compared with.
  * Usage: tsx engine-insert-limit.ts <dataDir> <rows>; prints JSON {rows, seconds}.
  */
-import { Readable } from 'node:stream';
-import { createClickHouse } from '../../lib/clickhouse/client.js';
+import { mkdirSync } from 'node:fs';
+import { Session } from 'chdb';
 import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
-import { migrate } from '../../lib/clickhouse/migrate.js';
-import { createLogger } from '../../lib/log.js';
+import { bootstrapStatements } from '../../lib/clickhouse/migrate.js';
 import { isoToClickHouse } from '../../lib/contracts/time.js';
 import { sampleMessage } from './prefill.js';
 
 const [dir, rowsArg] = process.argv.slice(2);
 const total = Number(rowsArg);
-const client = await createClickHouse({
-  url: undefined,
-  user: 'default',
-  password: undefined,
-  dataDir: dir!,
-  requestTimeoutMs: 600_000,
-});
+mkdirSync(dir!, { recursive: true });
+const session = new Session(dir);
 const ctx = { database: 'limit', cluster: undefined, ttlDays: 0 };
-await migrate(client, ctx, MIGRATIONS, createLogger({ level: 'silent', pretty: false, name: 'limit' }));
+for (const sql of [...bootstrapStatements(ctx), ...MIGRATIONS.flatMap((m) => m.statements(ctx))]) {
+  await session.queryAsync(sql);
+}
 const BLOCK = 100_000;
-const blocks: string[] = [];
+const blocks: Buffer[] = [];
 for (let done = 0; done < total; done += BLOCK) {
   const lines: string[] = [];
   for (let i = 0; i < Math.min(BLOCK, total - done); i++) {
@@ -39,16 +36,13 @@ for (let done = 0; done < total; done += BLOCK) {
       }),
     );
   }
-  blocks.push(`${lines.join('\n')}\n`);
+  blocks.push(Buffer.from(`${lines.join('\n')}\n`));
 }
 const started = performance.now();
-for (const block of blocks) {
-  await client.insert({
-    table: 'limit.progress_events',
-    values: Readable.from([block]),
-    format: 'JSONEachRow',
-  });
-}
+for (const values of blocks)
+  await session.insert({ table: 'limit.progress_events', values, format: 'JSONEachRow' });
 const seconds = (performance.now() - started) / 1000;
+const count = Number(session.query('SELECT count() FROM limit.progress_events', 'CSV').trim());
+if (count !== total) throw new Error(`inserted ${count} rows, expected ${total}`);
 process.stdout.write(JSON.stringify({ rows: total, seconds }));
-await client.close();
+session.close();

@@ -60,6 +60,7 @@ describe('fault suite: exactly once under crashes', function () {
       brokers: kafka.brokers,
       env: {
         KAFKA_TOPIC_PROGRESS: topic,
+        ETL_METRICS_PORT: '0',
         KAFKA_TOPIC_DLQ: dlq,
         KAFKA_TOPIC_PARTITIONS: '6',
         KAFKA_REPLICATION_FACTOR: '3',

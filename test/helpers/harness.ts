@@ -7,6 +7,7 @@ import { createKafka } from '../../lib/kafka/client.js';
 import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import type { Service } from '../../lib/lifecycle.js';
 import { createLogger } from '../../lib/log.js';
+import { createMetrics, type Metrics } from '../../lib/metrics/registry.js';
 import { migrationsStep, topicsStep } from '../../lib/runtime/services.js';
 import { randomUUID, uniqueName } from './ids.js';
 import { testEnv } from './test-env.js';
@@ -17,6 +18,7 @@ export interface Harness {
   secret: string;
   api: Api;
   etl: Etl | undefined;
+  metrics: Metrics;
   /** Every log line the in-process services wrote, as parsed JSON. */
   logs: Record<string, unknown>[];
   rawLogs: string[];
@@ -61,8 +63,10 @@ export async function startHarness(
     { brokers: config.kafkaBrokers, clientId: 'harness', connectTimeoutMs: 3000 },
     log,
   );
-  const api = buildApi(config, { kafka, clickhouse: env.clickhouse, log });
-  const etl = opts.etl === true ? buildEtl(config, { kafka, clickhouse: env.clickhouse, log }) : undefined;
+  const metrics = createMetrics({ service: 'test' });
+  const api = buildApi(config, { kafka, clickhouse: env.clickhouse, log, metrics });
+  const etl =
+    opts.etl === true ? buildEtl(config, { kafka, clickhouse: env.clickhouse, log, metrics }) : undefined;
   const services: Service[] = [
     migrationsStep(env.clickhouse, config, log),
     topicsStep(kafka, allTopicSpecs(config)),
@@ -81,6 +85,7 @@ export async function startHarness(
     secret,
     api,
     etl,
+    metrics,
     rawLogs,
     get logs() {
       return rawLogs.map((l) => JSON.parse(l) as Record<string, unknown>);

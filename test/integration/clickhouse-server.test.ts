@@ -62,6 +62,7 @@ describe('ETL against a real ClickHouse server process', function () {
         ETL_RETRY_MAX_MS: '1000',
         ETL_SESSION_TIMEOUT_MS: '6000',
         LOG_LEVEL: 'info',
+        ETL_METRICS_PORT: '0',
         KAFKA_TOPIC_DLQ: `${topic}-dlq`,
         KAFKA_TOPIC_EVENTS: `${topic}-events`,
       },

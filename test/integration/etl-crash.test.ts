@@ -39,6 +39,7 @@ describe('ETL crash recovery', function () {
       ETL_BATCH_MAX_WAIT_MS: '100',
       ETL_SESSION_TIMEOUT_MS: '6000',
       LOG_LEVEL: 'info',
+      ETL_METRICS_PORT: '0',
       KAFKA_TOPIC_DLQ: `${topic}-dlq`,
       KAFKA_TOPIC_EVENTS: `${topic}-events`,
     };

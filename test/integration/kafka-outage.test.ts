@@ -67,6 +67,8 @@ describe('API during a Kafka outage', function () {
       expect(r.ms).to.be.lessThan(SEND_TIMEOUT_MS + 3000);
     }
     expect((await request(`${h.url}/readyz`)).status).to.equal(503);
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).to.match(/http_requests_shed_total\{reason="kafka_unavailable".*\} [3-9]/);
   });
 
   it('recovers by itself when the broker responds again', async () => {

@@ -123,4 +123,26 @@ describe('pipeline: API → Kafka → ETL → ClickHouse (embedded engine)', () 
     expect(other.status).to.equal(404);
     expect(other.body.error.code).to.equal('not_found');
   });
+
+  it('exports metrics with units and route patterns on /metrics', async () => {
+    const res = await fetch(`${h.url}/metrics`);
+    expect(res.headers.get('content-type')).to.contain('text/plain');
+    const text = await res.text();
+    const has = (re: RegExp) => expect(text, re.source).to.match(re);
+    has(
+      /http_request_duration_seconds_count\{.*route="\/api\/v1\/progress\/films\/:film_id".*status="202".*\} [1-9]/,
+    );
+    has(/http_request_duration_seconds_count\{.*route="\/api\/v1\/progress\/batch".*\} [1-9]/);
+    has(/kafka_produce_duration_seconds_count\{.*topic="progress_[0-9a-f]+".*\} [1-9]/);
+    has(/kafka_produce_batch_messages_bucket/);
+    has(/api_events_accepted_total\{.*\} [1-9]/);
+    has(/etl_rows_inserted_total\{.*table="progress_events".*\} [1-9]/);
+    has(/etl_insert_duration_seconds_count\{.*table="progress_events".*\} [1-9]/);
+    has(/etl_insert_block_rows_bucket/);
+    has(/etl_consumer_lag_messages\{.*partition="\d".*\} 0/);
+    has(/etl_dedup_window_bytes\{.*\} [1-9]/);
+    has(/process_resident_memory_bytes/);
+    // Raw ids never become label values.
+    expect(text).not.to.match(/route="\/api\/v1\/progress\/films\/[0-9a-f]{8}-/);
+  });
 });

@@ -2,6 +2,7 @@ import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer
 import { UnavailableError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Service } from '../../../lib/lifecycle.js';
+import type { Metrics } from '../../../lib/metrics/registry.js';
 import { BatchTimeoutError, MicroBatcher } from './micro-batcher.js';
 
 export interface PublisherOptions {
@@ -37,6 +38,7 @@ export class KafkaPublisher implements EventPublisher, Service {
     kafka: Kafka,
     private readonly opts: PublisherOptions,
     private readonly log: Logger,
+    private readonly metrics: Metrics,
   ) {
     this.producer = kafka.producer({
       idempotent: true,
@@ -69,6 +71,7 @@ export class KafkaPublisher implements EventPublisher, Service {
   async publish(topic: string, messages: KeyedMessage[]): Promise<void> {
     try {
       await this.batcher(topic).add(messages, this.opts.sendTimeoutMs);
+      this.metrics.eventsAccepted.inc({ topic }, messages.length);
     } catch (err) {
       this.lastFailureAt = Date.now();
       const timedOut = err instanceof BatchTimeoutError;
@@ -88,7 +91,10 @@ export class KafkaPublisher implements EventPublisher, Service {
       batcher = new MicroBatcher<Message>(
         { lingerMs: this.opts.lingerMs, maxItems: this.opts.maxBatchMessages, maxInFlight: 1 },
         async (batch) => {
+          const end = this.metrics.kafkaProduceDuration.startTimer({ topic });
           await this.producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: batch });
+          end();
+          this.metrics.kafkaProduceBatchSize.observe({ topic }, batch.length);
         },
       );
       this.batchers.set(topic, batcher);

@@ -7,9 +7,11 @@ import { readDeadLetters, type StoredLetter } from '../dead-letter-reader.js';
 const USAGE = `usage:
   npm run dlq -- list [--json] [--group <id>]
       show dead letters: time, stage, source topic/partition@offset, reason, value
-  npm run dlq -- replay [--source-topic <topic>] [--dry-run]
+  npm run dlq -- replay
       republish dead letters to their source topic (same key, same bytes) after a fix;
-      advances the replay cursor (group <KAFKA_TOPIC_DLQ>-replay) so each letter is replayed once`;
+      advances the replay cursor (group <KAFKA_TOPIC_DLQ>-replay) so handled letters are not
+      replayed again (a crash mid-replay can repeat the last batch: replayed events are
+      deduplicated by the ETL like any retry)`;
 
 function line(l: StoredLetter): string {
   const value = l.value === null ? '<null>' : l.value.toString('utf8').replace(/\s+/g, ' ').slice(0, 160);
@@ -22,8 +24,6 @@ async function main(): Promise<void> {
     options: {
       json: { type: 'boolean', default: false },
       group: { type: 'string' },
-      'source-topic': { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
     },
   });
   const command = positionals[0];
@@ -42,22 +42,16 @@ async function main(): Promise<void> {
   if (command === 'list') {
     // A fresh group each time: listing never moves any cursor.
     const group = values.group ?? `${topic}-list-${process.pid}-${Date.now()}`;
-    const n = await readDeadLetters(
-      kafka,
-      topic,
-      group,
-      (letters) => {
-        for (const l of letters) {
-          process.stdout.write(
-            values.json
-              ? `${JSON.stringify({ ...l, key: l.key?.toString('utf8') ?? null, value: l.value?.toString('utf8') ?? null })}\n`
-              : `${line(l)}\n`,
-          );
-        }
-        return Promise.resolve();
-      },
-      false,
-    );
+    const n = await readDeadLetters(kafka, topic, group, (letters) => {
+      for (const l of letters) {
+        process.stdout.write(
+          values.json
+            ? `${JSON.stringify({ ...l, key: l.key?.toString('utf8') ?? null, value: l.value?.toString('utf8') ?? null })}\n`
+            : `${line(l)}\n`,
+        );
+      }
+      return Promise.resolve();
+    });
     process.stderr.write(`${n} dead letter(s) in ${topic}\n`);
     return;
   }
@@ -72,36 +66,24 @@ async function main(): Promise<void> {
     let replayed = 0;
     let skipped = 0;
     try {
-      await readDeadLetters(
-        kafka,
-        topic,
-        `${topic}-replay`,
-        async (letters) => {
-          const chosen = letters.filter(
-            (l) => values['source-topic'] === undefined || l.sourceTopic === values['source-topic'],
-          );
-          skipped += letters.length - chosen.length;
-          const byTopic = new Map<string, StoredLetter[]>();
-          for (const l of chosen) byTopic.set(l.sourceTopic, [...(byTopic.get(l.sourceTopic) ?? []), l]);
-          for (const [source, group] of byTopic) {
-            if (!values['dry-run']) {
-              await producer.send({
-                topic: source,
-                acks: -1,
-                messages: group.map((l) => ({ key: l.key, value: l.value })),
-              });
-            }
-            replayed += group.length;
-          }
-        },
-        !values['dry-run'],
-      );
+      await readDeadLetters(kafka, topic, `${topic}-replay`, async (letters) => {
+        const chosen = letters.filter((l) => l.sourceTopic !== '');
+        skipped += letters.length - chosen.length; // no source recorded: nothing to replay to
+        const byTopic = new Map<string, StoredLetter[]>();
+        for (const l of chosen) byTopic.set(l.sourceTopic, [...(byTopic.get(l.sourceTopic) ?? []), l]);
+        for (const [source, group] of byTopic) {
+          await producer.send({
+            topic: source,
+            acks: -1,
+            messages: group.map((l) => ({ key: l.key, value: l.value })),
+          });
+          replayed += group.length;
+        }
+      });
     } finally {
       await producer.disconnect();
     }
-    process.stderr.write(
-      `${values['dry-run'] ? 'would replay' : 'replayed'} ${replayed} dead letter(s), skipped ${skipped}\n`,
-    );
+    process.stderr.write(`replayed ${replayed} dead letter(s), skipped ${skipped}\n`);
     return;
   }
   process.stderr.write(`${USAGE}\n`);

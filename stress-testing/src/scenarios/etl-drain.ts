@@ -32,7 +32,7 @@ async function committed(kafka: Kafka, groupId: string, topic: string): Promise<
  * join excluded). Also kafkajs' bare consume rate on the same topic: the client's ceiling.
  */
 export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
-  const rows = ctx.quick ? 20_000 : 1_000_000;
+  const rows = ctx.quick ? 200_000 : 1_000_000;
   const topic = `bench-etl-${randomUUID()}`;
   ctx.log(`  prefilling ${rows} messages`);
   await prefill(ctx.brokers, topic, rows);
@@ -68,6 +68,7 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
     baseEnv(ctx, {
       KAFKA_TOPIC_PROGRESS: topic,
       KAFKA_TOPIC_EVENTS: `${topic}-events`,
+      ETL_METRICS_PORT: '0',
       KAFKA_TOPIC_DLQ: `${topic}-dlq`,
       ETL_GROUP_ID: groupId,
       ETL_EVENTS_GROUP_ID: `${groupId}-events`,
@@ -88,6 +89,8 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
       if (etl.proc.exitCode !== null) throw new Error('ETL exited during the drain; see etl.log');
       await sleep(start === 0 ? 50 : 100);
     }
+    if (startRows >= rows)
+      throw new Error('the drain finished before a first commit was seen: too few rows to measure');
     const drainSeconds = (performance.now() - start) / 1000;
     const rowsPerSec = Math.round((rows - startRows) / drainSeconds);
     ctx.log(`  ETL: ${rows} rows, ${rowsPerSec} rows/s, peak RSS ${etl.peakRssMiB().toFixed(0)} MiB`);

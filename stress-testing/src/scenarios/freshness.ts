@@ -29,6 +29,7 @@ export async function freshness(ctx: BenchContext, backgroundRate: number): Prom
       CLICKHOUSE_DATA_DIR: join(ctx.workDir, 'chdb-fresh'),
       KAFKA_TOPIC_PROGRESS: topic,
       KAFKA_TOPIC_EVENTS: `${topic}-events`,
+      ETL_METRICS_PORT: '0',
       KAFKA_TOPIC_DLQ: `${topic}-dlq`,
       ETL_GROUP_ID: `${topic}-etl`,
       ETL_EVENTS_GROUP_ID: `${topic}-etl-events`,

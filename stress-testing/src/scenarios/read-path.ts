@@ -36,7 +36,9 @@ export async function readPath(ctx: BenchContext): Promise<ReadPathResult> {
   try {
     const url = `http://127.0.0.1:${port}`;
     await waitHttp(`${url}/readyz`);
-    const viewers = Array.from({ length: 1000 }, (_, i) => i * 997);
+    // Viewers spread over those that have rows (fill-rows: viewer = row % 1,000,000).
+    const step = Math.max(1, Math.floor(Math.min(rows, 1_000_000) / 1000));
+    const viewers = Array.from({ length: 1000 }, (_, i) => i * step);
     const tokens = await viewerTokens(ctx, viewers.length, viewers.map(viewerUuid));
     const films = Math.max(1, Math.floor(rows / 1_000_000));
     let i = 0;

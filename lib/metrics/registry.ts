@@ -1,0 +1,108 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric the platform exports, in one typed object per process. Names carry units
+ * (_seconds, _bytes, _total); the Grafana dashboard test checks each panel's query names
+ * one of these. Built once in main.ts and passed down as a dependency (no global registry).
+ */
+export function createMetrics(defaultLabels: Record<string, string> = {}) {
+  const registry = new Registry();
+  registry.setDefaultLabels(defaultLabels);
+  collectDefaultMetrics({ register: registry });
+  const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+  const sizeBuckets = [1, 10, 50, 100, 500, 1000, 5000, 10_000, 50_000, 100_000];
+  return {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    httpRequestsShed: new Counter({
+      name: 'http_requests_shed_total',
+      help: 'Requests answered 503 because a dependency was down or too slow',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    eventsAccepted: new Counter({
+      name: 'api_events_accepted_total',
+      help: 'Events acknowledged by Kafka and answered 202',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+    kafkaProduceDuration: new Histogram({
+      name: 'kafka_produce_duration_seconds',
+      help: 'Time from a produce request to the broker acknowledgement (acks=all)',
+      labelNames: ['topic'] as const,
+      buckets: latencyBuckets,
+      registers: [registry],
+    }),
+    kafkaProduceBatchSize: new Histogram({
+      name: 'kafka_produce_batch_messages',
+      help: 'Messages per produce request (micro-batch size)',
+      labelNames: ['topic'] as const,
+      buckets: sizeBuckets,
+      registers: [registry],
+    }),
+    consumerLag: new Gauge({
+      name: 'etl_consumer_lag_messages',
+      help: 'Messages behind the partition high-water mark, per partition',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    insertDuration: new Histogram({
+      name: 'etl_insert_duration_seconds',
+      help: 'ClickHouse insert duration per block',
+      labelNames: ['table'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    insertBlockRows: new Histogram({
+      name: 'etl_insert_block_rows',
+      help: 'Rows per ClickHouse insert block',
+      labelNames: ['table'] as const,
+      buckets: sizeBuckets,
+      registers: [registry],
+    }),
+    rowsInserted: new Counter({
+      name: 'etl_rows_inserted_total',
+      help: 'Rows ClickHouse accepted',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
+    insertFailures: new Counter({
+      name: 'etl_insert_failures_total',
+      help: 'Failed insert attempts (retried with backoff)',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
+    duplicatesDropped: new Counter({
+      name: 'etl_duplicates_dropped_total',
+      help: 'Events dropped before insert because their id was already stored',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: 'etl_dead_letters_total',
+      help: 'Messages sent to the dead-letter topic',
+      labelNames: ['topic', 'stage'] as const,
+      registers: [registry],
+    }),
+    dedupWindowIds: new Gauge({
+      name: 'etl_dedup_window_ids',
+      help: 'Event ids held in the dedup windows of this process',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+    dedupWindowBytes: new Gauge({
+      name: 'etl_dedup_window_bytes',
+      help: 'Memory held by the dedup windows of this process',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,46 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { uniqueName } from '../helpers/ids.js';
+import { ROOT } from '../helpers/processes.js';
+import { testEnv } from '../helpers/test-env.js';
+
+const exec = promisify(execFile);
+
+/**
+ * `npm run bench -- --quick` end to end: every scenario runs against its real parts and
+ * reports a figure. Only that figures exist is asserted — never how fast they are (speed
+ * targets live in stress-testing/RESULTS.md, measured by the full run).
+ */
+describe('benchmark harness (quick smoke run)', function () {
+  this.timeout(600_000);
+
+  it('produces every figure, ratio and target line', async () => {
+    const out = join(testEnv().workDir, uniqueName('bench'));
+    await exec('npm', ['run', '-s', 'bench', '--', '--quick', '--out', out], {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const r = JSON.parse(readFileSync(join(out, 'results', 'latest-quick.json'), 'utf8'));
+    const f = r.figures;
+    const positive = [
+      f.apiSingle.best.eventsPerSec,
+      f.apiBatch['50'].eventsPerSec,
+      f.apiBatch['500'].eventsPerSec,
+      f.kafkaProducerPerformance.recordsPerSec,
+      f.etl.rowsPerSec,
+      f.etl.bareConsumePerSec,
+      f.engineInsert.rowsPerSec,
+      f.freshness.probes,
+      f.readPath.load.requestsPerSec,
+      f.memory.apiPeakRssMiB,
+      f.memory.etlPeakRssMiB,
+    ];
+    for (const v of positive) expect(v).to.be.a('number').and.greaterThan(0);
+    expect(f.apiSingle.steps.length).to.be.greaterThan(1);
+    expect(Object.values(r.ratios).every((v) => typeof v === 'number' && v > 0)).to.equal(true);
+    expect(r.targets).to.have.length(6);
+  });
+});
