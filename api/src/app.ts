@@ -1,4 +1,5 @@
 import Koa from 'koa';
+import compress from 'koa-compress';
 import type Router from '@koa/router';
 import type { Logger } from '../../lib/log.js';
 import { corsMiddleware } from './http/cors.js';
@@ -24,6 +25,8 @@ export function createApp(deps: AppDeps): Koa {
   app.use(metricsMiddleware(deps.metrics));
   app.use(errorMiddleware(deps.log));
   app.use(corsMiddleware(deps.corsAllowedOrigins));
+  // Large answers only (a 500-event batch returns 500 ids): small ones are not worth the CPU.
+  app.use(compress({ threshold: 1024, br: false, deflate: false }));
   for (const router of deps.routers) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));

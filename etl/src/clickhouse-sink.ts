@@ -20,9 +20,9 @@ export class ClickHouseSink<R> {
     const settings: Record<string, string | number> = {};
     if (this.opts.useDedupToken) settings.insert_deduplication_token = token;
     if (this.opts.distributedSync) settings.insert_distributed_sync = 1;
-    await this.client.insert({
+    await this.client.insert<R>({
       table: this.opts.table,
-      values: rows as unknown[],
+      values: rows,
       format: 'JSONEachRow',
       clickhouse_settings: settings,
     });

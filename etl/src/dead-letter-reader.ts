@@ -57,7 +57,7 @@ export async function readDeadLetters(
 
   let seen = 0;
   let lastActivity = Date.now();
-  let failure: unknown;
+  let failure: Error | undefined;
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10000 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -65,7 +65,8 @@ export async function readDeadLetters(
     autoCommit: true,
     autoCommitInterval: 100,
     eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary }) => {
+    eachBatch: async (payload) => {
+      const { batch } = payload;
       lastActivity = Date.now();
       const end = pending.get(batch.partition);
       if (end === undefined) return;
@@ -86,19 +87,19 @@ export async function readDeadLetters(
       try {
         if (letters.length > 0) await handle(letters);
       } catch (err) {
-        failure = err;
-        throw err;
+        failure = err instanceof Error ? err : new Error(JSON.stringify(err));
+        throw failure;
       }
       seen += letters.length;
-      for (const l of letters) resolveOffset(l.dlqOffset);
+      for (const l of letters) payload.resolveOffset(l.dlqOffset);
       const reached = Number(batch.lastOffset()) >= end - 1;
       const allHandled = batch.messages.every((m) => Number(m.offset) < end);
       if (reached) {
         // Past the trailing commit markers too, but never past an unhandled letter.
-        if (allHandled) resolveOffset(String(end - 1));
+        if (allHandled) payload.resolveOffset(String(end - 1));
         pending.delete(batch.partition);
       }
-      await commitOffsetsIfNecessary();
+      await payload.commitOffsetsIfNecessary();
     },
   });
   while (pending.size > 0 && failure === undefined && Date.now() - lastActivity < idleMs) await sleep(100);
