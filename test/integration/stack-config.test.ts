@@ -1,0 +1,166 @@
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { parse } from 'yaml';
+import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
+import { loadConfig } from '../../lib/config/config.js';
+import { createMetrics } from '../../lib/metrics/registry.js';
+import { ROOT } from '../helpers/processes.js';
+
+const exec = promisify(execFile);
+const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
+type Compose = {
+  services: Record<
+    string,
+    { environment?: Record<string, string>; volumes?: string[]; depends_on?: unknown }
+  >;
+};
+
+/**
+ * No Docker engine runs here: the compose files are validated by Debian's docker-compose
+ * (`config` parses and resolves them without an engine), and the pieces that must agree
+ * with each other are checked: ClickHouse cluster config, migrations' cluster name,
+ * Prometheus targets, Grafana queries against the metrics the code exports.
+ */
+describe('stack configuration', () => {
+  let stack: Compose;
+  before(async () => {
+    const { stdout } = await exec('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+      cwd: ROOT,
+      env: { ...process.env, JWT_SECRET: 'x'.repeat(32) },
+    });
+    stack = parse(stdout) as Compose;
+  });
+
+  it('docker-compose.yml and docker-compose.test.yaml are valid compose files', async () => {
+    await exec('docker-compose', ['-f', 'docker-compose.test.yaml', 'config', '-q'], { cwd: ROOT });
+    expect(Object.keys(stack.services)).to.include.members([
+      'nginx',
+      'api-1',
+      'api-2',
+      'etl-1',
+      'etl-2',
+      'kafka-1',
+      'kafka-2',
+      'kafka-3',
+      'keeper-1',
+      'keeper-2',
+      'keeper-3',
+      'clickhouse-s1-r1',
+      'clickhouse-s1-r2',
+      'clickhouse-s2-r1',
+      'clickhouse-s2-r2',
+      'postgres',
+      'cadvisor',
+      'prometheus',
+      'grafana',
+      'elasticsearch',
+      'kibana',
+      'apm-server',
+      'migrate',
+    ]);
+  });
+
+  it('pins every image version', () => {
+    const raw = parse(read('docker-compose.yml')) as Record<string, unknown>;
+    const images = JSON.stringify(raw).match(/"image":"[^"]+"/g) ?? [];
+    expect(images.length).to.be.greaterThan(8);
+    for (const i of images)
+      expect(i, i)
+        .to.match(/:[0-9v][^"]*"$/)
+        .and.not.to.match(/:latest"/);
+  });
+
+  it('has the ClickHouse cluster, the migrations and the app agree on the cluster name and hosts', () => {
+    const xml = read('infra/clickhouse/cluster.xml');
+    const cluster = /<remote_servers>\s*<(\w+)>/.exec(xml)?.[1];
+    expect(cluster).to.equal('streaming');
+    const hosts = [...xml.matchAll(/<host>([\w-]+)<\/host><port>9000<\/port>/g)].map((m) => m[1]);
+    expect(hosts).to.have.length(4);
+    for (const h of hosts) expect(stack.services, h).to.have.property(h!);
+    const keepers = [...xml.matchAll(/<host>(keeper-\d)<\/host><port>9181<\/port>/g)].map((m) => m[1]);
+    expect(keepers).to.deep.equal(['keeper-1', 'keeper-2', 'keeper-3']);
+    for (const k of keepers) expect(stack.services).to.have.property(k!);
+    for (const svc of ['migrate', 'api-1', 'etl-1']) {
+      expect(stack.services[svc]!.environment!.CLICKHOUSE_CLUSTER, svc).to.equal(cluster);
+    }
+    // The migrations the migrate service runs, in that cluster.
+    const config = loadConfig(stack.services.migrate!.environment);
+    const ctx = {
+      database: config.clickhouseDatabase,
+      cluster: config.clickhouseCluster,
+      ttlDays: config.clickhouseTtlDays,
+    };
+    for (const sql of MIGRATIONS.flatMap((m) => m.statements(ctx)))
+      expect(sql).to.contain(`ON CLUSTER '${cluster}'`);
+    // Every ClickHouse node mounts the cluster config and its own macros (shard, replica).
+    for (const h of hosts) {
+      const vols = stack.services[h!]!.volumes!.join(' ');
+      expect(vols).to.contain('cluster.xml');
+      const macro = /macros\/(s\d-r\d)\.xml/.exec(vols)?.[1];
+      expect(existsSync(join(ROOT, `infra/clickhouse/macros/${macro}.xml`))).to.equal(true);
+      expect(read(`infra/clickhouse/macros/${macro}.xml`)).to.contain(`<replica>${h}</replica>`);
+    }
+  });
+
+  it('has Prometheus scrape every api and etl instance on its metrics port, and cAdvisor', () => {
+    const prom = parse(read('infra/prometheus/prometheus.yml')) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    const targets = Object.fromEntries(
+      prom.scrape_configs.map((c) => [c.job_name, c.static_configs.flatMap((s) => s.targets)]),
+    );
+    const apiPort = loadConfig(stack.services['api-1']!.environment).port;
+    const etlPort = loadConfig(stack.services['etl-1']!.environment).etlMetricsPort;
+    const services = Object.keys(stack.services);
+    expect(targets.api).to.have.members(
+      services.filter((s) => /^api-\d$/.test(s)).map((s) => `${s}:${apiPort}`),
+    );
+    expect(targets.etl).to.have.members(
+      services.filter((s) => /^etl-\d$/.test(s)).map((s) => `${s}:${etlPort}`),
+    );
+    expect(targets.cadvisor).to.deep.equal(['cadvisor:8080']);
+  });
+
+  it('has every Grafana panel query a metric the code exports (or cAdvisor does)', async () => {
+    const dashboard = JSON.parse(read('infra/grafana/dashboards/streaming.json')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    const exported = new Set<string>();
+    for (const m of await createMetrics().registry.getMetricsAsJSON()) {
+      exported.add(m.name);
+      if (String(m.type) === 'histogram')
+        for (const s of ['_bucket', '_sum', '_count']) exported.add(m.name + s);
+    }
+    const cadvisor = new Set(['container_cpu_usage_seconds_total', 'container_memory_working_set_bytes']);
+    const required = [
+      'ingest',
+      'p99',
+      '503',
+      'lag',
+      'insert rate',
+      'duplicates',
+      'dead letters',
+      'cpu',
+      'memory',
+    ];
+    const titles = dashboard.panels.map((p) => p.title.toLowerCase()).join(' | ');
+    for (const r of required) expect(titles, r).to.contain(r);
+    for (const panel of dashboard.panels) {
+      for (const t of panel.targets) {
+        // Drop label matchers, ranges and `by (...)` groupings; the identifiers left that
+        // are not function calls are metric names.
+        const bare = t.expr
+          .replace(/\{[^}]*\}/g, '')
+          .replace(/\[[^\]]*\]/g, '')
+          .replace(/by \([^)]*\)/g, '');
+        const names = [...bare.matchAll(/\b([a-z_][a-z0-9_]*)\b(?!\s*\()/g)].map((m) => m[1]!);
+        expect(names.length, panel.title).to.be.greaterThan(0);
+        for (const n of names)
+          expect(exported.has(n) || cadvisor.has(n), `${panel.title}: ${n}`).to.equal(true);
+      }
+    }
+  });
+});
