@@ -1,3 +1,5 @@
+// NOTE: first import: the APM agent must hook module loading before anything else loads.
+import '../../lib/apm/start.js';
 import { ConfigError } from '../../lib/errors.js';
 import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { runServices } from '../../lib/lifecycle.js';

@@ -15,6 +15,7 @@ import type { ClickHouseSink } from './clickhouse-sink.js';
 import type { DeadLetter, DeadLetterPublisher } from './dead-letters.js';
 import type { PartitionWindows } from './dedup/partition-windows.js';
 import { isPermanentInsertError } from './insert-errors.js';
+import { inTransaction } from '../../lib/apm/tracing.js';
 
 export interface BatchConsumerOptions {
   topic: string;
@@ -108,7 +109,8 @@ export class BatchConsumer<R> implements Service {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.opts.partitionsConcurrency,
-      eachBatch: (payload) => this.handleBatch(payload),
+      eachBatch: (payload) =>
+        inTransaction(`ETL batch ${payload.batch.topic}`, 'messaging', () => this.handleBatch(payload)),
     });
   }
 

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { inSpan } from '../../lib/apm/tracing.js';
 
 export interface SinkOptions {
   table: string;
@@ -20,11 +21,13 @@ export class ClickHouseSink<R> {
     const settings: Record<string, string | number> = {};
     if (this.opts.useDedupToken) settings.insert_deduplication_token = token;
     if (this.opts.distributedSync) settings.insert_distributed_sync = 1;
-    await this.client.insert<R>({
-      table: this.opts.table,
-      values: rows,
-      format: 'JSONEachRow',
-      clickhouse_settings: settings,
-    });
+    await inSpan(`ClickHouse INSERT ${this.opts.table}`, 'db', 'clickhouse', 'insert', () =>
+      this.client.insert<R>({
+        table: this.opts.table,
+        values: rows,
+        format: 'JSONEachRow',
+        clickhouse_settings: settings,
+      }),
+    );
   }
 }

@@ -1,3 +1,5 @@
+// NOTE: first import: the APM agent must hook module loading before anything else loads.
+import '../../lib/apm/start.js';
 import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { runServices, type Service } from '../../lib/lifecycle.js';
 import { clickhouseService, migrationsStep, topicsStep } from '../../lib/runtime/services.js';

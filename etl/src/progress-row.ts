@@ -1,6 +1,7 @@
 import { ProgressMessageV1 } from '../../lib/contracts/progress.js';
 import { isoToClickHouse } from '../../lib/contracts/time.js';
 import type { Decoded } from './batch-builder.js';
+import { decodeContract } from './decode-contract.js';
 
 /** One row of progress_events: the contract-v1 message plus its Kafka coordinates. */
 export interface ProgressRow {
@@ -23,22 +24,9 @@ export type DecodeResult = Decoded<ProgressRow>;
  * already, but the topic is a public interface: anything may have been written to it.
  */
 export function decodeProgress(value: Buffer | null, partition: number, offset: string): DecodeResult {
-  if (value === null) return { ok: false, reason: 'empty message value' };
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'value is not JSON' };
-  }
-  const parsed = ProgressMessageV1.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return {
-      ok: false,
-      reason: `schema mismatch at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? ''}`,
-    };
-  }
-  const m = parsed.data;
+  const decoded = decodeContract(value, ProgressMessageV1);
+  if (!decoded.ok) return decoded;
+  const m = decoded.message;
   return {
     ok: true,
     id: m.event_id,

@@ -1,6 +1,7 @@
 import { UserEventMessageV1 } from '../../lib/contracts/user-event.js';
 import { isoToClickHouse } from '../../lib/contracts/time.js';
 import type { Decoded } from './batch-builder.js';
+import { decodeContract } from './decode-contract.js';
 
 /** One row of user_events: the contract-v1 message plus its Kafka coordinates. */
 export interface UserEventRow {
@@ -20,22 +21,9 @@ export function decodeUserEvent(
   partition: number,
   offset: string,
 ): Decoded<UserEventRow> {
-  if (value === null) return { ok: false, reason: 'empty message value' };
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'value is not JSON' };
-  }
-  const parsed = UserEventMessageV1.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return {
-      ok: false,
-      reason: `schema mismatch at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? ''}`,
-    };
-  }
-  const m = parsed.data;
+  const decoded = decodeContract(value, UserEventMessageV1);
+  if (!decoded.ok) return decoded;
+  const m = decoded.message;
   return {
     ok: true,
     id: m.event_id,

@@ -1,3 +1,5 @@
+// NOTE: first import: the APM agent must hook module loading before anything else loads.
+import '../apm/start.js';
 import { runServices } from '../lifecycle.js';
 import { createProcessBase, exitOnFatal, exitWhenStopped } from '../runtime/process.js';
 import { standaloneServices } from '../runtime/standalone.js';

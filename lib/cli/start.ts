@@ -1,3 +1,5 @@
+// NOTE: first import: the APM agent must hook module loading before anything else loads.
+import '../apm/start.js';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/config.js';

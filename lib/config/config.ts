@@ -276,6 +276,15 @@ export const OPTIONS = {
     true,
     'Send insert_deduplication_token with each block (needs ClickHouse >= 22.2).',
   ),
+
+  // --- APM (read by the Elastic APM agent itself, lib/apm/start.ts) ---
+  apmServerUrl: url(
+    'ELASTIC_APM_SERVER_URL',
+    'Elastic APM server. Not set: APM off (the agent is not even started).',
+  ),
+  apmServiceName: str('ELASTIC_APM_SERVICE_NAME', 'streaming-analytics', 'Service name in APM.'),
+  apmSecretToken: optionalStr('ELASTIC_APM_SECRET_TOKEN', 'APM server secret token (never logged).', true),
+  apmEnvironment: optionalStr('ELASTIC_APM_ENVIRONMENT', 'Environment name shown in APM.'),
 } satisfies Record<string, Option<unknown>>;
 
 type Options = typeof OPTIONS;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { contentEventId } from './event-id.js';
-import { checkOccurredAt, toUtcIso, type TimeLimits } from './time.js';
+import { occurredAtField, toUtcIso, type TimeLimits } from './time.js';
 
 /**
  * Playback progress: the single source of truth for the request bodies, their TypeScript
@@ -19,16 +19,7 @@ function progressFields(limits: TimeLimits, now: () => number) {
     position_sec: z.int().min(0).max(MAX_FILM_SECONDS),
     duration_sec: z.int().min(1).max(MAX_FILM_SECONDS),
     event_id: z.uuid({ message: 'must be a UUID' }).optional(),
-    occurred_at: z.iso
-      .datetime({
-        offset: true,
-        message: 'must be an ISO-8601 date-time with a zone, e.g. 2026-01-31T20:15:00Z',
-      })
-      .superRefine((value, ctx) => {
-        const problem = checkOccurredAt(Date.parse(value), now(), limits);
-        if (problem !== null) ctx.addIssue({ code: 'custom', message: `occurred_at ${problem}` });
-      })
-      .optional(),
+    occurred_at: occurredAtField(limits, now),
   };
 }
 

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Limits on client-supplied timestamps relative to the server clock. */
 export interface TimeLimits {
   maxPastMs: number;
@@ -23,4 +25,18 @@ export function toUtcIso(ms: number): string {
  */
 export function isoToClickHouse(iso: string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+}
+
+/** The optional client `occurred_at` of every event: ISO-8601 with a zone, within the limits. */
+export function occurredAtField(limits: TimeLimits, now: () => number) {
+  return z.iso
+    .datetime({
+      offset: true,
+      message: 'must be an ISO-8601 date-time with a zone, e.g. 2026-01-31T20:15:00Z',
+    })
+    .superRefine((value, ctx) => {
+      const problem = checkOccurredAt(Date.parse(value), now(), limits);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: `occurred_at ${problem}` });
+    })
+    .optional();
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { contentEventId } from './event-id.js';
 import { canonicalJson, checkProperties, type PropertiesLimits } from './properties.js';
-import { checkOccurredAt, toUtcIso, type TimeLimits } from './time.js';
+import { occurredAtField, toUtcIso, type TimeLimits } from './time.js';
 
 /**
  * User actions (button presses, searches, player controls): the single source of truth
@@ -24,16 +24,7 @@ export function createUserEventSchemas(
       .max(64)
       .regex(EVENT_TYPE, { message: 'must be a lower-case dotted name, e.g. player.pause or search' }),
     event_id: z.uuid({ message: 'must be a UUID' }).optional(),
-    occurred_at: z.iso
-      .datetime({
-        offset: true,
-        message: 'must be an ISO-8601 date-time with a zone, e.g. 2026-01-31T20:15:00Z',
-      })
-      .superRefine((value, ctx) => {
-        const problem = checkOccurredAt(Date.parse(value), now(), time);
-        if (problem !== null) ctx.addIssue({ code: 'custom', message: `occurred_at ${problem}` });
-      })
-      .optional(),
+    occurred_at: occurredAtField(time, now),
     properties: z
       .record(z.string(), z.json())
       .superRefine((value, ctx) => {

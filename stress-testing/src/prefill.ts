@@ -1,21 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { ProgressMessage } from '../../lib/contracts/progress.js';
+import { progressMessage } from '../../test/helpers/progress-messages.js';
 
 /** A realistic contract-v1 progress message (what the API publishes). */
-export function sampleMessage(): ProgressMessage {
-  const now = new Date().toISOString();
-  return {
-    schema_version: 1,
-    event_id: randomUUID(),
-    viewer_id: randomUUID(),
-    film_id: randomUUID(),
-    position_sec: Math.floor(Math.random() * 5000),
-    duration_sec: 5400,
-    occurred_at: now,
-    received_at: now,
-  };
-}
+export const sampleMessage = (): ProgressMessage => progressMessage();
 
 /** Fills a topic with `total` messages as fast as kafkajs can (big batches, acks=all). */
 export async function prefill(

@@ -3,6 +3,7 @@ import { UnavailableError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Service } from '../../../lib/lifecycle.js';
 import type { Metrics } from '../../../lib/metrics/registry.js';
+import { inSpan } from '../../../lib/apm/tracing.js';
 import { BatchTimeoutError, MicroBatcher } from './micro-batcher.js';
 
 export interface PublisherOptions {
@@ -70,7 +71,9 @@ export class KafkaPublisher implements EventPublisher, Service {
 
   async publish(topic: string, messages: KeyedMessage[]): Promise<void> {
     try {
-      await this.batcher(topic).add(messages, this.opts.sendTimeoutMs);
+      await inSpan(`Kafka produce ${topic}`, 'messaging', 'kafka', 'send', () =>
+        this.batcher(topic).add(messages, this.opts.sendTimeoutMs),
+      );
       this.metrics.eventsAccepted.inc({ topic }, messages.length);
     } catch (err) {
       this.lastFailureAt = Date.now();

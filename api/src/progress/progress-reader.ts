@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { UnavailableError } from '../../../lib/errors.js';
+import { inSpan } from '../../../lib/apm/tracing.js';
 
 export interface LatestPosition {
   film_id: string;
@@ -34,18 +35,20 @@ export class ClickHouseProgressReader implements ProgressReader {
   async latest(viewerId: string, filmId: string): Promise<LatestPosition | null> {
     let rows: Row[];
     try {
-      const rs = await this.client.query({
-        query: `SELECT position_sec, duration_sec,
+      const rs = await inSpan('ClickHouse SELECT progress_latest', 'db', 'clickhouse', 'query', () =>
+        this.client.query({
+          query: `SELECT position_sec, duration_sec,
                        toUnixTimestamp64Milli(occurred_at) AS occurred_ms,
                        toString(event_id) AS event_id
                 FROM ${this.database}.progress_latest
                 WHERE viewer_id = {viewer:UUID} AND film_id = {film:UUID}
                 ORDER BY occurred_at DESC, received_at DESC
                 LIMIT 1`,
-        query_params: { viewer: viewerId, film: filmId },
-        format: 'JSONEachRow',
-        abort_signal: AbortSignal.timeout(this.timeoutMs),
-      });
+          query_params: { viewer: viewerId, film: filmId },
+          format: 'JSONEachRow',
+          abort_signal: AbortSignal.timeout(this.timeoutMs),
+        }),
+      );
       rows = await rs.json<Row>();
     } catch (err) {
       throw new UnavailableError('progress store unavailable, retry later', {
