@@ -8,6 +8,9 @@ import { metricsMiddleware } from './http/metrics.middleware.js';
 import type { Metrics } from '../../lib/metrics/registry.js';
 import { requestContextMiddleware } from './http/request-context.middleware.js';
 
+/** The routers an app was built from (read by routesOf for the OpenAPI check). */
+export const ROUTERS = new WeakMap<Koa, Router[]>();
+
 export interface AppDeps {
   log: Logger;
   corsAllowedOrigins: readonly string[];
@@ -31,5 +34,6 @@ export function createApp(deps: AppDeps): Koa {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }
+  ROUTERS.set(app, deps.routers);
   return app;
 }

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type Koa from 'koa';
+import { routesOf } from './http/routes-of.js';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../../lib/config/config.js';
 import type { Logger } from '../../lib/log.js';
@@ -11,6 +12,8 @@ import { KafkaPublisher } from './ingest/kafka-publisher.js';
 import { ClickHouseProgressReader } from './progress/progress-reader.js';
 import { progressRoutes } from './progress/progress.routes.js';
 import { metricsRoutes } from './health/metrics.routes.js';
+import { buildOpenApi } from './openapi/document.js';
+import { openApiRoutes } from './openapi/openapi.routes.js';
 import type { Metrics } from '../../lib/metrics/registry.js';
 import { eventsRoutes } from './events/events.routes.js';
 
@@ -23,6 +26,8 @@ export interface ApiDeps {
 
 export interface Api {
   app: Koa;
+  /** Every route the app serves, e.g. `POST /api/v1/events` (for the OpenAPI check). */
+  routes: string[];
   publisher: KafkaPublisher;
   http: HttpServer;
 }
@@ -59,6 +64,17 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     metrics: deps.metrics,
     routers: [
       metricsRoutes(deps.metrics.registry),
+      openApiRoutes(
+        buildOpenApi({
+          time: { maxPastMs: config.eventMaxPastMs, maxFutureMs: config.eventMaxFutureMs },
+          properties: {
+            maxBytes: config.eventPropertiesMaxBytes,
+            maxDepth: config.eventPropertiesMaxDepth,
+            maxKeys: config.eventPropertiesMaxKeys,
+          },
+          batchMaxEvents: config.batchMaxEvents,
+        }),
+      ),
       healthRoutes([
         { name: 'kafka', check: () => Promise.resolve(publisher.isReady()) },
         { name: 'clickhouse', check: async () => (await deps.clickhouse.ping()).success },
@@ -90,5 +106,5 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     ],
   });
   const http = new HttpServer(app, config.host, config.port, log);
-  return { app, publisher, http };
+  return { app, routes: routesOf(app), publisher, http };
 }

@@ -106,6 +106,15 @@ describe('JWT with an HS256 shared secret', () => {
     expectUnauthorized(await post(await hs(h.secret, { ...good(), aud: 'other-api' })));
   });
 
+  it('never writes a token or the secret to the logs, even for rejected tokens', () => {
+    const logs = h.rawLogs.join('\n');
+    expect(h.rawLogs.length).to.be.greaterThan(10); // debug level: every request logged
+    expect(logs).not.to.contain('eyJ'); // no JWT (base64url of '{"') anywhere
+    expect(logs).not.to.contain(h.secret);
+    const config = h.logs.find((l) => l.msg === 'config_loaded');
+    if (config !== undefined) expect(JSON.stringify(config)).not.to.contain(h.secret);
+  });
+
   it('wrote only the accepted events to the topic', async () => {
     // Two requests above were valid (valid token, clock skew); every 401 wrote nothing.
     expect(await topicMessageCount(testEnv().brokers, h.config.kafkaTopicProgress)).to.equal(2);

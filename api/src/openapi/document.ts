@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { createProgressSchemas } from '../../../lib/contracts/progress.js';
+import type { PropertiesLimits } from '../../../lib/contracts/properties.js';
+import {
+  AcceptedBatch,
+  AcceptedOne,
+  ErrorBody,
+  Health,
+  LatestPosition,
+  Readiness,
+} from '../../../lib/contracts/responses.js';
+import type { TimeLimits } from '../../../lib/contracts/time.js';
+import { createUserEventSchemas } from '../../../lib/contracts/user-event.js';
+
+export interface OpenApiOptions {
+  time: TimeLimits;
+  properties: PropertiesLimits;
+  batchMaxEvents: number;
+}
+
+const json = (schema: z.ZodType) => ({
+  'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
+});
+const error = (description: string) => ({ description, content: json(ErrorBody) });
+const COMMON = {
+  '400': error('Invalid input: every bad field in `details`'),
+  '401': error('Missing or invalid token (`WWW-Authenticate` says which)'),
+  '413': error('Body larger than the limit'),
+  '415': error('Not `application/json`'),
+  '503': error('Kafka did not acknowledge in time; retry after `Retry-After` seconds'),
+};
+const filmId = { name: 'film_id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+
+/**
+ * OpenAPI 3.1 for the whole API, generated from the zod schemas that validate the
+ * requests (same factories, same limits) and describe the responses. A test checks that
+ * every route the app serves is here and that real answers match it.
+ */
+export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
+  const progress = createProgressSchemas(opts.time, opts.batchMaxEvents);
+  const events = createUserEventSchemas(opts.time, opts.properties, opts.batchMaxEvents);
+  const secured = { security: [{ bearerAuth: [] }] };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Streaming analytics API',
+      version: '1.0.0',
+      description:
+        'Playback progress and user actions from the streaming apps. 202 means the event is durably in Kafka (acks=all); ' +
+        'duplicates (same event_id, or same content without one) are answered like a first send and stored once.',
+    },
+    components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    paths: {
+      '/api/v1/progress/films/{film_id}': {
+        post: {
+          summary: 'Record the playback position of the calling viewer',
+          ...secured,
+          parameters: [filmId],
+          requestBody: { required: true, content: json(progress.single) },
+          responses: { '202': { description: 'Durably accepted', content: json(AcceptedOne) }, ...COMMON },
+        },
+        get: {
+          summary: "The caller's latest position for this film (resume playback)",
+          ...secured,
+          parameters: [filmId],
+          responses: {
+            '200': { description: 'Latest position by client time', content: json(LatestPosition) },
+            '400': COMMON['400'],
+            '401': COMMON['401'],
+            '404': error('No position recorded for this film'),
+            '503': error('ClickHouse unavailable'),
+          },
+        },
+      },
+      '/api/v1/progress/batch': {
+        post: {
+          summary: `Up to ${opts.batchMaxEvents} progress events (offline buffer), all or nothing`,
+          ...secured,
+          requestBody: { required: true, content: json(progress.batch) },
+          responses: {
+            '202': { description: 'All durably accepted', content: json(AcceptedBatch) },
+            ...COMMON,
+          },
+        },
+      },
+      '/api/v1/events': {
+        post: {
+          summary: 'Record one user action (button press, search, player control)',
+          ...secured,
+          requestBody: { required: true, content: json(events.item) },
+          responses: { '202': { description: 'Durably accepted', content: json(AcceptedOne) }, ...COMMON },
+        },
+      },
+      '/api/v1/events/batch': {
+        post: {
+          summary: `Up to ${opts.batchMaxEvents} user actions, all or nothing`,
+          ...secured,
+          requestBody: { required: true, content: json(events.batch) },
+          responses: {
+            '202': { description: 'All durably accepted', content: json(AcceptedBatch) },
+            ...COMMON,
+          },
+        },
+      },
+      '/healthz': {
+        get: {
+          summary: 'Process alive',
+          responses: { '200': { description: 'Alive', content: json(Health) } },
+        },
+      },
+      '/readyz': {
+        get: {
+          summary: 'Kafka producer connected and ClickHouse reachable',
+          responses: {
+            '200': { description: 'Ready', content: json(Readiness) },
+            '503': { description: 'Not ready', content: json(Readiness) },
+          },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: { '200': { description: 'Text exposition format', content: { 'text/plain': {} } } },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          summary: 'This document',
+          responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': {} } } },
+        },
+      },
+      '/docs/assets/{file}': {
+        get: {
+          summary: 'Static assets of the interactive documentation',
+          parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'CSS or JavaScript' }, '404': error('Unknown asset') },
+        },
+      },
+      '/docs': {
+        get: {
+          summary: 'Interactive documentation',
+          responses: { '200': { description: 'HTML', content: { 'text/html': {} } } },
+        },
+      },
+    },
+  };
+}
