@@ -1,5 +1,10 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { LoadResult } from './load.js';
+import { ROOT } from './proc.js';
 import type { BenchResults } from './report.js';
+
+const ANALYSIS = join(ROOT, 'stress-testing', 'analysis.md');
 
 /** A first draft of RESULTS.md from the figures; the analysis section is written by hand. */
 export function renderResultsMarkdown(r: BenchResults): string {
@@ -38,6 +43,8 @@ export function renderResultsMarkdown(r: BenchResults): string {
     '| --- | --- | --- | --- | --- |',
     ...steps,
     '',
+    // Explanations and the analysis of the walls, written by hand (stress-testing/analysis.md).
+    existsSync(ANALYSIS) ? readFileSync(ANALYSIS, 'utf8') : '',
     '## All figures',
     '',
     '```json',
