@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { logContext } from './log-context.js';
 
 export type { Logger };
 
@@ -34,6 +35,7 @@ export function createLogger(opts: LogOptions, destination?: pino.DestinationStr
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    mixin: logContext,
   };
   if (opts.pretty && destination === undefined) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true } } });

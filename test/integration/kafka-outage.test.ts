@@ -67,6 +67,10 @@ describe('API during a Kafka outage', function () {
       expect(r.ms).to.be.lessThan(SEND_TIMEOUT_MS + 3000);
     }
     expect((await request(`${h.url}/readyz`)).status).to.equal(503);
+    // Lines other modules log during a request carry its request id too.
+    const failures = h.logs.filter((l) => l.msg === 'kafka_publish_failed');
+    expect(failures.length).to.be.greaterThan(0);
+    for (const l of failures) expect(l.request_id, JSON.stringify(l)).to.be.a('string');
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(metrics).to.match(/http_requests_shed_total\{reason="kafka_unavailable".*\} [3-9]/);
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from '../../../lib/log.js';
+import { runWithLogContext } from '../../../lib/log-context.js';
 
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -15,15 +16,18 @@ export function requestContextMiddleware(rootLog: Logger): Middleware {
     const requestId = VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
     ctx.set('X-Request-Id', requestId);
-    const log = rootLog.child({ request_id: requestId });
+    // Every line logged while this request runs carries its id (pino mixin), whichever
+    // module writes it.
+    const log = rootLog;
     ctx.state.log = log;
     const started = process.hrtime.bigint();
     try {
-      await next();
+      await runWithLogContext({ request_id: requestId }, next);
     } finally {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       log.info(
         {
+          request_id: requestId,
           method: ctx.method,
           path: ctx.path,
           status: ctx.status,
