@@ -29,7 +29,7 @@ describe('stack configuration', () => {
   before(async () => {
     const { stdout } = await exec('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
       cwd: ROOT,
-      env: { ...process.env, JWT_SECRET: 'x'.repeat(32) },
+      env: { ...process.env, JWT_SECRET: 'x'.repeat(32), POSTGRES_PASSWORD: 'x' },
     });
     stack = parse(stdout) as Compose;
   });
