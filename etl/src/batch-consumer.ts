@@ -141,8 +141,9 @@ export class BatchConsumer<R> implements Service {
     );
     for (const block of blocks) {
       if (!this.active(payload)) return;
-      const { fresh, dropped } = dropSeen(block.rows, (id) => window.value.has(id));
-      const dead = await this.insertAll(fresh, block.token, payload, log);
+      const { fresh, dropped: droppedBySeen } = dropSeen(block.rows, (id) => window.value.has(id));
+      const alreadyStored = new Set<string>(); // found stored after an ambiguous failure
+      const dead = await this.insertAll(fresh, block.token, payload, log, alreadyStored);
       if (!dead.done) return;
       const letters = this.lettersFor(batch.topic, batch.partition, block, dead.value);
       const commit = {
@@ -163,12 +164,14 @@ export class BatchConsumer<R> implements Service {
         await this.consumer.commitOffsets([commit]);
       }
       const deadIds = new Set(dead.value.map((d) => d.row.offset));
+      const inserted = fresh.length - deadIds.size - alreadyStored.size;
+      const dropped = droppedBySeen + alreadyStored.size;
       const now = Date.now();
       for (const r of fresh) if (!deadIds.has(r.offset)) window.value.add(r.id, now);
       payload.resolveOffset(block.lastOffset);
-      this.observe(batch, block, fresh.length - deadIds.size, dropped, letters);
+      this.observe(batch, block, inserted, dropped, letters);
       this.stats.blocksInserted += 1;
-      this.stats.rowsInserted += fresh.length - deadIds.size;
+      this.stats.rowsInserted += inserted;
       this.stats.duplicatesDropped += dropped;
       this.deps.windows.duplicatesDropped += dropped;
       this.stats.deadLettered += letters.length;
@@ -176,7 +179,7 @@ export class BatchConsumer<R> implements Service {
         {
           first_offset: block.firstOffset,
           last_offset: block.lastOffset,
-          rows: fresh.length - deadIds.size,
+          rows: inserted,
           duplicates: dropped,
           dead_letters: letters.length,
         },
@@ -196,6 +199,7 @@ export class BatchConsumer<R> implements Service {
     token: string,
     payload: EachBatchPayload,
     log: Logger,
+    alreadyStored: Set<string>,
   ): Promise<Outcome<{ row: BlockRow<R>; reason: string }[]>> {
     if (rows.length === 0) return { done: true, value: [] };
     let permanent: unknown;
@@ -206,7 +210,8 @@ export class BatchConsumer<R> implements Service {
       log,
       'etl_insert',
       async () => {
-        if (attempts++ > 0) pending = await this.withoutStored(pending, payload.batch.partition);
+        if (attempts++ > 0)
+          pending = await this.withoutStored(pending, payload.batch.partition, alreadyStored);
         if (pending.length === 0) return;
         const labels = { table: this.deps.table };
         const end = this.deps.metrics.insertDuration.startTimer(labels);
@@ -239,6 +244,7 @@ export class BatchConsumer<R> implements Service {
         `${token}/${half[0]!.offset}-${half[half.length - 1]!.offset}`,
         payload,
         log,
+        alreadyStored,
       );
       if (!sub.done) return sub;
       dead.push(...sub.value);
@@ -252,14 +258,18 @@ export class BatchConsumer<R> implements Service {
    * the rest. The dedup token covers this on servers that support it; this covers the
    * others, and token windows that rolled over.
    */
-  private async withoutStored(rows: BlockRow<R>[], partition: number): Promise<BlockRow<R>[]> {
+  private async withoutStored(
+    rows: BlockRow<R>[],
+    partition: number,
+    alreadyStored: Set<string>,
+  ): Promise<BlockRow<R>[]> {
     const stored = await this.deps.windows.storedInRange(
       partition,
       rows[0]!.offset,
       rows[rows.length - 1]!.offset,
     );
     if (stored.size === 0) return rows;
-    this.stats.duplicatesDropped += rows.filter((r) => stored.has(r.id)).length;
+    for (const r of rows) if (stored.has(r.id)) alreadyStored.add(r.id);
     return rows.filter((r) => !stored.has(r.id));
   }
 

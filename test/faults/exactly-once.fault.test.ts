@@ -9,6 +9,12 @@ import { ClickHouseServer } from '../helpers/clickhouse-server.js';
 import { uniqueName } from '../helpers/ids.js';
 import { groupLag, readAll, testKafka, waitFor } from '../helpers/kafka-helpers.js';
 import { request, startHarness, type Harness } from '../helpers/harness.js';
+import {
+  createOldServerProgressTable,
+  etlChildEnv,
+  oldServerEnv,
+  storedCounts,
+} from '../helpers/etl-child.js';
 import { exited, spawnTs } from '../helpers/processes.js';
 import { testEnv } from '../helpers/test-env.js';
 
@@ -50,12 +56,7 @@ describe('fault suite: exactly once under crashes', function () {
     await kafka.start();
     server = new ClickHouseServer(join(work, uniqueName('ch')));
     await server.start();
-    await server.query(`CREATE DATABASE ${database}`);
-    await server.query(`CREATE TABLE ${database}.progress_events (
-      event_id UUID, viewer_id UUID, film_id UUID, position_sec UInt32, duration_sec UInt32,
-      occurred_at String, received_at String, schema_version UInt8,
-      kafka_partition UInt32, kafka_offset UInt64
-    ) ENGINE = MergeTree ORDER BY (film_id, viewer_id)`);
+    await createOldServerProgressTable(server, database);
     api = await startHarness({
       brokers: kafka.brokers,
       env: {
@@ -81,27 +82,16 @@ describe('fault suite: exactly once under crashes', function () {
   it(`stores ${EVENTS} acknowledged events exactly once and dead-letters exactly the injected garbage`, async function () {
     this.timeout(900_000);
     const started = Date.now();
-    const etlEnv = {
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      KAFKA_TOPIC_PROGRESS: topic,
-      KAFKA_TOPIC_DLQ: dlq,
-      KAFKA_TOPIC_EVENTS: `${topic}-events`,
-      KAFKA_REPLICATION_FACTOR: '3',
-      KAFKA_MIN_INSYNC_REPLICAS: '2',
-      ETL_GROUP_ID: groupId,
-      ETL_EVENTS_GROUP_ID: `${groupId}-events`,
-      CLICKHOUSE_URL: server.url,
-      CLICKHOUSE_DATABASE: database,
-      CLICKHOUSE_DEDUP_TOKEN: 'false',
-      CLICKHOUSE_REQUEST_TIMEOUT_MS: '3000',
-      ETL_MIGRATE_ON_START: 'false',
-      ETL_BATCH_MAX_ROWS: '2000',
-      ETL_BATCH_MAX_WAIT_MS: '100',
-      ETL_RETRY_INITIAL_MS: '100',
-      ETL_RETRY_MAX_MS: '1000',
-      ETL_SESSION_TIMEOUT_MS: '6000',
-      LOG_LEVEL: 'info',
-    };
+    const etlEnv = etlChildEnv(
+      { brokers: kafka.brokers, topic, groupId, database },
+      {
+        ...oldServerEnv(server, 3000),
+        KAFKA_TOPIC_DLQ: dlq,
+        KAFKA_REPLICATION_FACTOR: '3',
+        KAFKA_MIN_INSYNC_REPLICAS: '2',
+        ETL_BATCH_MAX_ROWS: '2000',
+      },
+    );
     const etlLog = join(testEnv().workDir, `${groupId}.log`);
     let etl = spawnTs('etl/src/main.ts', etlEnv, etlLog);
 
@@ -206,11 +196,7 @@ describe('fault suite: exactly once under crashes', function () {
     etl.kill('SIGTERM');
     expect(await exited(etl), 'ETL exits cleanly').to.equal(0);
 
-    const [rows, distinct] = (
-      await server.query(`SELECT count(), uniqExact(event_id) FROM ${database}.progress_events`)
-    )
-      .split('\t')
-      .map(Number);
+    const { rows, distinct } = await storedCounts(server, `${database}.progress_events`);
     const storedIds = new Set(
       (await server.query(`SELECT toString(event_id) FROM ${database}.progress_events`))
         .split('\n')

@@ -3,6 +3,12 @@ import { expect } from 'chai';
 import { ClickHouseServer } from '../helpers/clickhouse-server.js';
 import { uniqueName } from '../helpers/ids.js';
 import { groupLag, testKafka, waitFor, withAdmin } from '../helpers/kafka-helpers.js';
+import {
+  createOldServerProgressTable,
+  etlChildEnv,
+  oldServerEnv,
+  storedCounts,
+} from '../helpers/etl-child.js';
 import { exited, spawnTs } from '../helpers/processes.js';
 import { produceSteadily } from '../helpers/progress-messages.js';
 import { testEnv } from '../helpers/test-env.js';
@@ -33,12 +39,7 @@ describe('ETL against a real ClickHouse server process', function () {
     const groupId = uniqueName('etl');
     const database = uniqueName('srv');
     const logFile = join(env.workDir, `${groupId}.log`);
-    await server.query(`CREATE DATABASE ${database}`);
-    await server.query(`CREATE TABLE ${database}.progress_events (
-      event_id UUID, viewer_id UUID, film_id UUID, position_sec UInt32, duration_sec UInt32,
-      occurred_at String, received_at String, schema_version UInt8,
-      kafka_partition UInt32, kafka_offset UInt64
-    ) ENGINE = MergeTree ORDER BY (film_id, viewer_id)`);
+    await createOldServerProgressTable(server, database);
     await withAdmin(env.brokers, (admin) =>
       admin.createTopics({
         topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
@@ -47,25 +48,7 @@ describe('ETL against a real ClickHouse server process', function () {
     );
     const etl = spawnTs(
       'etl/src/main.ts',
-      {
-        KAFKA_BROKERS: env.brokers.join(','),
-        KAFKA_TOPIC_PROGRESS: topic,
-        ETL_GROUP_ID: groupId,
-        CLICKHOUSE_URL: server.url,
-        CLICKHOUSE_DATABASE: database,
-        CLICKHOUSE_DEDUP_TOKEN: 'false',
-        CLICKHOUSE_REQUEST_TIMEOUT_MS: '2000',
-        ETL_MIGRATE_ON_START: 'false',
-        ETL_BATCH_MAX_ROWS: '500',
-        ETL_BATCH_MAX_WAIT_MS: '100',
-        ETL_RETRY_INITIAL_MS: '100',
-        ETL_RETRY_MAX_MS: '1000',
-        ETL_SESSION_TIMEOUT_MS: '6000',
-        LOG_LEVEL: 'info',
-        ETL_METRICS_PORT: '0',
-        KAFKA_TOPIC_DLQ: `${topic}-dlq`,
-        KAFKA_TOPIC_EVENTS: `${topic}-events`,
-      },
+      etlChildEnv({ brokers: env.brokers, topic, groupId, database }, oldServerEnv(server)),
       logFile,
     );
     const producing = produceSteadily(testKafka(env.brokers), topic, 15_000, 250, 40);
@@ -74,7 +57,19 @@ describe('ETL against a real ClickHouse server process', function () {
 
     await server.kill('SIGKILL');
     const lagBefore = await groupLag(env.brokers, groupId, topic);
-    await sleep(3000); // ETL keeps failing inserts; offsets must not move while the server is down
+    const failedInserts = () =>
+      readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"etl_insert_failed"')).length;
+    // The server stays down until the ETL has really hit it: inserts fail and are retried.
+    await waitFor(
+      'a failed insert during the outage',
+      async () => failedInserts(),
+      (n) => n > 0,
+      60_000,
+      100,
+    );
+    await sleep(2000); // ETL keeps failing inserts; offsets must not move while the server is down
     const lagDuring = await groupLag(env.brokers, groupId, topic);
     expect(lagDuring, 'lag grows while ClickHouse is down').to.be.greaterThan(lagBefore);
     expect(etl.exitCode, 'ETL still running').to.equal(null);
@@ -91,17 +86,10 @@ describe('ETL against a real ClickHouse server process', function () {
     etl.kill('SIGTERM');
     expect(await exited(etl)).to.equal(0);
 
-    const [rows, distinct] = (
-      await server.query(`SELECT count(), uniqExact(event_id) FROM ${database}.progress_events`)
-    )
-      .split('\t')
-      .map(Number);
+    const { rows, distinct } = await storedCounts(server, `${database}.progress_events`);
     console.log(`      produced ${produced.length}, rows ${rows}, distinct ${distinct}`);
     expect(distinct, 'every produced event is stored').to.equal(produced.length);
     expect(rows, 'and stored once (plain count)').to.equal(produced.length);
-    const retries = readFileSync(logFile, 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('"etl_insert_failed"')).length;
-    expect(retries, 'inserts failed and were retried during the outage').to.be.greaterThan(0);
+    expect(failedInserts(), 'inserts failed and were retried during the outage').to.be.greaterThan(0);
   });
 });

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { uniqueName } from '../helpers/ids.js';
 import { groupLag, testKafka, waitFor, withAdmin } from '../helpers/kafka-helpers.js';
+import { etlChildEnv } from '../helpers/etl-child.js';
 import { exited, queryChdbDir, spawnTs } from '../helpers/processes.js';
 import { produceSteadily } from '../helpers/progress-messages.js';
 import { testEnv } from '../helpers/test-env.js';
@@ -11,6 +13,16 @@ async function committedTotal(brokers: string[], groupId: string, topic: string)
     const [res] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return (res?.partitions ?? []).reduce((s, p) => s + Math.max(0, Number(p.offset)), 0);
   });
+}
+
+/** Whether the ETL process with this pid logged that its progress consumer started. */
+function started(logFile: string, pid: number): boolean {
+  return readFileSync(logFile, 'utf8')
+    .split('\n')
+    .some(
+      (l) =>
+        l.includes(`"pid":${pid},`) && l.includes('"service":"consumer:') && l.includes('"service_started"'),
+    );
 }
 
 describe('ETL crash recovery', function () {
@@ -29,20 +41,10 @@ describe('ETL crash recovery', function () {
         waitForLeaders: true,
       }),
     );
-    const childEnv = {
-      KAFKA_BROKERS: env.brokers.join(','),
-      KAFKA_TOPIC_PROGRESS: topic,
-      ETL_GROUP_ID: groupId,
-      CLICKHOUSE_DATA_DIR: dataDir,
-      CLICKHOUSE_DATABASE: database,
-      ETL_BATCH_MAX_ROWS: '500',
-      ETL_BATCH_MAX_WAIT_MS: '100',
-      ETL_SESSION_TIMEOUT_MS: '6000',
-      LOG_LEVEL: 'info',
-      ETL_METRICS_PORT: '0',
-      KAFKA_TOPIC_DLQ: `${topic}-dlq`,
-      KAFKA_TOPIC_EVENTS: `${topic}-events`,
-    };
+    const childEnv = etlChildEnv(
+      { brokers: env.brokers, topic, groupId, database },
+      { CLICKHOUSE_DATA_DIR: dataDir },
+    );
     const total = 20_000;
     const producing = produceSteadily(testKafka(env.brokers), topic, total, 250, 40);
 
@@ -68,6 +70,15 @@ describe('ETL crash recovery', function () {
       (n) => n === 0,
       120_000,
       250,
+    );
+    // The last ETL may have restarted after the work was done: stop it only once it runs
+    // (a SIGTERM during module loading, before its handlers exist, is not a graceful stop).
+    await waitFor(
+      'the last ETL running',
+      async () => started(logFile, etl.pid!),
+      (ok) => ok,
+      60_000,
+      100,
     );
     etl.kill('SIGTERM');
     expect(await exited(etl), 'graceful exit code').to.equal(0);

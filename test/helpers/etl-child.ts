@@ -1,0 +1,73 @@
+import type { ClickHouseServer } from './clickhouse-server.js';
+
+export interface EtlChildTarget {
+  brokers: string[];
+  topic: string;
+  groupId: string;
+  database: string;
+}
+
+/**
+ * Environment of an ETL child process in tests: its own topics and groups, small blocks
+ * and a short session timeout so a killed ETL's partitions move on quickly, any free
+ * metrics port (several ETLs may run on one machine).
+ */
+export function etlChildEnv(
+  t: EtlChildTarget,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    KAFKA_BROKERS: t.brokers.join(','),
+    KAFKA_TOPIC_PROGRESS: t.topic,
+    KAFKA_TOPIC_EVENTS: `${t.topic}-events`,
+    KAFKA_TOPIC_DLQ: `${t.topic}-dlq`,
+    ETL_GROUP_ID: t.groupId,
+    ETL_EVENTS_GROUP_ID: `${t.groupId}-events`,
+    CLICKHOUSE_DATABASE: t.database,
+    ETL_BATCH_MAX_ROWS: '500',
+    ETL_BATCH_MAX_WAIT_MS: '100',
+    ETL_SESSION_TIMEOUT_MS: '6000',
+    ETL_METRICS_PORT: '0',
+    LOG_LEVEL: 'info',
+    ...overrides,
+  };
+}
+
+/**
+ * The 18.16 server: its test table is created by the test (old types), and it knows no
+ * insert_deduplication_token; fast retries so an outage shows within seconds.
+ */
+export function oldServerEnv(server: ClickHouseServer, requestTimeoutMs = 2000): Record<string, string> {
+  return {
+    CLICKHOUSE_URL: server.url,
+    CLICKHOUSE_DEDUP_TOKEN: 'false',
+    CLICKHOUSE_REQUEST_TIMEOUT_MS: String(requestTimeoutMs),
+    ETL_MIGRATE_ON_START: 'false',
+    ETL_RETRY_INITIAL_MS: '100',
+    ETL_RETRY_MAX_MS: '1000',
+  };
+}
+
+/** The progress table the 18.16 tests create: production columns in types 18.16 knows. */
+export async function createOldServerProgressTable(
+  server: ClickHouseServer,
+  database: string,
+): Promise<void> {
+  await server.query(`CREATE DATABASE ${database}`);
+  await server.query(`CREATE TABLE ${database}.progress_events (
+    event_id UUID, viewer_id UUID, film_id UUID, position_sec UInt32, duration_sec UInt32,
+    occurred_at String, received_at String, schema_version UInt8,
+    kafka_partition UInt32, kafka_offset UInt64
+  ) ENGINE = MergeTree ORDER BY (film_id, viewer_id)`);
+}
+
+/** Plain count() and distinct event ids of a table on the server. */
+export async function storedCounts(
+  server: ClickHouseServer,
+  table: string,
+): Promise<{ rows: number; distinct: number }> {
+  const [rows, distinct] = (await server.query(`SELECT count(), uniqExact(event_id) FROM ${table}`))
+    .split('\t')
+    .map(Number);
+  return { rows: rows!, distinct: distinct! };
+}
