@@ -53,6 +53,13 @@ export class NotFoundError extends AppError {
   }
 }
 
+/** The request conflicts with existing state (e.g. a key already taken): 409. */
+export class ConflictError extends AppError {
+  constructor(message: string, opts: ErrorOptions = {}) {
+    super(409, 'conflict', message, false, opts);
+  }
+}
+
 /** A dependency (Kafka, ClickHouse) is down or too slow: 503 with Retry-After. */
 export class UnavailableError extends AppError {
   readonly retryAfterSec: number;

@@ -16,12 +16,24 @@ import { buildOpenApi } from './openapi/document.js';
 import { openApiRoutes } from './openapi/openapi.routes.js';
 import type { Metrics } from '../../lib/metrics/registry.js';
 import { eventsRoutes } from './events/events.routes.js';
+import type { Pool } from 'pg';
+import { adminExperimentRoutes } from './experiments/admin.routes.js';
+import { AssignmentService } from './experiments/assignment-service.js';
+import { ClickHouseCompletionReader } from './experiments/completion-reader.js';
+import { deviceExperimentRoutes } from './experiments/device.routes.js';
+import { ExperimentStore } from './experiments/experiment-store.js';
+import { ExposureEmitter } from './experiments/exposures.js';
+import { RunningExperiments } from './experiments/running-experiments.js';
+import { StatsService } from './experiments/stats-service.js';
+import { statsRoutes } from './experiments/stats.routes.js';
 
 export interface ApiDeps {
   kafka: Kafka;
   clickhouse: ClickHouseClient;
   log: Logger;
   metrics: Metrics;
+  /** PostgreSQL: experiments and segments. */
+  pool: Pool;
 }
 
 export interface Api {
@@ -58,6 +70,14 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     config.clickhouseDatabase,
     config.readTimeoutMs,
   );
+  const store = new ExperimentStore(deps.pool);
+  const running = new RunningExperiments(store, config.experimentsCacheMs);
+  const stats = new StatsService(
+    deps.pool,
+    store,
+    new ClickHouseCompletionReader(deps.clickhouse, config.clickhouseDatabase, config.readTimeoutMs),
+    log.child({ module: 'experiment-stats' }),
+  );
   const app = createApp({
     log,
     corsAllowedOrigins: config.corsAllowedOrigins,
@@ -78,6 +98,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       healthRoutes([
         { name: 'kafka', check: () => Promise.resolve(publisher.isReady()) },
         { name: 'clickhouse', check: async () => (await deps.clickhouse.ping()).success },
+        { name: 'postgres', check: async () => (await deps.pool.query('SELECT 1')).rowCount === 1 },
       ]),
       progressRoutes({
         verify,
@@ -103,6 +124,25 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
           maxKeys: config.eventPropertiesMaxKeys,
         },
       }),
+      deviceExperimentRoutes({
+        verify,
+        assignments: new AssignmentService(deps.pool, running),
+        exposures: new ExposureEmitter(
+          publisher,
+          config.kafkaTopicExposures,
+          deps.metrics,
+          log.child({ module: 'exposures' }),
+        ),
+        metrics: deps.metrics,
+      }),
+      adminExperimentRoutes({
+        verify,
+        adminRole: config.adminRole,
+        store,
+        running,
+        bodyLimitBytes: config.bodyLimitBytes,
+      }),
+      statsRoutes({ verify, adminRole: config.adminRole, adminCookie: config.adminCookie, stats }),
     ],
   });
   const http = new HttpServer(app, config.host, config.port, log);

@@ -5,6 +5,7 @@ import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { runServices } from '../../lib/lifecycle.js';
 import { clickhouseService, topicsStep } from '../../lib/runtime/services.js';
 import { createProcessBase, exitOnFatal, exitWhenStopped } from '../../lib/runtime/process.js';
+import { createPostgres } from '../../lib/db/postgres-services.js';
 import { buildApi } from './build-api.js';
 
 /** API process: HTTP → Kafka, resume reads from a ClickHouse server. */
@@ -18,9 +19,16 @@ async function main(): Promise<void> {
       'a ClickHouse server URL (or run the standalone mode: npm start)',
     );
   }
-  const api = buildApi(config, { kafka, clickhouse, log, metrics });
+  const postgres = createPostgres(config, 'api', log);
+  const api = buildApi(config, { kafka, clickhouse, log, metrics, pool: postgres.pool });
   await runServices(
-    [clickhouseService(clickhouse), topicsStep(kafka, allTopicSpecs(config)), api.publisher, api.http],
+    [
+      clickhouseService(clickhouse),
+      ...postgres.services,
+      topicsStep(kafka, allTopicSpecs(config)),
+      api.publisher,
+      api.http,
+    ],
     log,
     config.shutdownTimeoutMs,
     config.startupTimeoutMs,

@@ -12,6 +12,7 @@ import { PartitionWindows } from './dedup/partition-windows.js';
 import { ClickHouseSeenIds } from './dedup/seen-ids-source.js';
 import { decodeProgress, type ProgressRow } from './progress-row.js';
 import { decodeUserEvent, type UserEventRow } from './user-event-row.js';
+import { decodeExposure, type ExposureRow } from './exposure-row.js';
 
 export interface EtlDeps {
   kafka: Kafka;
@@ -24,6 +25,7 @@ export interface Etl {
   deadLetters: DeadLetterPublisher;
   progress: BatchConsumer<ProgressRow>;
   events: BatchConsumer<UserEventRow>;
+  exposures: BatchConsumer<ExposureRow>;
   windows: PartitionWindows;
   /** Start order: DLQ producer before the consumers; stopped in reverse. */
   services: Service[];
@@ -96,11 +98,18 @@ export function buildEtl(config: Config, deps: EtlDeps): Etl {
     table: 'user_events',
     decode: (partition) => (value, offset) => decodeUserEvent(value, partition, offset),
   });
+  const exposures = buildStream(config, deps, deadLetters, {
+    topic: config.kafkaTopicExposures,
+    groupId: config.etlExposuresGroupId,
+    table: 'experiment_exposures',
+    decode: (partition) => (value, offset) => decodeExposure(value, partition, offset),
+  });
   return {
     deadLetters,
     progress: progress.consumer,
     events: events.consumer,
+    exposures: exposures.consumer,
     windows: progress.windows,
-    services: [deadLetters, progress.consumer, events.consumer],
+    services: [deadLetters, progress.consumer, events.consumer, exposures.consumer],
   };
 }

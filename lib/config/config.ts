@@ -277,6 +277,56 @@ export const OPTIONS = {
     'Send insert_deduplication_token with each block (needs ClickHouse >= 22.2).',
   ),
 
+  // --- PostgreSQL (experiments, segments) ---
+  postgresUrl: str(
+    'POSTGRES_URL',
+    'postgres://postgres@127.0.0.1:5432/streaming_analytics',
+    'PostgreSQL connection URL (without the password). The database is created when missing; migrations run at API start.',
+  ),
+  postgresPassword: optionalStr('POSTGRES_PASSWORD', 'PostgreSQL password (never logged).', true),
+  postgresPoolMax: int('POSTGRES_POOL_MAX', 10, 'Most PostgreSQL connections per API process.', 1, 1000),
+  postgresConnectTimeoutMs: int(
+    'POSTGRES_CONNECT_TIMEOUT_MS',
+    2000,
+    'Longest a request waits for a PostgreSQL connection before answering 503.',
+    100,
+  ),
+  postgresStatementTimeoutMs: int(
+    'POSTGRES_STATEMENT_TIMEOUT_MS',
+    2000,
+    'statement_timeout of every API query (a stuck database answers 503, not a hung request).',
+    100,
+  ),
+
+  // --- experiments ---
+  kafkaTopicExposures: str(
+    'KAFKA_TOPIC_EXPOSURES',
+    'experiment-exposures',
+    'Topic for experiment exposures (one per value served).',
+  ),
+  etlExposuresGroupId: str(
+    'ETL_EXPOSURES_GROUP_ID',
+    'exposures-etl',
+    'Consumer group of the ETL for experiment exposures.',
+  ),
+  experimentsCacheMs: int(
+    'EXPERIMENTS_CACHE_MS',
+    1000,
+    'How long the API reuses the list of running experiments (how soon a new or stopped experiment takes effect).',
+    0,
+    600000,
+  ),
+  adminRole: str(
+    'ADMIN_ROLE',
+    'admin',
+    'JWT role (`role` or `roles` claim) that may manage experiments and read their stats.',
+  ),
+  adminCookie: str(
+    'ADMIN_COOKIE',
+    'sa_admin_token',
+    'Cookie the stats page also reads the admin JWT from (a browser cannot send a bearer header without JavaScript).',
+  ),
+
   // --- APM (read by the Elastic APM agent itself, lib/apm/start.ts) ---
   apmServerUrl: url(
     'ELASTIC_APM_SERVER_URL',

@@ -19,9 +19,19 @@ export function eventsTopicSpec(config: Config): TopicSpec {
   return { ...progressTopicSpec(config), topic: config.kafkaTopicEvents };
 }
 
+/** Experiment exposures: same layout (key = device token). */
+export function exposuresTopicSpec(config: Config): TopicSpec {
+  return { ...progressTopicSpec(config), topic: config.kafkaTopicExposures };
+}
+
 /** Every topic the platform writes to, for the startup step that creates missing ones. */
 export function allTopicSpecs(config: Config): TopicSpec[] {
-  return [progressTopicSpec(config), eventsTopicSpec(config), dlqTopicSpec(config)];
+  return [
+    progressTopicSpec(config),
+    eventsTopicSpec(config),
+    exposuresTopicSpec(config),
+    dlqTopicSpec(config),
+  ];
 }
 
 /** The dead-letter topic: few partitions, long retention (letters wait for a fix). */

@@ -26,6 +26,18 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    experimentAssignments: new Counter({
+      name: 'experiment_assignments_total',
+      help: 'First assignments of a device to an experiment option (stored in PostgreSQL)',
+      labelNames: ['experiment'] as const,
+      registers: [registry],
+    }),
+    experimentExposures: new Counter({
+      name: 'experiment_exposures_total',
+      help: 'Exposure events by outcome: published (acknowledged by Kafka) or failed (lost; the assignment itself is stored)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     eventsAccepted: new Counter({
       name: 'api_events_accepted_total',
       help: 'Events acknowledged by Kafka and answered 202',

@@ -1,5 +1,6 @@
 import { buildApi } from '../../api/src/build-api.js';
 import { buildEtl } from '../../etl/src/build-etl.js';
+import { createPostgres } from '../db/postgres-services.js';
 import { allTopicSpecs } from '../kafka/topic-specs.js';
 import type { Service } from '../lifecycle.js';
 import type { ProcessBase } from './process.js';
@@ -15,11 +16,13 @@ export function standaloneServices(base: ProcessBase): {
   api: ReturnType<typeof buildApi>;
 } {
   const { config, log, kafka, clickhouse, metrics } = base;
-  const api = buildApi(config, { kafka, clickhouse, log, metrics });
+  const postgres = createPostgres(config, 'standalone', log);
+  const api = buildApi(config, { kafka, clickhouse, log, metrics, pool: postgres.pool });
   const etl = buildEtl(config, { kafka, clickhouse, log, metrics });
   const services: Service[] = [
     clickhouseService(clickhouse),
     migrationsStep(clickhouse, config, log),
+    ...postgres.services,
     topicsStep(kafka, allTopicSpecs(config)),
     ...etl.services,
     api.publisher,

@@ -7,15 +7,18 @@ import { buildApi } from '../../api/src/build-api.js';
 import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { runServices } from '../../lib/lifecycle.js';
 import { createProcessBase, exitOnFatal, exitWhenStopped } from '../../lib/runtime/process.js';
+import { createPostgres } from '../../lib/db/postgres-services.js';
 import { clickhouseService, migrationsStep, topicsStep } from '../../lib/runtime/services.js';
 
 async function main(): Promise<void> {
   const { config, log, kafka, clickhouse, metrics } = await createProcessBase('bench-api');
-  const api = buildApi(config, { kafka, clickhouse, log, metrics });
+  const postgres = createPostgres(config, 'bench-api', log);
+  const api = buildApi(config, { kafka, clickhouse, log, metrics, pool: postgres.pool });
   await runServices(
     [
       clickhouseService(clickhouse),
       migrationsStep(clickhouse, config, log),
+      ...postgres.services,
       topicsStep(kafka, allTopicSpecs(config)),
       api.publisher,
       api.http,

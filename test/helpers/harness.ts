@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import type { Pool } from 'pg';
 import { buildApi, type Api } from '../../api/src/build-api.js';
 import { buildEtl, type Etl } from '../../etl/src/build-etl.js';
 import { signHs256 } from '../../lib/auth/sign-token.js';
@@ -9,6 +10,8 @@ import type { Service } from '../../lib/lifecycle.js';
 import { createLogger } from '../../lib/log.js';
 import { createMetrics, type Metrics } from '../../lib/metrics/registry.js';
 import { migrationsStep, topicsStep } from '../../lib/runtime/services.js';
+import { createPostgres } from '../../lib/db/postgres-services.js';
+import { dropDatabase } from './postgres.js';
 import { randomUUID, uniqueName } from './ids.js';
 import { testEnv } from './test-env.js';
 
@@ -19,6 +22,8 @@ export interface Harness {
   api: Api;
   etl: Etl | undefined;
   metrics: Metrics;
+  /** This harness's own PostgreSQL database (dropped on stop). */
+  pool: Pool;
   /** Every log line the in-process services wrote, as parsed JSON. */
   logs: Record<string, unknown>[];
   rawLogs: string[];
@@ -41,6 +46,9 @@ export async function startHarness(
     KAFKA_TOPIC_PARTITIONS: '3',
     KAFKA_TOPIC_DLQ: uniqueName('dlq'),
     KAFKA_TOPIC_EVENTS: uniqueName('events'),
+    KAFKA_TOPIC_EXPOSURES: uniqueName('exposures'),
+    ETL_EXPOSURES_GROUP_ID: uniqueName('etl_exposures'),
+    POSTGRES_URL: `postgres://postgres@127.0.0.1:5432/${uniqueName('sa_it')}`,
     ETL_EVENTS_GROUP_ID: uniqueName('etl_events'),
     ETL_GROUP_ID: uniqueName('etl'),
     ETL_BATCH_MAX_WAIT_MS: '100',
@@ -64,11 +72,13 @@ export async function startHarness(
     log,
   );
   const metrics = createMetrics({ service: 'test' });
-  const api = buildApi(config, { kafka, clickhouse: env.clickhouse, log, metrics });
+  const postgres = createPostgres(config, 'test', log);
+  const api = buildApi(config, { kafka, clickhouse: env.clickhouse, log, metrics, pool: postgres.pool });
   const etl =
     opts.etl === true ? buildEtl(config, { kafka, clickhouse: env.clickhouse, log, metrics }) : undefined;
   const services: Service[] = [
     migrationsStep(env.clickhouse, config, log),
+    ...postgres.services,
     topicsStep(kafka, allTopicSpecs(config)),
     ...(etl === undefined ? [] : etl.services),
     api.publisher,
@@ -86,6 +96,7 @@ export async function startHarness(
     api,
     etl,
     metrics,
+    pool: postgres.pool,
     rawLogs,
     get logs() {
       return rawLogs.map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -94,6 +105,7 @@ export async function startHarness(
       signHs256(secret, { sub, ttlSec: extra.ttlSec ?? 3600, roles: extra.roles }),
     async stop() {
       for (const s of started.reverse()) await s.stop();
+      if (process.env.KEEP_TEST_DATA === undefined) await dropDatabase(config.postgresUrl);
     },
   };
 }

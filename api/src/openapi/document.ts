@@ -11,6 +11,15 @@ import {
 } from '../../../lib/contracts/responses.js';
 import type { TimeLimits } from '../../../lib/contracts/time.js';
 import { createUserEventSchemas } from '../../../lib/contracts/user-event.js';
+import {
+  CreateExperiment,
+  DEVICE_TOKEN,
+  DeviceExperiments,
+  Experiment,
+  ExperimentList,
+  StatsReport,
+  UpdateWeights,
+} from '../../../lib/contracts/experiment.js';
 
 export interface OpenApiOptions {
   time: TimeLimits;
@@ -28,6 +37,12 @@ const COMMON = {
   '413': error('Body larger than the limit'),
   '415': error('Not `application/json`'),
   '503': error('Kafka did not acknowledge in time; retry after `Retry-After` seconds'),
+};
+const experimentKey = { name: 'key', in: 'path', required: true, schema: { type: 'string' } };
+const ADMIN = {
+  '401': COMMON['401'],
+  '403': error('Token lacks the admin role'),
+  '503': error('PostgreSQL unavailable'),
 };
 const filmId = { name: 'film_id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 
@@ -100,6 +115,103 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
             '202': { description: 'All durably accepted', content: json(AcceptedBatch) },
             ...COMMON,
           },
+        },
+      },
+      '/api/v1/experiments': {
+        get: {
+          summary: 'The device\'s experiments and values: [{"<experiment>": <value>}, ...]',
+          description:
+            'Sticky: a device keeps its value forever. Only experiments created before the device was first seen apply. ' +
+            'An optional viewer token (bearer) is recorded on the exposure events.',
+          parameters: [
+            {
+              name: 'Device-Token',
+              in: 'header',
+              required: true,
+              schema: { type: 'string', pattern: DEVICE_TOKEN.source },
+            },
+          ],
+          responses: {
+            '200': { description: 'One single-key object per experiment', content: json(DeviceExperiments) },
+            '400': error('Device-Token missing or malformed'),
+            '401': error('A bearer token was sent and is invalid'),
+            '503': error('PostgreSQL unavailable'),
+          },
+        },
+      },
+      '/api/v1/admin/experiments': {
+        post: {
+          summary: 'Create an experiment (admin)',
+          ...secured,
+          requestBody: { required: true, content: json(CreateExperiment) },
+          responses: {
+            '201': { description: 'Created, running', content: json(Experiment) },
+            '400': COMMON['400'],
+            '409': error('An experiment with this key exists'),
+            ...ADMIN,
+          },
+        },
+        get: {
+          summary: 'List experiments (admin)',
+          ...secured,
+          responses: { '200': { description: 'All experiments', content: json(ExperimentList) }, ...ADMIN },
+        },
+      },
+      '/api/v1/admin/experiments/{key}': {
+        get: {
+          summary: 'One experiment (admin)',
+          ...secured,
+          parameters: [experimentKey],
+          responses: {
+            '200': { description: 'The experiment', content: json(Experiment) },
+            '404': error('No such experiment'),
+            ...ADMIN,
+          },
+        },
+        patch: {
+          summary: 'Change the weights for devices assigned from now on (admin)',
+          ...secured,
+          parameters: [experimentKey],
+          requestBody: { required: true, content: json(UpdateWeights) },
+          responses: {
+            '200': { description: 'The experiment', content: json(Experiment) },
+            '400': COMMON['400'],
+            '404': error('No such experiment'),
+            ...ADMIN,
+          },
+        },
+      },
+      '/api/v1/admin/experiments/{key}/stop': {
+        post: {
+          summary: 'Stop serving an experiment (admin); assignments and stats stay',
+          ...secured,
+          parameters: [experimentKey],
+          responses: {
+            '200': { description: 'The stopped experiment', content: json(Experiment) },
+            '404': error('No such experiment'),
+            ...ADMIN,
+          },
+        },
+      },
+      '/api/v1/experiments/stats': {
+        get: {
+          summary: 'Per experiment: devices per option, SRM test, watch completion with 95% CI (admin)',
+          ...secured,
+          responses: { '200': { description: 'Stats report', content: json(StatsReport) }, ...ADMIN },
+        },
+      },
+      '/api/v1/experiments/stats.csv': {
+        get: {
+          summary: 'The stats report as CSV, one row per option (admin)',
+          ...secured,
+          responses: { '200': { description: 'CSV', content: { 'text/csv': {} } }, ...ADMIN },
+        },
+      },
+      '/pages/experiment-stats': {
+        get: {
+          summary: 'The stats report as an HTML page (admin; bearer or admin cookie)',
+          ...secured,
+          responses: { '200': { description: 'HTML', content: { 'text/html': {} } }, ...ADMIN },
         },
       },
       '/healthz': {

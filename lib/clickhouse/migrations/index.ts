@@ -1,6 +1,7 @@
 import { progressMigration } from './0001-progress.js';
 import type { Migration } from './migration.js';
 import { userEventsMigration } from './0002-user-events.js';
+import { exposuresMigration } from './0003-experiment-exposures.js';
 
 /** Every migration, in order. Append only; never edit one that has shipped. */
-export const MIGRATIONS: readonly Migration[] = [progressMigration, userEventsMigration];
+export const MIGRATIONS: readonly Migration[] = [progressMigration, userEventsMigration, exposuresMigration];

@@ -1,0 +1,5 @@
+import { experimentsMigration } from './0001-experiments.js';
+import type { PgMigration } from './migration.js';
+
+/** Every PostgreSQL migration, in order. Append only; never edit one that has shipped. */
+export const PG_MIGRATIONS: readonly PgMigration[] = [experimentsMigration];
