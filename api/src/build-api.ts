@@ -61,6 +61,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       lingerMs: config.kafkaLingerMs,
       maxBatchMessages: config.kafkaBatchMaxMessages,
       sendTimeoutMs: config.kafkaSendTimeoutMs,
+      lingerMsByTopic: { [config.kafkaTopicExposures]: config.exposuresLingerMs },
     },
     log.child({ module: 'publisher' }),
     deps.metrics,
@@ -126,7 +127,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       }),
       deviceExperimentRoutes({
         verify,
-        assignments: new AssignmentService(deps.pool, running),
+        assignments: new AssignmentService(deps.pool, running, config.experimentsDeviceCacheSize),
         exposures: new ExposureEmitter(
           publisher,
           config.kafkaTopicExposures,

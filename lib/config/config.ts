@@ -309,6 +309,19 @@ export const OPTIONS = {
     'exposures-etl',
     'Consumer group of the ETL for experiment exposures.',
   ),
+  exposuresLingerMs: int(
+    'EXPOSURES_LINGER_MS',
+    50,
+    'How long the API groups exposures before one produce request (nobody waits on them, so bigger batches cost no latency).',
+    0,
+    1000,
+  ),
+  experimentsDeviceCacheSize: int(
+    'EXPERIMENTS_DEVICE_CACHE_SIZE',
+    100000,
+    'Devices whose assignments the API keeps in memory (assignments never change once stored, so a returning device needs no query). 0: off.',
+    0,
+  ),
   experimentsCacheMs: int(
     'EXPERIMENTS_CACHE_MS',
     1000,

@@ -7,6 +7,7 @@ export interface LoadResult {
   eventsPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  maxMs: number;
   non2xx: number;
   errors: number;
   timeouts: number;
@@ -17,7 +18,14 @@ export interface LoadSpec {
   connections: number;
   durationSec: number;
   /** Builds each request's method/path/body; called per request. */
-  request: () => { method: 'GET' | 'POST'; path: string; body?: string; token: string };
+  request: () => {
+    method: 'GET' | 'POST';
+    path: string;
+    body?: string;
+    /** Bearer token, if the request carries one. */
+    token?: string;
+    headers?: Record<string, string>;
+  };
   eventsPerRequest: number;
   /** Total requests/s cap across connections (for freshness at a fixed load). */
   overallRate?: number;
@@ -40,7 +48,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
             ...req,
             method: r.method,
             path: r.path,
-            headers: { authorization: `Bearer ${r.token}`, 'content-type': 'application/json' },
+            headers: {
+              ...(r.token === undefined ? {} : { authorization: `Bearer ${r.token}` }),
+              ...(r.body === undefined ? {} : { 'content-type': 'application/json' }),
+              ...r.headers,
+            },
             ...(r.body === undefined ? {} : { body: r.body }),
           };
         },
@@ -54,6 +66,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     eventsPerSec: Math.round((ok * spec.eventsPerRequest) / spec.durationSec),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
+    maxMs: result.latency.max,
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,

@@ -11,7 +11,7 @@ import { createLogger } from '../../lib/log.js';
 import { createMetrics, type Metrics } from '../../lib/metrics/registry.js';
 import { migrationsStep, topicsStep } from '../../lib/runtime/services.js';
 import { createPostgres } from '../../lib/db/postgres-services.js';
-import { dropDatabase } from './postgres.js';
+import { dropDatabase, testDatabaseUrl } from './postgres.js';
 import { randomUUID, uniqueName } from './ids.js';
 import { testEnv } from './test-env.js';
 
@@ -48,7 +48,7 @@ export async function startHarness(
     KAFKA_TOPIC_EVENTS: uniqueName('events'),
     KAFKA_TOPIC_EXPOSURES: uniqueName('exposures'),
     ETL_EXPOSURES_GROUP_ID: uniqueName('etl_exposures'),
-    POSTGRES_URL: `postgres://postgres@127.0.0.1:5432/${uniqueName('sa_it')}`,
+    POSTGRES_URL: testDatabaseUrl(uniqueName('sa_it')),
     ETL_EVENTS_GROUP_ID: uniqueName('etl_events'),
     ETL_GROUP_ID: uniqueName('etl'),
     ETL_BATCH_MAX_WAIT_MS: '100',

@@ -10,6 +10,7 @@ import {
   newDevice,
 } from '../helpers/experiments.js';
 import { uniqueName } from '../helpers/ids.js';
+import { testDatabaseUrl, testPostgresServer } from '../helpers/postgres.js';
 
 describe('experiments: assignment (GET /api/v1/experiments)', function () {
   this.timeout(120_000);
@@ -355,8 +356,9 @@ describe('experiments: PostgreSQL outage', function () {
 
   before(async () => {
     // A TCP proxy in front of the real PostgreSQL, so the test can cut the database off.
+    const server = testPostgresServer();
     proxy = createServer((client) => {
-      const upstream = connect(5432, '127.0.0.1');
+      const upstream = connect(Number(server.port || 5432), server.hostname);
       sockets.add(client).add(upstream);
       client.pipe(upstream).pipe(client);
       const close = () => {
@@ -370,7 +372,10 @@ describe('experiments: PostgreSQL outage', function () {
     const port = (proxy.address() as { port: number }).port;
     h = await startHarness({
       env: {
-        POSTGRES_URL: `postgres://postgres@127.0.0.1:${port}/${uniqueName('sa_it')}`,
+        POSTGRES_URL: testDatabaseUrl(
+          uniqueName('sa_it'),
+          new URL(`postgres://${server.username}:${server.password}@127.0.0.1:${port}`),
+        ),
         POSTGRES_CONNECT_TIMEOUT_MS: '500',
       },
     });
@@ -381,23 +386,27 @@ describe('experiments: PostgreSQL outage', function () {
     proxy.close();
   });
 
-  it('answers a fast 503 while the database is unreachable, and recovers', async () => {
-    const device = newDevice();
-    expect((await getExperiments(h, device)).status).to.equal(200);
+  it('answers a fast 503 for devices it must look up while the database is unreachable, and recovers', async () => {
+    const known = newDevice();
+    const first = await getExperiments(h, known);
+    expect(first.status).to.equal(200);
     const closed = new Promise<void>((resolve) => proxy.close(() => resolve()));
     for (const s of sockets) s.destroy();
     await closed;
     const started = Date.now();
-    const down = await getExperiments(h, device);
+    const down = await getExperiments(h, newDevice());
     const tookMs = Date.now() - started;
     expect(down.status).to.equal(503);
     expect(down.body.error.code).to.equal('unavailable');
     expect(down.headers.get('retry-after')).to.equal('1');
     // Not a hung request: well inside the connect timeout's order of magnitude.
     expect(tookMs).to.be.below(5000);
+    // A device this process already served keeps its (immutable) values during the outage.
+    const cached = await getExperiments(h, known);
+    expect(cached.status).to.equal(200);
+    expect(cached.body).to.deep.equal(first.body);
     const port = Number(new URL(h.config.postgresUrl).port);
     await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
-    const back = await getExperiments(h, device);
-    expect(back.status).to.equal(200);
+    expect((await getExperiments(h, newDevice())).status).to.equal(200);
   });
 });

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import type { OptionValue } from '../../../lib/contracts/experiment.js';
 import { db } from '../../../lib/db/errors.js';
 import { bucketOf, pickOption } from '../../../lib/experiments/bucketing.js';
+import { Lru } from '../../../lib/lru.js';
 import type { StoredExperiment } from './experiment-store.js';
 import type { RunningExperiments } from './running-experiments.js';
 
@@ -13,11 +14,14 @@ export interface Assignment {
   isNew: boolean;
 }
 
-interface DeviceRow {
-  first_seen_us: string;
-  experiment_id: string | null;
-  option_position: number | null;
+/** What the database holds for one device: when it was first seen, its stored options. */
+interface DeviceState {
+  firstSeenUs: number;
+  /** experiment id → option position. */
+  stored: Map<number, number>;
 }
+
+const US = (column: string) => `(extract(epoch FROM ${column}) * 1000000)::bigint`;
 
 /**
  * The device's value in every running experiment it is eligible for.
@@ -28,57 +32,37 @@ interface DeviceRow {
  *   afterwards the stored value wins, so it stays fixed even if weights change.
  * - Concurrent first requests: both compute, `ON CONFLICT DO NOTHING` keeps one row, and
  *   the loser re-reads it; no lock, and never two different values.
+ * - Cache: a stored assignment never changes and a device's first-seen time never
+ *   changes, so what was read once is reused (bounded LRU). A device's eligible set only
+ *   shrinks later (experiments created after it was first seen never apply), so a cached
+ *   device that covers every eligible experiment needs no query at all; one that does not
+ *   (an experiment that became visible late) goes to the database. Safe across replicas.
  *
- * A returning device costs one indexed query; a new one three.
+ * Cost: returning device in cache 0 queries; not in cache 1; new device 2 (one commit).
  */
 export class AssignmentService {
+  private readonly cache: Lru<string, DeviceState>;
+
   constructor(
     private readonly pool: Pool,
     private readonly running: RunningExperiments,
-  ) {}
+    cacheSize: number,
+  ) {
+    this.cache = new Lru(cacheSize);
+  }
 
   async assign(deviceToken: string): Promise<Assignment[]> {
     const experiments = await this.running.get();
-    const { firstSeenUs, stored } = await this.device(deviceToken);
-    const eligible = experiments.filter((e) => e.createdAtUs <= firstSeenUs);
-    const missing = eligible.filter((e) => !stored.has(e.id));
     const created = new Set<number>();
-    if (missing.length > 0) {
-      const picks = missing.map((e) =>
-        pickOption(
-          e.options.map((o) => o.weight),
-          bucketOf(e.seed, deviceToken),
-        ),
-      );
-      const inserted = await db(() =>
-        this.pool.query<{ experiment_id: string }>(
-          `INSERT INTO assignments (device_token, experiment_id, option_position)
-           SELECT $1, a.experiment_id, a.position FROM unnest($2::bigint[], $3::smallint[]) AS a (experiment_id, position)
-           ON CONFLICT DO NOTHING
-           RETURNING experiment_id`,
-          [deviceToken, missing.map((e) => e.id), picks],
-        ),
-      );
-      for (const r of inserted.rows) created.add(Number(r.experiment_id));
-      missing.forEach((e, i) => {
-        if (created.has(e.id)) stored.set(e.id, picks[i]!);
-      });
-      const lost = missing.filter((e) => !created.has(e.id));
-      if (lost.length > 0) {
-        // A concurrent request stored these first: theirs is the value of record.
-        const rows = await db(() =>
-          this.pool.query<{ experiment_id: string; option_position: number }>(
-            `SELECT experiment_id, option_position FROM assignments
-              WHERE device_token = $1 AND experiment_id = ANY($2::bigint[])`,
-            [deviceToken, lost.map((e) => e.id)],
-          ),
-        );
-        for (const r of rows.rows) stored.set(Number(r.experiment_id), r.option_position);
-      }
+    let state = this.cache.get(deviceToken);
+    if (state === undefined || !covers(state, experiments)) {
+      state = await this.load(deviceToken, experiments, created);
+      this.cache.set(deviceToken, state);
     }
     const out: Assignment[] = [];
-    for (const e of eligible) {
-      const index = stored.get(e.id);
+    for (const e of experiments) {
+      if (e.createdAtUs > state.firstSeenUs) continue;
+      const index = state.stored.get(e.id);
       const option = index === undefined ? undefined : e.options[index];
       if (index === undefined || option === undefined) continue;
       out.push({ experiment: e, optionIndex: index, value: option.value, isNew: created.has(e.id) });
@@ -86,34 +70,140 @@ export class AssignmentService {
     return out;
   }
 
-  /** First-seen time (registering the device on its first request) and stored assignments. */
-  private async device(token: string): Promise<{ firstSeenUs: number; stored: Map<number, number> }> {
-    const found = await db(() =>
-      this.pool.query<DeviceRow>(
-        `SELECT (extract(epoch FROM d.first_seen_at) * 1000000)::bigint AS first_seen_us,
-                a.experiment_id, a.option_position
-           FROM devices d LEFT JOIN assignments a ON a.device_token = d.token
-          WHERE d.token = $1`,
-        [token],
-      ),
-    );
-    const stored = new Map<number, number>();
-    if (found.rowCount !== 0) {
-      for (const r of found.rows) {
-        if (r.experiment_id !== null) stored.set(Number(r.experiment_id), r.option_position!);
-      }
-      return { firstSeenUs: Number(found.rows[0]!.first_seen_us), stored };
+  private async load(
+    token: string,
+    experiments: StoredExperiment[],
+    created: Set<number>,
+  ): Promise<DeviceState> {
+    let state = await this.read(token);
+    if (state === null) {
+      state = await this.register(token, experiments, created);
+    } else {
+      const missing = experiments.filter(
+        (e) => e.createdAtUs <= state!.firstSeenUs && !state!.stored.has(e.id),
+      );
+      if (missing.length > 0) await this.insert(token, missing, state, created);
     }
-    // NOTE: DO UPDATE (a no-op), not DO NOTHING: it returns the row a concurrent first
-    // request inserted, so both agree on the first-seen time.
-    const inserted = await db(() =>
-      this.pool.query<{ first_seen_us: string }>(
-        `INSERT INTO devices (token) VALUES ($1)
-         ON CONFLICT (token) DO UPDATE SET token = EXCLUDED.token
-         RETURNING (extract(epoch FROM first_seen_at) * 1000000)::bigint AS first_seen_us`,
-        [token],
-      ),
-    );
-    return { firstSeenUs: Number(inserted.rows[0]!.first_seen_us), stored };
+    const lost = experiments.filter((e) => e.createdAtUs <= state.firstSeenUs && !state.stored.has(e.id));
+    if (lost.length > 0) {
+      // A concurrent request stored these first: theirs is the value of record.
+      const rows = await db(() =>
+        this.pool.query<{ experiment_id: string; option_position: number }>({
+          name: 'assignments-reread',
+          text: `SELECT experiment_id, option_position FROM assignments
+                  WHERE device_token = $1 AND experiment_id = ANY($2::bigint[])`,
+          values: [token, lost.map((e) => e.id)],
+        }),
+      );
+      for (const r of rows.rows) state.stored.set(Number(r.experiment_id), r.option_position);
+    }
+    return state;
   }
+
+  /** A known device's first-seen time and stored assignments; null for a new device. */
+  private async read(token: string): Promise<DeviceState | null> {
+    const found = await db(() =>
+      this.pool.query<{
+        first_seen_us: string;
+        experiment_id: string | null;
+        option_position: number | null;
+      }>({
+        name: 'device-read',
+        text: `SELECT ${US('d.first_seen_at')} AS first_seen_us, a.experiment_id, a.option_position
+                 FROM devices d LEFT JOIN assignments a ON a.device_token = d.token
+                WHERE d.token = $1`,
+        values: [token],
+      }),
+    );
+    if (found.rowCount === 0) return null;
+    const stored = new Map<number, number>();
+    for (const r of found.rows) {
+      if (r.experiment_id !== null) stored.set(Number(r.experiment_id), r.option_position!);
+    }
+    return { firstSeenUs: Number(found.rows[0]!.first_seen_us), stored };
+  }
+
+  /**
+   * A new device: registered and assigned in one statement (one round trip, one commit).
+   * Eligibility is decided inside it, against the first-seen time it writes.
+   * NOTE: DO UPDATE (a no-op), not DO NOTHING: it returns the row a concurrent first
+   * request inserted, so both agree on the first-seen time.
+   */
+  private async register(
+    token: string,
+    experiments: StoredExperiment[],
+    created: Set<number>,
+  ): Promise<DeviceState> {
+    const picks = experiments.map((e) => pick(e, token));
+    const res = await db(() =>
+      this.pool.query<{ first_seen_us: string; inserted: string[] }>({
+        name: 'device-register',
+        text: `WITH d AS (
+                 INSERT INTO devices (token) VALUES ($1)
+                 ON CONFLICT (token) DO UPDATE SET token = EXCLUDED.token
+                 RETURNING ${US('first_seen_at')} AS first_seen_us
+               ), ins AS (
+                 INSERT INTO assignments (device_token, experiment_id, option_position)
+                 SELECT $1, a.experiment_id, a.position
+                   FROM unnest($2::bigint[], $3::smallint[], $4::bigint[]) AS a (experiment_id, position, created_us), d
+                  WHERE a.created_us <= d.first_seen_us
+                 ON CONFLICT DO NOTHING
+                 RETURNING experiment_id
+               )
+               SELECT d.first_seen_us, coalesce((SELECT array_agg(experiment_id) FROM ins), '{}') AS inserted FROM d`,
+        values: [token, experiments.map((e) => e.id), picks, experiments.map((e) => e.createdAtUs)],
+      }),
+    );
+    const row = res.rows[0]!;
+    const stored = new Map<number, number>();
+    const inserted = new Set(row.inserted.map(Number));
+    experiments.forEach((e, i) => {
+      if (inserted.has(e.id)) {
+        stored.set(e.id, picks[i]!);
+        created.add(e.id);
+      }
+    });
+    return { firstSeenUs: Number(row.first_seen_us), stored };
+  }
+
+  private async insert(
+    token: string,
+    missing: StoredExperiment[],
+    state: DeviceState,
+    created: Set<number>,
+  ): Promise<void> {
+    const picks = missing.map((e) => pick(e, token));
+    const inserted = await db(() =>
+      this.pool.query<{ experiment_id: string }>({
+        name: 'assignments-insert',
+        text: `INSERT INTO assignments (device_token, experiment_id, option_position)
+               SELECT $1, a.experiment_id, a.position FROM unnest($2::bigint[], $3::smallint[]) AS a (experiment_id, position)
+               ON CONFLICT DO NOTHING
+               RETURNING experiment_id`,
+        values: [token, missing.map((e) => e.id), picks],
+      }),
+    );
+    const ids = new Set(inserted.rows.map((r) => Number(r.experiment_id)));
+    missing.forEach((e, i) => {
+      if (ids.has(e.id)) {
+        state.stored.set(e.id, picks[i]!);
+        created.add(e.id);
+      }
+    });
+  }
+}
+
+function pick(e: StoredExperiment, token: string): number {
+  return pickOption(
+    e.options.map((o) => o.weight),
+    bucketOf(e.seed, token),
+  );
+}
+
+/** Whether the cached state holds a value for every running experiment the device is eligible for. */
+function covers(state: DeviceState, experiments: StoredExperiment[]): boolean {
+  for (const e of experiments) {
+    if (e.createdAtUs <= state.firstSeenUs && !state.stored.has(e.id)) return false;
+  }
+  return true;
 }

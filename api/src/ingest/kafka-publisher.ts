@@ -10,6 +10,8 @@ export interface PublisherOptions {
   lingerMs: number;
   maxBatchMessages: number;
   sendTimeoutMs: number;
+  /** A longer linger for topics nobody waits on (exposures): bigger, far fewer produce requests. */
+  lingerMsByTopic?: Readonly<Record<string, number>>;
 }
 
 export interface KeyedMessage {
@@ -92,7 +94,11 @@ export class KafkaPublisher implements EventPublisher, Service {
     let batcher = this.batchers.get(topic);
     if (batcher === undefined) {
       batcher = new MicroBatcher<Message>(
-        { lingerMs: this.opts.lingerMs, maxItems: this.opts.maxBatchMessages, maxInFlight: 1 },
+        {
+          lingerMs: this.opts.lingerMsByTopic?.[topic] ?? this.opts.lingerMs,
+          maxItems: this.opts.maxBatchMessages,
+          maxInFlight: 1,
+        },
         async (batch) => {
           const end = this.metrics.kafkaProduceDuration.startTimer({ topic });
           await this.producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: batch });

@@ -1,0 +1,99 @@
+import { Agent, request } from 'node:http';
+import { percentile } from './context.js';
+
+export interface OpenLoopSpec {
+  url: string;
+  /** Requests per second, sent on a fixed schedule whatever the answers do. */
+  rate: number;
+  durationSec: number;
+  /** Most connections (and so requests in flight) the generator may open. */
+  maxConnections: number;
+  request: () => { path: string; headers: Record<string, string> };
+}
+
+export interface OpenLoopResult {
+  rate: number;
+  sent: number;
+  completed: number;
+  achievedPerSec: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  non2xx: number;
+  errors: number;
+}
+
+/**
+ * An open-loop load generator: request i is due at start + i/rate and its latency is
+ * measured from that due time, so a slow answer cannot hold back the next requests and
+ * hide its own cost (coordinated omission). NOTE: autocannon's `overallRate` spends each
+ * connection's per-second quota in a burst at the start of every second, which measures
+ * burst queueing, not a steady rate (p99 grew with the connection count at the same rate).
+ */
+export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
+  const target = new URL(spec.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.maxConnections });
+  const latencies: number[] = [];
+  let sent = 0;
+  let non2xx = 0;
+  let errors = 0;
+  const total = Math.round(spec.rate * spec.durationSec);
+  const start = performance.now();
+  const inflight = new Set<Promise<void>>();
+
+  const fire = (dueAt: number) => {
+    const r = spec.request();
+    const p = new Promise<void>((resolve) => {
+      const req = request(
+        { host: target.hostname, port: target.port, path: r.path, method: 'GET', headers: r.headers, agent },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) non2xx++;
+            latencies.push(performance.now() - dueAt);
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end();
+    });
+    inflight.add(p);
+    void p.then(() => inflight.delete(p));
+  };
+
+  await new Promise<void>((done) => {
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - start) / 1000) * spec.rate) + 1);
+      while (sent < due) fire(start + (sent++ * 1000) / spec.rate);
+      if (sent >= total) done();
+      // 1 ms ticks: at most a millisecond late, without spinning a core the API needs.
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(inflight);
+  const elapsedSec = (performance.now() - start) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const ms = (v: number) => Math.round(v * 100) / 100;
+  return {
+    rate: spec.rate,
+    sent,
+    completed: latencies.length,
+    achievedPerSec: Math.round((latencies.length - non2xx) / elapsedSec),
+    p50Ms: ms(percentile(latencies, 50)),
+    p90Ms: ms(percentile(latencies, 90)),
+    p99Ms: ms(percentile(latencies, 99)),
+    p999Ms: ms(percentile(latencies, 99.9)),
+    maxMs: ms(latencies[latencies.length - 1] ?? Number.NaN),
+    non2xx,
+    errors,
+  };
+}
