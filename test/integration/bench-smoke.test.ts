@@ -43,4 +43,29 @@ describe('benchmark harness (quick smoke run)', function () {
     expect(Object.values(r.ratios).every((v) => typeof v === 'number' && v > 0)).to.equal(true);
     expect(r.targets).to.have.length(6);
   });
+
+  it('runs the experiments benchmark: every traffic shape reports latency and throughput', async () => {
+    const out = join(testEnv().workDir, uniqueName('bench_exp'));
+    await exec('npm', ['run', '-s', 'bench:experiments', '--', '--quick', '--out', out], {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const r = JSON.parse(readFileSync(join(out, 'results', 'experiments-latest-quick.json'), 'utf8'));
+    expect(r.phases.map((p: { name: string }) => p.name)).to.deep.equal([
+      'returning (cached)',
+      'returning (not cached)',
+      'mixed',
+      'new devices',
+      'new devices',
+      'new devices',
+      'new devices',
+    ]);
+    for (const p of r.phases) {
+      expect(p.load.completed).to.equal(p.load.sent);
+      expect(p.load.achievedPerSec).to.be.greaterThan(0);
+      expect(p.load.p99Ms).to.be.a('number').and.greaterThan(0);
+      expect(p.load.non2xx).to.equal(0);
+    }
+    expect(r.database.assignments).to.be.greaterThan(0);
+  });
 });
