@@ -401,6 +401,9 @@ describe('experiments: PostgreSQL outage', function () {
     expect(down.headers.get('retry-after')).to.equal('1');
     // Not a hung request: well inside the connect timeout's order of magnitude.
     expect(tookMs).to.be.below(5000);
+    const ready = await request(`${h.url}/readyz`);
+    expect(ready.status).to.equal(503);
+    expect(ready.body.checks).to.include({ postgres: 'unavailable', kafka: 'ok' });
     // A device this process already served keeps its (immutable) values during the outage.
     const cached = await getExperiments(h, known);
     expect(cached.status).to.equal(200);

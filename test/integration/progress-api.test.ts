@@ -86,11 +86,14 @@ describe('progress API → Kafka', () => {
     );
   });
 
-  it('serves /healthz and /readyz with Kafka and ClickHouse reachable', async () => {
+  it('serves /healthz and /readyz with Kafka, ClickHouse and PostgreSQL reachable', async () => {
     expect((await request(`${h.url}/healthz`)).body).to.deep.equal({ status: 'ok' });
     const ready = await request(`${h.url}/readyz`);
     expect(ready.status).to.equal(200);
-    expect(ready.body).to.deep.equal({ status: 'ready', checks: { kafka: 'ok', clickhouse: 'ok' } });
+    expect(ready.body).to.deep.equal({
+      status: 'ready',
+      checks: { kafka: 'ok', clickhouse: 'ok', postgres: 'ok' },
+    });
   });
 
   it('answers 404 in the error shape for unknown routes and 405 for wrong methods', async () => {
