@@ -3,6 +3,7 @@ import type { OptionValue } from '../../../lib/contracts/experiment.js';
 import { db } from '../../../lib/db/errors.js';
 import { bucketOf, pickOption } from '../../../lib/experiments/bucketing.js';
 import { Lru } from '../../../lib/lru.js';
+import { DeviceReader, type DeviceState } from './device-reader.js';
 import type { StoredExperiment } from './experiment-store.js';
 import type { RunningExperiments } from './running-experiments.js';
 
@@ -12,13 +13,6 @@ export interface Assignment {
   value: OptionValue;
   /** True when this request made the assignment (first serve). */
   isNew: boolean;
-}
-
-/** What the database holds for one device: when it was first seen, its stored options. */
-interface DeviceState {
-  firstSeenUs: number;
-  /** experiment id → option position. */
-  stored: Map<number, number>;
 }
 
 const US = (column: string) => `(extract(epoch FROM ${column}) * 1000000)::bigint`;
@@ -38,10 +32,12 @@ const US = (column: string) => `(extract(epoch FROM ${column}) * 1000000)::bigin
  *   device that covers every eligible experiment needs no query at all; one that does not
  *   (an experiment that became visible late) goes to the database. Safe across replicas.
  *
- * Cost: returning device in cache 0 queries; not in cache 1; new device 2 (one commit).
+ * Cost: returning device in cache 0 queries; not in cache 1 (shared with the other lookups
+ * of the same event-loop turn); new device 2 (one commit).
  */
 export class AssignmentService {
   private readonly cache: Lru<string, DeviceState>;
+  private readonly reader: DeviceReader;
 
   constructor(
     private readonly pool: Pool,
@@ -49,6 +45,7 @@ export class AssignmentService {
     cacheSize: number,
   ) {
     this.cache = new Lru(cacheSize);
+    this.reader = new DeviceReader(pool);
   }
 
   async assign(deviceToken: string): Promise<Assignment[]> {
@@ -75,7 +72,10 @@ export class AssignmentService {
     experiments: StoredExperiment[],
     created: Set<number>,
   ): Promise<DeviceState> {
-    let state = await this.read(token);
+    // A copy: the reader's state may be shared by concurrent requests for the same device.
+    const read = await this.reader.read(token);
+    let state: DeviceState | null =
+      read === null ? null : { firstSeenUs: read.firstSeenUs, stored: new Map(read.stored) };
     if (state === null) {
       state = await this.register(token, experiments, created);
     } else {
@@ -98,29 +98,6 @@ export class AssignmentService {
       for (const r of rows.rows) state.stored.set(Number(r.experiment_id), r.option_position);
     }
     return state;
-  }
-
-  /** A known device's first-seen time and stored assignments; null for a new device. */
-  private async read(token: string): Promise<DeviceState | null> {
-    const found = await db(() =>
-      this.pool.query<{
-        first_seen_us: string;
-        experiment_id: string | null;
-        option_position: number | null;
-      }>({
-        name: 'device-read',
-        text: `SELECT ${US('d.first_seen_at')} AS first_seen_us, a.experiment_id, a.option_position
-                 FROM devices d LEFT JOIN assignments a ON a.device_token = d.token
-                WHERE d.token = $1`,
-        values: [token],
-      }),
-    );
-    if (found.rowCount === 0) return null;
-    const stored = new Map<number, number>();
-    for (const r of found.rows) {
-      if (r.experiment_id !== null) stored.set(Number(r.experiment_id), r.option_position!);
-    }
-    return { firstSeenUs: Number(found.rows[0]!.first_seen_us), stored };
   }
 
   /**
