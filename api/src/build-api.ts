@@ -26,6 +26,9 @@ import { ExposureEmitter } from './experiments/exposures.js';
 import { RunningExperiments } from './experiments/running-experiments.js';
 import { StatsService } from './experiments/stats-service.js';
 import { statsRoutes } from './experiments/stats.routes.js';
+import { SegmentStore } from './segments/segment-store.js';
+import { segmentRoutes } from './segments/segments.routes.js';
+import { UserStore } from './segments/user-store.js';
 
 export interface ApiDeps {
   kafka: Kafka;
@@ -144,6 +147,14 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         bodyLimitBytes: config.bodyLimitBytes,
       }),
       statsRoutes({ verify, adminRole: config.adminRole, adminCookie: config.adminCookie, stats }),
+      segmentRoutes({
+        verify,
+        adminRole: config.adminRole,
+        segments: new SegmentStore(deps.pool),
+        users: new UserStore(deps.pool),
+        bodyLimitBytes: config.bodyLimitBytes,
+        devRoutes: config.devRoutes,
+      }),
     ],
   });
   const http = new HttpServer(app, config.host, config.port, log);

@@ -38,6 +38,8 @@ async function main(): Promise<void> {
     env.KAFKA_BROKERS = kafka.brokers.join(',');
   }
   if (!env.JWT_SECRET && !env.JWT_JWKS_URL) env.JWT_SECRET = devSecret(localDataDir);
+  // A development machine has no users topic producer: allow creating users over HTTP.
+  env.DEV_ROUTES ??= 'true';
 
   const base = await createProcessBase('standalone', env);
   const { services: product, api } = standaloneServices(base);

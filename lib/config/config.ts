@@ -340,6 +340,13 @@ export const OPTIONS = {
     'Cookie the stats page also reads the admin JWT from (a browser cannot send a bearer header without JavaScript).',
   ),
 
+  // --- segments ---
+  devRoutes: bool(
+    'DEV_ROUTES',
+    false,
+    'Dev-only HTTP routes to create and delete users (production users arrive from the users topic). `npm start` turns them on.',
+  ),
+
   // --- APM (read by the Elastic APM agent itself, lib/apm/start.ts) ---
   apmServerUrl: url(
     'ELASTIC_APM_SERVER_URL',

@@ -40,3 +40,8 @@ export async function db<T>(run: () => Promise<T>): Promise<T> {
     throw toDbError(err);
   }
 }
+
+/** A unique constraint refused the row (SQLSTATE 23505). */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '23505';
+}

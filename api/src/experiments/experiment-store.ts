@@ -1,6 +1,7 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import type { CreateExperiment, OptionValue } from '../../../lib/contracts/experiment.js';
-import { db } from '../../../lib/db/errors.js';
+import { db, isUniqueViolation } from '../../../lib/db/errors.js';
+import { inTransaction } from '../../../lib/db/transaction.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../lib/errors.js';
 
 export interface StoredOption {
@@ -60,7 +61,7 @@ export class ExperimentStore {
   constructor(private readonly pool: Pool) {}
 
   create(input: CreateExperiment): Promise<StoredExperiment> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       let id: string;
       try {
         const inserted = await client.query<{ id: string }>(
@@ -69,7 +70,7 @@ export class ExperimentStore {
         );
         id = inserted.rows[0]!.id;
       } catch (err) {
-        if ((err as { code?: string }).code === '23505') {
+        if (isUniqueViolation(err)) {
           throw new ConflictError(`experiment ${input.key} already exists`);
         }
         throw err;
@@ -114,7 +115,7 @@ export class ExperimentStore {
 
   /** New weights for future assignments; devices already assigned keep their value. */
   updateWeights(key: string, weights: number[]): Promise<StoredExperiment> {
-    return this.transaction(async (client) => {
+    return inTransaction(this.pool, async (client) => {
       const found = await client.query<{ id: string; n: string }>(
         `SELECT e.id, (SELECT count(*) FROM experiment_options o WHERE o.experiment_id = e.id) AS n
            FROM experiments e WHERE e.key = $1 FOR UPDATE`,
@@ -135,20 +136,5 @@ export class ExperimentStore {
       );
       return fromRow((await client.query<Row>(`${SELECT} WHERE e.id = $1`, [id])).rows[0]!);
     });
-  }
-
-  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await db(() => this.pool.connect());
-    try {
-      await db(() => client.query('BEGIN'));
-      const result = await db(() => work(client));
-      await db(() => client.query('COMMIT'));
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
   }
 }

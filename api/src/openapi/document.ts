@@ -12,6 +12,13 @@ import {
 import type { TimeLimits } from '../../../lib/contracts/time.js';
 import { createUserEventSchemas } from '../../../lib/contracts/user-event.js';
 import {
+  CreateSegment,
+  createSegmentChangeSchema,
+  Segment,
+  SegmentList,
+  UserSegments,
+} from '../../../lib/contracts/segment.js';
+import {
   CreateExperiment,
   DEVICE_TOKEN,
   DeviceExperiments,
@@ -39,6 +46,13 @@ const COMMON = {
   '503': error('Kafka did not acknowledge in time; retry after `Retry-After` seconds'),
 };
 const experimentKey = { name: 'key', in: 'path', required: true, schema: { type: 'string' } };
+const segmentSlug = { name: 'slug', in: 'path', required: true, schema: { type: 'string' } };
+const userIdParam = {
+  name: 'user_id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', format: 'uuid' },
+};
 const ADMIN = {
   '401': COMMON['401'],
   '403': error('Token lacks the admin role'),
@@ -212,6 +226,84 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
           summary: 'The stats report as an HTML page (admin; bearer or admin cookie)',
           ...secured,
           responses: { '200': { description: 'HTML', content: { 'text/html': {} } }, ...ADMIN },
+        },
+      },
+      '/api/v1/segments': {
+        post: {
+          summary:
+            'Create a segment (admin); with `percent`, that share of users (existing and later) get it',
+          ...secured,
+          requestBody: { required: true, content: json(CreateSegment) },
+          responses: {
+            '201': { description: 'Created', content: json(Segment) },
+            '400': COMMON['400'],
+            '409': error('A segment with this slug exists'),
+            ...ADMIN,
+          },
+        },
+        get: {
+          summary: 'List segments with their active member counts (admin)',
+          ...secured,
+          responses: { '200': { description: 'Segments', content: json(SegmentList) }, ...ADMIN },
+        },
+      },
+      '/api/v1/segments/{slug}': {
+        get: {
+          summary: 'One segment (admin)',
+          ...secured,
+          parameters: [segmentSlug],
+          responses: {
+            '200': { description: 'The segment', content: json(Segment) },
+            '404': error('No such segment'),
+            ...ADMIN,
+          },
+        },
+        delete: {
+          summary: 'Delete a segment (admin): every member loses it, each removal recorded',
+          ...secured,
+          parameters: [segmentSlug],
+          responses: { '204': { description: 'Deleted' }, '404': error('No such segment'), ...ADMIN },
+        },
+      },
+      '/api/v1/users/{user_id}/segments': {
+        get: {
+          summary: "A user's active segments (the user or an admin)",
+          ...secured,
+          parameters: [userIdParam],
+          responses: {
+            '200': { description: 'Active segments', content: json(UserSegments) },
+            '400': COMMON['400'],
+            '404': error('No such user'),
+            ...ADMIN,
+          },
+        },
+        post: {
+          summary:
+            "Add and remove a user's segments in one atomic change (admin); adds may carry expires_at or ttl_seconds",
+          ...secured,
+          parameters: [userIdParam],
+          requestBody: { required: true, content: json(createSegmentChangeSchema()) },
+          responses: {
+            '200': { description: 'Active segments after the change', content: json(UserSegments) },
+            '400': COMMON['400'],
+            '404': error('No such user or segment'),
+            ...ADMIN,
+          },
+        },
+      },
+      '/api/v1/dev/users': {
+        post: {
+          summary: 'Dev only (DEV_ROUTES): create a user (production users come from the users topic)',
+          ...secured,
+          responses: { '201': { description: 'Created' }, ...ADMIN },
+        },
+      },
+      '/api/v1/dev/users/{user_id}': {
+        delete: {
+          summary: 'Dev only (DEV_ROUTES): delete a user and its memberships',
+          ...secured,
+          parameters: [userIdParam],
+          responses: { '204': { description: 'Deleted' }, ...ADMIN },
         },
       },
       '/healthz': {

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+/** Segments: admin and user-facing requests and answers (validation, types, OpenAPI). */
+export const SEGMENT_SLUG = /^[A-Z][A-Z0-9_]{1,63}$/;
+export const MAX_CHANGES = 100;
+
+const Slug = z
+  .string()
+  .regex(SEGMENT_SLUG, { message: 'must be 2–64 upper-case letters, digits and _, starting with a letter' });
+
+export const CreateSegment = z.strictObject({
+  slug: Slug,
+  percent: z
+    .number()
+    .min(0, { message: 'must be between 0 and 100' })
+    .max(100, { message: 'must be between 0 and 100' })
+    .optional(),
+});
+export type CreateSegment = z.output<typeof CreateSegment>;
+
+export function createSegmentChangeSchema(now: () => number = Date.now) {
+  const addItem = z.union([
+    Slug,
+    z
+      .strictObject({
+        slug: Slug,
+        expires_at: z.iso
+          .datetime({ offset: true, message: 'must be an ISO-8601 date-time' })
+          .refine((v) => Date.parse(v) > now(), { message: 'must be in the future' })
+          .optional(),
+        ttl_seconds: z
+          .int()
+          .min(1)
+          .max(10 * 365 * 24 * 3600)
+          .optional(),
+      })
+      .refine((v) => v.expires_at === undefined || v.ttl_seconds === undefined, {
+        message: 'give expires_at or ttl_seconds, not both',
+      }),
+  ]);
+  return z
+    .strictObject({
+      add: z.array(addItem).max(MAX_CHANGES).default([]),
+      remove: z.array(Slug).max(MAX_CHANGES).default([]),
+    })
+    .superRefine((v, ctx) => {
+      if (v.add.length === 0 && v.remove.length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'add or remove at least one segment' });
+      }
+      const added = v.add.map((a) => (typeof a === 'string' ? a : a.slug));
+      const seen = new Set<string>();
+      added.forEach((slug, i) => {
+        if (seen.has(slug)) ctx.addIssue({ code: 'custom', path: ['add', i], message: 'listed twice' });
+        seen.add(slug);
+      });
+      v.remove.forEach((slug, i) => {
+        if (seen.has(slug))
+          ctx.addIssue({ code: 'custom', path: ['remove', i], message: 'both added and removed' });
+      });
+    });
+}
+export type SegmentChange = z.output<ReturnType<typeof createSegmentChangeSchema>>;
+
+export const Segment = z.strictObject({
+  slug: z.string(),
+  percent: z.number().nullable(),
+  created_at: z.iso.datetime(),
+  members: z.int(),
+});
+export const SegmentList = z.strictObject({ segments: z.array(Segment) });
+export const UserSegments = z.strictObject({
+  user_id: z.uuid(),
+  segments: z.array(
+    z.strictObject({
+      slug: z.string(),
+      source: z.enum(['manual', 'rollout']),
+      added_at: z.iso.datetime(),
+      expires_at: z.iso.datetime().nullable(),
+    }),
+  ),
+});
+export type UserSegments = z.output<typeof UserSegments>;
