@@ -46,7 +46,10 @@ describe('ETL crash recovery', function () {
       { CLICKHOUSE_DATA_DIR: dataDir },
     );
     const total = 20_000;
-    const producing = produceSteadily(testKafka(env.brokers), topic, total, 250, 40);
+    // ~1,000 events/s for ~20 s: production must outlast three ETL restarts (each loads the
+    // engine and rejoins the group), or the third kill point (1,000 rows past the second)
+    // may never come. At 6,000/s the stream once ended between the second and third kill.
+    const producing = produceSteadily(testKafka(env.brokers), topic, total, 100, 100);
 
     let etl = spawnTs('etl/src/main.ts', childEnv, logFile);
     let lastCommitted = 0;
