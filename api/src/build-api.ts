@@ -29,6 +29,9 @@ import { statsRoutes } from './experiments/stats.routes.js';
 import { SegmentStore } from './segments/segment-store.js';
 import { segmentRoutes } from './segments/segments.routes.js';
 import { UserStore } from './segments/user-store.js';
+import { UsersReplica } from './segments/users-replica.js';
+import { DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
+import type { Service } from '../../lib/lifecycle.js';
 
 export interface ApiDeps {
   kafka: Kafka;
@@ -45,6 +48,10 @@ export interface Api {
   routes: string[];
   publisher: KafkaPublisher;
   http: HttpServer;
+  /** The users topic consumer, when USERS_REPLICA_ENABLED. */
+  usersReplica: UsersReplica | undefined;
+  /** Start order: producer, users replica, HTTP; stopped in reverse. */
+  services: Service[];
 }
 
 /** Wires the API from config and its clients. Start publisher before http; stop in reverse. */
@@ -74,6 +81,31 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     config.clickhouseDatabase,
     config.readTimeoutMs,
   );
+  const users = new UserStore(deps.pool);
+  const usersReplica = config.usersReplicaEnabled
+    ? new UsersReplica(
+        {
+          kafka: deps.kafka,
+          users,
+          deadLetters: new DeadLetterPublisher(
+            deps.kafka,
+            config.kafkaTopicDlq,
+            `${config.kafkaClientId}-api`,
+          ),
+          log,
+          metrics: deps.metrics,
+        },
+        {
+          topic: config.kafkaTopicUsers,
+          groupId: config.usersReplicaGroupId,
+          partitionsConcurrency: config.usersReplicaConcurrency,
+          sessionTimeoutMs: config.etlSessionTimeoutMs,
+          retryInitialMs: config.etlRetryInitialMs,
+          retryMaxMs: config.etlRetryMaxMs,
+          commitEvery: 500,
+        },
+      )
+    : undefined;
   const store = new ExperimentStore(deps.pool);
   const running = new RunningExperiments(store, config.experimentsCacheMs);
   const stats = new StatsService(
@@ -151,12 +183,13 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         verify,
         adminRole: config.adminRole,
         segments: new SegmentStore(deps.pool),
-        users: new UserStore(deps.pool),
+        users,
         bodyLimitBytes: config.bodyLimitBytes,
         devRoutes: config.devRoutes,
       }),
     ],
   });
   const http = new HttpServer(app, config.host, config.port, log);
-  return { app, routes: routesOf(app), publisher, http };
+  const services: Service[] = [publisher, ...(usersReplica === undefined ? [] : [usersReplica]), http];
+  return { app, routes: routesOf(app), publisher, http, usersReplica, services };
 }

@@ -12,7 +12,7 @@ import {
   type InsertBlock,
 } from './batch-builder.js';
 import type { ClickHouseSink } from './clickhouse-sink.js';
-import type { DeadLetter, DeadLetterPublisher } from './dead-letters.js';
+import type { DeadLetter, DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
 import type { PartitionWindows } from './dedup/partition-windows.js';
 import { isPermanentInsertError } from './insert-errors.js';
 import { inTransaction } from '../../lib/apm/tracing.js';

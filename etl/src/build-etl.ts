@@ -7,7 +7,7 @@ import type { Metrics } from '../../lib/metrics/registry.js';
 import { BatchConsumer } from './batch-consumer.js';
 import type { Decoder } from './batch-builder.js';
 import { ClickHouseSink } from './clickhouse-sink.js';
-import { DeadLetterPublisher } from './dead-letters.js';
+import { DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
 import { PartitionWindows } from './dedup/partition-windows.js';
 import { ClickHouseSeenIds } from './dedup/seen-ids-source.js';
 import { decodeProgress, type ProgressRow } from './progress-row.js';

@@ -1,6 +1,6 @@
 import type { IHeaders, Kafka } from 'kafkajs';
 import { sleep } from '../../lib/retry.js';
-import { DLQ_HEADERS } from './dead-letters.js';
+import { DLQ_HEADERS } from '../../lib/kafka/dead-letters.js';
 
 export interface StoredLetter {
   dlqPartition: number;

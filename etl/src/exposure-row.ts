@@ -1,7 +1,7 @@
 import { ExposureMessageV1 } from '../../lib/contracts/experiment.js';
 import { isoToClickHouse } from '../../lib/contracts/time.js';
 import type { Decoded } from './batch-builder.js';
-import { decodeContract } from './decode-contract.js';
+import { decodeContract } from '../../lib/kafka/decode-contract.js';
 
 /** One row of experiment_exposures: the contract-v1 message plus its Kafka coordinates. */
 export interface ExposureRow {

@@ -341,6 +341,24 @@ export const OPTIONS = {
   ),
 
   // --- segments ---
+  kafkaTopicUsers: str(
+    'KAFKA_TOPIC_USERS',
+    'users',
+    'Users topic (contract user-change v1, published by the users service): the API keeps its local users table from it. Created compacted when missing.',
+  ),
+  usersReplicaEnabled: bool(
+    'USERS_REPLICA_ENABLED',
+    true,
+    'Whether this API process consumes the users topic into PostgreSQL (one consumer group across API replicas).',
+  ),
+  usersReplicaGroupId: str('USERS_REPLICA_GROUP_ID', 'users-replica', 'Consumer group of the users replica.'),
+  usersReplicaConcurrency: int(
+    'USERS_REPLICA_CONCURRENCY',
+    3,
+    'Partitions of the users topic applied concurrently (each holds one PostgreSQL connection while applying).',
+    1,
+    64,
+  ),
   devRoutes: bool(
     'DEV_ROUTES',
     false,

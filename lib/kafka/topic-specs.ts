@@ -24,12 +24,29 @@ export function exposuresTopicSpec(config: Config): TopicSpec {
   return { ...progressTopicSpec(config), topic: config.kafkaTopicExposures };
 }
 
-/** Every topic the platform writes to, for the startup step that creates missing ones. */
+/**
+ * The users topic: compacted (the latest change per user is kept for good, so a new users
+ * replica can always be rebuilt from the beginning); key = user id.
+ */
+export function usersTopicSpec(config: Config): TopicSpec {
+  return {
+    topic: config.kafkaTopicUsers,
+    numPartitions: config.kafkaTopicPartitions,
+    replicationFactor: config.kafkaReplicationFactor,
+    config: {
+      'cleanup.policy': 'compact',
+      'min.insync.replicas': String(config.kafkaMinInsyncReplicas),
+    },
+  };
+}
+
+/** Every topic the platform uses, for the startup step that creates missing ones. */
 export function allTopicSpecs(config: Config): TopicSpec[] {
   return [
     progressTopicSpec(config),
     eventsTopicSpec(config),
     exposuresTopicSpec(config),
+    usersTopicSpec(config),
     dlqTopicSpec(config),
   ];
 }

@@ -102,6 +102,18 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
       labelNames: ['topic', 'stage'] as const,
       registers: [registry],
     }),
+    usersReplicaChanges: new Counter({
+      name: 'users_replica_changes_total',
+      help: 'User changes read from the users topic, by result (applied, stale: not newer than the stored version, dead_letter)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    usersReplicaLag: new Gauge({
+      name: 'users_replica_lag_messages',
+      help: 'User changes on the users topic not yet applied to the local users table, per partition',
+      labelNames: ['partition'] as const,
+      registers: [registry],
+    }),
     dedupWindowIds: new Gauge({
       name: 'etl_dedup_window_ids',
       help: 'Event ids held in the dedup windows of this process',

@@ -25,8 +25,7 @@ export function standaloneServices(base: ProcessBase): {
     ...postgres.services,
     topicsStep(kafka, allTopicSpecs(config)),
     ...etl.services,
-    api.publisher,
-    api.http,
+    ...api.services,
   ];
   return { services, api };
 }

@@ -48,6 +48,10 @@ export async function startHarness(
     KAFKA_TOPIC_EVENTS: uniqueName('events'),
     KAFKA_TOPIC_EXPOSURES: uniqueName('exposures'),
     ETL_EXPOSURES_GROUP_ID: uniqueName('etl_exposures'),
+    KAFKA_TOPIC_USERS: uniqueName('users'),
+    USERS_REPLICA_GROUP_ID: uniqueName('users_replica'),
+    // Off unless a suite needs it: one consumer group join less per suite.
+    USERS_REPLICA_ENABLED: 'false',
     POSTGRES_URL: testDatabaseUrl(uniqueName('sa_it')),
     ETL_EVENTS_GROUP_ID: uniqueName('etl_events'),
     ETL_GROUP_ID: uniqueName('etl'),
@@ -81,8 +85,7 @@ export async function startHarness(
     ...postgres.services,
     topicsStep(kafka, allTopicSpecs(config)),
     ...(etl === undefined ? [] : etl.services),
-    api.publisher,
-    api.http,
+    ...api.services,
   ];
   const started: Service[] = [];
   for (const s of services) {

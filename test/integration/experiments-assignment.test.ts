@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { harnessBehindPostgresProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { request, startHarness, type Harness } from '../helpers/harness.js';
 import {
   adminToken,
@@ -10,7 +10,6 @@ import {
   newDevice,
 } from '../helpers/experiments.js';
 import { uniqueName } from '../helpers/ids.js';
-import { testDatabaseUrl, testPostgresServer } from '../helpers/postgres.js';
 
 describe('experiments: assignment (GET /api/v1/experiments)', function () {
   this.timeout(120_000);
@@ -351,48 +350,23 @@ describe('experiments: admin API', function () {
 describe('experiments: PostgreSQL outage', function () {
   this.timeout(120_000);
   let h: Harness;
-  let proxy: Server;
-  const sockets = new Set<Socket>();
+  let proxy: TcpProxy;
 
   before(async () => {
     // A TCP proxy in front of the real PostgreSQL, so the test can cut the database off.
-    const server = testPostgresServer();
-    proxy = createServer((client) => {
-      const upstream = connect(Number(server.port || 5432), server.hostname);
-      sockets.add(client).add(upstream);
-      client.pipe(upstream).pipe(client);
-      const close = () => {
-        client.destroy();
-        upstream.destroy();
-      };
-      client.on('error', close).on('close', close);
-      upstream.on('error', close).on('close', close);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const port = (proxy.address() as { port: number }).port;
-    h = await startHarness({
-      env: {
-        POSTGRES_URL: testDatabaseUrl(
-          uniqueName('sa_it'),
-          new URL(`postgres://${server.username}:${server.password}@127.0.0.1:${port}`),
-        ),
-        POSTGRES_CONNECT_TIMEOUT_MS: '500',
-      },
-    });
+    ({ h, proxy } = await harnessBehindPostgresProxy());
   });
   after(async () => {
     // The harness drops its database through the proxy: stop it first.
     await h.stop();
-    proxy.close();
+    await proxy.stop();
   });
 
   it('answers a fast 503 for devices it must look up while the database is unreachable, and recovers', async () => {
     const known = newDevice();
     const first = await getExperiments(h, known);
     expect(first.status).to.equal(200);
-    const closed = new Promise<void>((resolve) => proxy.close(() => resolve()));
-    for (const s of sockets) s.destroy();
-    await closed;
+    await proxy.cut();
     const started = Date.now();
     const down = await getExperiments(h, newDevice());
     const tookMs = Date.now() - started;
@@ -408,8 +382,7 @@ describe('experiments: PostgreSQL outage', function () {
     const cached = await getExperiments(h, known);
     expect(cached.status).to.equal(200);
     expect(cached.body).to.deep.equal(first.body);
-    const port = Number(new URL(h.config.postgresUrl).port);
-    await new Promise<void>((resolve) => proxy.listen(port, '127.0.0.1', resolve));
+    await proxy.restore();
     expect((await getExperiments(h, newDevice())).status).to.equal(200);
   });
 });

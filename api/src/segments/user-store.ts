@@ -22,50 +22,51 @@ export class UserStore {
 
   apply(event: UserEvent): Promise<ApplyResult> {
     return inTransaction(this.pool, async (client) => {
-      if (event.op === 'deleted') return this.remove(client, event);
-      const upserted = await client.query<{ was_live: boolean | null }>(
-        `WITH prev AS (SELECT NOT deleted AS live FROM users WHERE id = $1 FOR UPDATE)
-         INSERT INTO users AS u (id, version) VALUES ($1, $2)
-         ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, deleted = false, updated_at = clock_timestamp()
-           WHERE u.version < EXCLUDED.version
-         RETURNING (SELECT live FROM prev) AS was_live`,
-        [event.user_id, event.version],
+      // NOTE: a placeholder row first, so the row lock below always has a row to take:
+      // concurrent changes for one user (the consumer and the dev route, say) serialize on
+      // it. (A `SELECT … FOR UPDATE` CTE inside the upsert does not work: it skips the row
+      // its own statement updates, so a delete never saw the user as live.)
+      await client.query(
+        'INSERT INTO users (id, version, deleted) VALUES ($1, -1, true) ON CONFLICT DO NOTHING',
+        [event.user_id],
       );
-      if (upserted.rowCount === 0) return 'stale';
-      if (upserted.rows[0]!.was_live !== true) await rollIn(client, event.user_id);
+      const current = (
+        await client.query<{ version: string; deleted: boolean }>(
+          'SELECT version, deleted FROM users WHERE id = $1 FOR UPDATE',
+          [event.user_id],
+        )
+      ).rows[0]!;
+      if (Number(current.version) >= event.version) return 'stale';
+      const deleting = event.op === 'deleted';
+      await client.query(
+        'UPDATE users SET version = $2, deleted = $3, updated_at = clock_timestamp() WHERE id = $1',
+        [event.user_id, event.version, deleting],
+      );
+      const wasLive = !current.deleted;
+      if (deleting && wasLive) await deprive(client, event.user_id);
+      if (!deleting && !wasLive) await rollIn(client, event.user_id);
       return 'applied';
     });
   }
+}
 
-  private async remove(client: PoolClient, event: UserEvent): Promise<ApplyResult> {
-    const updated = await client.query<{ was_live: boolean }>(
-      `WITH prev AS (SELECT NOT deleted AS live FROM users WHERE id = $1 FOR UPDATE)
-       INSERT INTO users AS u (id, version, deleted) VALUES ($1, $2, true)
-       ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, deleted = true, updated_at = clock_timestamp()
-         WHERE u.version < EXCLUDED.version
-       RETURNING coalesce((SELECT live FROM prev), false) AS was_live`,
-      [event.user_id, event.version],
-    );
-    if (updated.rowCount === 0) return 'stale';
-    if (updated.rows[0]!.was_live) {
-      await client.query(
-        `DELETE FROM segment_history h USING user_segments us
-          WHERE h.id = us.expiry_history_id AND h.at > clock_timestamp() AND us.user_id = $1`,
-        [event.user_id],
-      );
-      await client.query(
-        `WITH gone AS (
-           DELETE FROM user_segments us WHERE us.user_id = $1
-           RETURNING us.segment_id, (us.expires_at IS NULL OR us.expires_at > clock_timestamp()) AS active
-         )
-         INSERT INTO segment_history (user_id, segment, operation, reason, at)
-         SELECT $1, s.slug, 'remove', 'user_deleted', clock_timestamp()
-           FROM gone JOIN segments s ON s.id = gone.segment_id WHERE gone.active`,
-        [event.user_id],
-      );
-    }
-    return 'applied';
-  }
+/** A deleted user loses every membership; each active one is recorded as a removal. */
+async function deprive(client: PoolClient, userId: string): Promise<void> {
+  await client.query(
+    `DELETE FROM segment_history h USING user_segments us
+      WHERE h.id = us.expiry_history_id AND h.at > clock_timestamp() AND us.user_id = $1`,
+    [userId],
+  );
+  await client.query(
+    `WITH gone AS (
+       DELETE FROM user_segments us WHERE us.user_id = $1
+       RETURNING us.segment_id, (us.expires_at IS NULL OR us.expires_at > clock_timestamp()) AS active
+     )
+     INSERT INTO segment_history (user_id, segment, operation, reason, at)
+     SELECT $1, s.slug, 'remove', 'user_deleted', clock_timestamp()
+       FROM gone JOIN segments s ON s.id = gone.segment_id WHERE gone.active`,
+    [userId],
+  );
 }
 
 /** Gives a (new or returning) user every rollout segment its hash puts it in. */

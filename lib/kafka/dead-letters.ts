@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Message, Producer } from 'kafkajs';
-import type { Service } from '../../lib/lifecycle.js';
+import type { Service } from '../lifecycle.js';
 
 /** Headers of a dead letter; the value and key are the original message's, byte for byte. */
 export const DLQ_HEADERS = {
@@ -19,8 +19,11 @@ export interface DeadLetter {
   key: Buffer | null;
   value: Buffer | null;
   reason: string;
-  /** decode: not a valid contract message; insert: ClickHouse rejected the row. */
-  stage: 'decode' | 'insert';
+  /**
+   * decode: not a valid contract message; insert: ClickHouse rejected the row; apply:
+   * PostgreSQL refused a valid message for good (the users replica).
+   */
+  stage: 'decode' | 'insert' | 'apply';
 }
 
 export interface OffsetCommit {
