@@ -42,8 +42,15 @@ export class UnauthorizedError extends AppError {
 }
 
 export class ForbiddenError extends AppError {
-  constructor(message: string, opts: ErrorOptions = {}) {
-    super(403, 'forbidden', message, false, opts);
+  constructor(message: string, opts: ErrorOptions & { code?: string } = {}) {
+    super(403, opts.code ?? 'forbidden', message, false, opts);
+  }
+}
+
+/** What was asked for existed once and is gone for good (e.g. an expired link): 410. */
+export class GoneError extends AppError {
+  constructor(message: string, opts: ErrorOptions & { code?: string } = {}) {
+    super(410, opts.code ?? 'gone', message, false, opts);
   }
 }
 

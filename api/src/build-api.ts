@@ -30,6 +30,10 @@ import { SegmentStore } from './segments/segment-store.js';
 import { segmentRoutes } from './segments/segments.routes.js';
 import { UserStore } from './segments/user-store.js';
 import { UsersReplica } from './segments/users-replica.js';
+import { SegmentHistoryExport } from './segments/history-export.js';
+import { HistoryLinks, linkKey } from './segments/history-links.js';
+import { historyRoutes } from './segments/history.routes.js';
+import { postgresOptions } from '../../lib/db/postgres.js';
 import { DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
 import type { Service } from '../../lib/lifecycle.js';
 
@@ -179,6 +183,20 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         bodyLimitBytes: config.bodyLimitBytes,
       }),
       statsRoutes({ verify, adminRole: config.adminRole, adminCookie: config.adminCookie, stats }),
+      historyRoutes({
+        verify,
+        adminRole: config.adminRole,
+        links: new HistoryLinks(linkKey(config, log), config.reportLinkTtlSeconds),
+        exporter: new SegmentHistoryExport(
+          {
+            postgres: postgresOptions(config, 'segment-history-export'),
+            statementTimeoutMs: config.reportStatementTimeoutMs,
+            maxConcurrent: config.reportMaxConcurrent,
+          },
+          log.child({ module: 'segment-history' }),
+        ),
+        publicBaseUrl: config.publicBaseUrl,
+      }),
       segmentRoutes({
         verify,
         adminRole: config.adminRole,

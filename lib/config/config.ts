@@ -365,6 +365,36 @@ export const OPTIONS = {
     'Dev-only HTTP routes to create and delete users (production users arrive from the users topic). `npm start` turns them on.',
   ),
 
+  reportLinkSecret: optionalStr(
+    'REPORT_LINK_SECRET',
+    'Key that signs report download links (segment history). Not set: derived from JWT_SECRET; with neither (JWKS only), a random key per process, so a link works only on the API process that made it.',
+    true,
+  ),
+  reportLinkTtlSeconds: int(
+    'REPORT_LINK_TTL_SECONDS',
+    900,
+    'How long a report download link works.',
+    1,
+    7 * 24 * 3600,
+  ),
+  reportStatementTimeoutMs: int(
+    'REPORT_STATEMENT_TIMEOUT_MS',
+    600000,
+    'Longest a report download may stream (statement_timeout of its own PostgreSQL connection).',
+    1000,
+  ),
+  reportMaxConcurrent: int(
+    'REPORT_MAX_CONCURRENT',
+    2,
+    'Report downloads streaming at once per API process (each holds its own PostgreSQL connection); more answer 503.',
+    1,
+    100,
+  ),
+  publicBaseUrl: url(
+    'PUBLIC_BASE_URL',
+    'Origin put in links the API hands out (e.g. https://analytics.example.com). Not set: the origin of the request, as nginx forwards it.',
+  ),
+
   // --- APM (read by the Elastic APM agent itself, lib/apm/start.ts) ---
   apmServerUrl: url(
     'ELASTIC_APM_SERVER_URL',

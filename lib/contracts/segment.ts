@@ -80,3 +80,22 @@ export const UserSegments = z.strictObject({
   ),
 });
 export type UserSegments = z.output<typeof UserSegments>;
+
+/** A calendar month, `YYYY-MM`, for the history report. */
+export function createHistoryPeriodSchema(now: () => number = Date.now) {
+  return z
+    .string()
+    .regex(/^(19[7-9]\d|2\d{3})-(0[1-9]|1[0-2])$/, { message: 'must be a month, YYYY-MM (e.g. 2026-11)' })
+    .refine((p) => p <= new Date(now()).toISOString().slice(0, 7), { message: 'must not be a future month' });
+}
+
+export const HistoryLink = z.strictObject({
+  url: z.url(),
+  expires_at: z.iso.datetime(),
+});
+
+export const HistoryDownloadQuery = z.object({
+  period: z.string().regex(/^\d{4}-\d{2}$/, { message: 'must be YYYY-MM' }),
+  expires: z.coerce.number().int().positive(),
+  signature: z.string().min(1).max(128),
+});

@@ -1,4 +1,4 @@
-import { request, type Harness, type JsonResponse } from './harness.js';
+import { request, startHarness, type Harness, type JsonResponse } from './harness.js';
 import { randomUUID } from './ids.js';
 
 export const newDevice = (): string => `dev-${randomUUID()}`;
@@ -47,4 +47,21 @@ export async function inParallel<T, R>(items: T[], limit: number, fn: (item: T) 
     }),
   );
   return out;
+}
+
+/** A harness with dev routes and an admin client for /api/v1 (segments suites). */
+export interface AdminSession {
+  h: Harness;
+  admin: string;
+  api: (path: string, init?: Parameters<typeof request>[1]) => Promise<JsonResponse>;
+}
+
+export async function startAdminSession(env: Record<string, string> = {}): Promise<AdminSession> {
+  const h = await startHarness({ env: { DEV_ROUTES: 'true', ...env } });
+  const admin = await adminToken(h);
+  return {
+    h,
+    admin,
+    api: (path, init = {}) => request(`${h.url}/api/v1${path}`, { token: admin, ...init }),
+  };
 }

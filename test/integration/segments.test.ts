@@ -1,23 +1,19 @@
 import { expect } from 'chai';
 import { UserStore } from '../../api/src/segments/user-store.js';
-import { request, startHarness, type Harness } from '../helpers/harness.js';
-import { adminToken, inParallel } from '../helpers/experiments.js';
+import { request, type Harness } from '../helpers/harness.js';
+import { startAdminSession, type AdminSession, inParallel } from '../helpers/experiments.js';
 import { randomUUID } from '../helpers/ids.js';
 
 describe('segments', function () {
   this.timeout(180_000);
   let h: Harness;
-  let admin: string;
+  let api: AdminSession['api'];
   before(async () => {
-    h = await startHarness({ env: { DEV_ROUTES: 'true' } });
-    admin = await adminToken(h);
+    ({ h, api } = await startAdminSession());
   });
   after(async () => {
     await h.stop();
   });
-
-  const api = (path: string, init: Parameters<typeof request>[1] = {}) =>
-    request(`${h.url}/api/v1${path}`, { token: admin, ...init });
   const newUser = async () => {
     const res = await api('/dev/users', { body: {} });
     expect(res.status).to.equal(201);

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { jwtVerify } from 'jose';
 import { findFreePort, findFreePortBlock } from '../../lib/runtime/ports.js';
-import { uniqueName } from '../helpers/ids.js';
+import { randomUUID, uniqueName } from '../helpers/ids.js';
 import { waitFor } from '../helpers/kafka-helpers.js';
 import { exited, ROOT } from '../helpers/processes.js';
 import { testEnv } from '../helpers/test-env.js';
@@ -23,18 +23,22 @@ describe('npm start', function () {
   let dataDir: string;
   let output: string;
   let logFile: string;
+  let port: number;
+  let kafkaPort: number;
 
   before(async () => {
     dataDir = join(testEnv().workDir, uniqueName('start'));
     logFile = `${dataDir}.out`;
     const out = openSync(logFile, 'a');
+    port = await findFreePort();
+    kafkaPort = await findFreePortBlock(1);
     proc = spawn('npm', ['start'], {
       cwd: ROOT,
       env: {
         ...process.env,
-        PORT: String(await findFreePort()),
+        PORT: String(port),
         LOCAL_DATA_DIR: dataDir,
-        LOCAL_KAFKA_PORT: String(await findFreePortBlock(1)),
+        LOCAL_KAFKA_PORT: String(kafkaPort),
         CLICKHOUSE_DATA_DIR: join(dataDir, 'chdb'),
         KAFKA_BROKERS: '',
         JWT_SECRET: '',
@@ -92,11 +96,52 @@ describe('npm start', function () {
     expect(payload.roles).to.deep.equal(['admin']);
   });
 
+  it('applies users published with npm run users (the users replica runs under npm start)', async () => {
+    const user = randomUUID();
+    const env = {
+      ...process.env,
+      LOCAL_DATA_DIR: dataDir,
+      JWT_SECRET: '',
+      KAFKA_BROKERS: `127.0.0.1:${kafkaPort}`,
+    };
+    const admin = (
+      await exec('npm', ['run', '-s', 'token', '--', '--role', 'admin'], { cwd: ROOT, env })
+    ).stdout.trim();
+    const status = async () =>
+      (
+        await fetch(`http://127.0.0.1:${port}/api/v1/users/${user}/segments`, {
+          headers: { Authorization: `Bearer ${admin}` },
+        })
+      ).status;
+    expect(await status()).to.equal(404);
+    const published = await exec(
+      'npm',
+      ['run', '-s', 'users', '--', 'publish', '--op', 'created', '--user', user],
+      {
+        cwd: ROOT,
+        env,
+      },
+    );
+    expect(JSON.parse(published.stdout)).to.include({ user_id: user, op: 'created' });
+    await waitFor('the user to arrive', status, (s) => s === 200, 60_000, 250);
+    await exec('npm', ['run', '-s', 'users', '--', 'publish', '--op', 'deleted', '--user', user], {
+      cwd: ROOT,
+      env,
+    });
+    await waitFor('the user to be deleted', status, (s) => s === 404, 60_000, 250);
+  });
+
   it('stops cleanly on SIGINT: HTTP, ETL, producer and the local broker', async () => {
     process.kill(-proc.pid!, 'SIGINT');
     await exited(proc);
     const log = readFileSync(logFile, 'utf8');
-    for (const service of ['http', 'consumer:progress-events', 'kafka-publisher', 'local-kafka']) {
+    for (const service of [
+      'http',
+      'consumer:progress-events',
+      'users-replica',
+      'kafka-publisher',
+      'local-kafka',
+    ]) {
       expect(log).to.contain(`"service":"${service}","msg":"service_stopped"`);
     }
     expect(log).to.contain('"msg":"shutdown_done"');

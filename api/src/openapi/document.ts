@@ -14,6 +14,7 @@ import { createUserEventSchemas } from '../../../lib/contracts/user-event.js';
 import {
   CreateSegment,
   createSegmentChangeSchema,
+  HistoryLink,
   Segment,
   SegmentList,
   UserSegments,
@@ -245,6 +246,47 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
           summary: 'List segments with their active member counts (admin)',
           ...secured,
           responses: { '200': { description: 'Segments', content: json(SegmentList) }, ...ADMIN },
+        },
+      },
+      '/api/v1/segments/history': {
+        get: {
+          summary:
+            'A link to the segment history of one month as CSV (admin). The link needs no token, expires after REPORT_LINK_TTL_SECONDS, and streams `user;segment;operation;timestamp`',
+          ...secured,
+          parameters: [
+            {
+              name: 'period',
+              in: 'query',
+              required: true,
+              schema: { type: 'string', pattern: '^\\d{4}-\\d{2}$', example: '2026-11' },
+            },
+          ],
+          responses: {
+            '200': { description: 'The download link', content: json(HistoryLink) },
+            '400': error('Not a month (YYYY-MM), or a future one'),
+            ...ADMIN,
+          },
+        },
+      },
+      '/api/v1/segments/history/download': {
+        get: {
+          summary:
+            'Download the report (signed link from /api/v1/segments/history; gzip when accepted). Every add and removal of the month up to now, ordered by time, `;`-separated with a header line',
+          parameters: ['period', 'expires', 'signature'].map((name) => ({
+            name,
+            in: 'query',
+            required: true,
+            schema: { type: 'string' },
+          })),
+          responses: {
+            '200': { description: 'CSV, streamed', content: { 'text/csv': {} } },
+            '400': error('Link parameters missing'),
+            '403': error('Link altered or signed with another key (`invalid_signature`)'),
+            '410': error('Link expired (`link_expired`)'),
+            '503': error(
+              'PostgreSQL unavailable, or REPORT_MAX_CONCURRENT downloads already streaming (`busy`)',
+            ),
+          },
         },
       },
       '/api/v1/segments/{slug}': {

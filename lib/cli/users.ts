@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/config.js';
+import { UserChange, USER_CHANGE_SCHEMA_VERSION } from '../contracts/user-change.js';
+import { createKafka } from '../kafka/client.js';
+import { createLogger } from '../log.js';
+
+const USAGE = `usage:
+  npm run users -- publish --op created|updated|deleted [--user <uuid>] [--version <n>]
+      publish one change to the users topic (KAFKA_TOPIC_USERS), as the users service would;
+      --user defaults to a new UUID, --version to the current time in ms`;
+
+/** Dev tool: feeds the users topic, which the API's users replica applies to PostgreSQL. */
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      op: { type: 'string' },
+      user: { type: 'string' },
+      version: { type: 'string' },
+    },
+  });
+  if (positionals[0] !== 'publish') throw new Error(USAGE);
+  const change = UserChange.parse({
+    schema_version: USER_CHANGE_SCHEMA_VERSION,
+    user_id: values.user ?? randomUUID(),
+    version: values.version === undefined ? Date.now() : Number(values.version),
+    op: values.op,
+    occurred_at: new Date().toISOString(),
+  });
+  const config = loadConfig();
+  const kafka = createKafka(
+    {
+      brokers: config.kafkaBrokers,
+      clientId: `${config.kafkaClientId}-users-cli`,
+      connectTimeoutMs: config.kafkaConnectTimeoutMs,
+    },
+    createLogger({ level: 'warn', pretty: false, name: 'users' }, process.stderr),
+  );
+  const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+  await producer.connect();
+  try {
+    await producer.send({
+      topic: config.kafkaTopicUsers,
+      acks: -1,
+      messages: [{ key: change.user_id, value: JSON.stringify(change) }],
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  process.stdout.write(`${JSON.stringify(change)}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`users: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
