@@ -110,6 +110,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         },
       )
     : undefined;
+  const segments = new SegmentStore(deps.pool);
   const store = new ExperimentStore(deps.pool);
   const running = new RunningExperiments(store, config.experimentsCacheMs);
   const stats = new StatsService(
@@ -166,7 +167,9 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       }),
       deviceExperimentRoutes({
         verify,
-        assignments: new AssignmentService(deps.pool, running, config.experimentsDeviceCacheSize),
+        assignments: new AssignmentService(deps.pool, running, config.experimentsDeviceCacheSize, (viewer) =>
+          segments.activeSlugs(viewer),
+        ),
         exposures: new ExposureEmitter(
           publisher,
           config.kafkaTopicExposures,
@@ -200,7 +203,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       segmentRoutes({
         verify,
         adminRole: config.adminRole,
-        segments: new SegmentStore(deps.pool),
+        segments,
         users,
         bodyLimitBytes: config.bodyLimitBytes,
         devRoutes: config.devRoutes,

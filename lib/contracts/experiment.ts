@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SEGMENT_SLUG } from './segment.js';
 
 /**
  * A/B experiments: admin requests, the device-facing answer, stats, and the exposure
@@ -15,11 +16,28 @@ export type OptionValue = z.output<typeof OptionValue>;
 
 const Weight = z.number().positive({ message: 'must be a positive number' }).max(1e6);
 
+const SegmentList = z
+  .array(z.string().regex(SEGMENT_SLUG, { message: 'must be a segment slug' }))
+  .max(50)
+  .default([]);
+
+/** Who may enter: viewers in any `include` segment (when listed) and in no `exclude` one. */
+export const SegmentTargeting = z
+  .strictObject({ include: SegmentList, exclude: SegmentList })
+  .superRefine((t, ctx) => {
+    t.exclude.forEach((slug, i) => {
+      if (t.include.includes(slug))
+        ctx.addIssue({ code: 'custom', path: ['exclude', i], message: 'both included and excluded' });
+    });
+  });
+export type SegmentTargeting = z.output<typeof SegmentTargeting>;
+
 export const CreateExperiment = z.strictObject({
   key: z.string().regex(EXPERIMENT_KEY, {
     message: 'must be lower-case letters, digits and _, starting with a letter (≤ 64)',
   }),
   description: z.string().max(500).optional(),
+  segments: SegmentTargeting.optional(),
   options: z
     .array(z.strictObject({ value: OptionValue, weight: Weight }))
     .min(2, { message: 'needs at least 2 options' })
@@ -51,6 +69,7 @@ export const Experiment = z.strictObject({
   created_at: z.iso.datetime(),
   stopped_at: z.iso.datetime().nullable(),
   options: z.array(ExperimentOption),
+  segments: z.strictObject({ include: z.array(z.string()), exclude: z.array(z.string()) }),
 });
 export type Experiment = z.output<typeof Experiment>;
 export const ExperimentList = z.strictObject({ experiments: z.array(Experiment) });

@@ -28,7 +28,8 @@ export interface Harness {
   logs: Record<string, unknown>[];
   rawLogs: string[];
   token(sub?: string, extra?: { ttlSec?: number; roles?: string[] }): Promise<string>;
-  stop(): Promise<void>;
+  /** keepDatabase: another harness shares it. */
+  stop(opts?: { keepDatabase?: boolean }): Promise<void>;
 }
 
 /**
@@ -106,9 +107,10 @@ export async function startHarness(
     },
     token: (sub = randomUUID(), extra = {}) =>
       signHs256(secret, { sub, ttlSec: extra.ttlSec ?? 3600, roles: extra.roles }),
-    async stop() {
+    async stop(stopOpts = {}) {
       for (const s of started.reverse()) await s.stop();
-      if (process.env.KEEP_TEST_DATA === undefined) await dropDatabase(config.postgresUrl);
+      if (process.env.KEEP_TEST_DATA === undefined && stopOpts.keepDatabase !== true)
+        await dropDatabase(config.postgresUrl);
     },
   };
 }

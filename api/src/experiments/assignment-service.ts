@@ -4,7 +4,7 @@ import { db } from '../../../lib/db/errors.js';
 import { bucketOf, pickOption } from '../../../lib/experiments/bucketing.js';
 import { Lru } from '../../../lib/lru.js';
 import { DeviceReader, type DeviceState } from './device-reader.js';
-import type { StoredExperiment } from './experiment-store.js';
+import { admits, isTargeted, type StoredExperiment } from './experiment-store.js';
 import type { RunningExperiments } from './running-experiments.js';
 
 export interface Assignment {
@@ -33,7 +33,9 @@ const US = (column: string) => `(extract(epoch FROM ${column}) * 1000000)::bigin
  *   (an experiment that became visible late) goes to the database. Safe across replicas.
  *
  * Cost: returning device in cache 0 queries; not in cache 1 (shared with the other lookups
- * of the same event-loop turn); new device 2 (one commit).
+ * of the same event-loop turn); new device 2 (one commit). A device that has not entered a
+ * running segment-targeted experiment is read every time (1), plus its viewer's segments
+ * (1) and the entry (1) when it carries a viewer token.
  */
 export class AssignmentService {
   private readonly cache: Lru<string, DeviceState>;
@@ -43,18 +45,41 @@ export class AssignmentService {
     private readonly pool: Pool,
     private readonly running: RunningExperiments,
     cacheSize: number,
+    /** The segments a viewer is active in (targeted experiments). */
+    private readonly viewerSegments: (viewerId: string) => Promise<ReadonlySet<string>> = () =>
+      Promise.resolve(new Set()),
   ) {
     this.cache = new Lru(cacheSize);
     this.reader = new DeviceReader(pool);
   }
 
-  async assign(deviceToken: string): Promise<Assignment[]> {
+  /**
+   * `viewerId`: the subject of a valid viewer token, when the request carried one. Only
+   * then can a device enter a segment-targeted experiment; once entered, it keeps its value
+   * like any other assignment (also in requests without a viewer, and if the viewer later
+   * leaves the segment). A device that does not qualify yet is asked again next time.
+   */
+  async assign(deviceToken: string, viewerId: string | null = null): Promise<Assignment[]> {
     const experiments = await this.running.get();
+    const open = experiments.filter((e) => !isTargeted(e));
+    const targeted = experiments.filter(isTargeted);
     const created = new Set<number>();
     let state = this.cache.get(deviceToken);
-    if (state === undefined || !covers(state, experiments)) {
-      state = await this.load(deviceToken, experiments, created);
+    // A targeted experiment missing from the cached state may have been entered through
+    // another replica since: read the device again rather than drop a value it holds.
+    if (state === undefined || !covers(state, open) || !covers(state, targeted)) {
+      state = await this.load(deviceToken, open, created);
       this.cache.set(deviceToken, state);
+    }
+    const firstSeenUs = state.firstSeenUs;
+    const pending = targeted.filter((e) => e.createdAtUs <= firstSeenUs && !state.stored.has(e.id));
+    if (pending.length > 0 && viewerId !== null) {
+      const segments = await this.viewerSegments(viewerId);
+      const entering = pending.filter((e) => admits(e, segments));
+      if (entering.length > 0) {
+        await this.insert(deviceToken, entering, state, created);
+        await this.rereadLost(deviceToken, entering, state);
+      }
     }
     const out: Assignment[] = [];
     for (const e of experiments) {
@@ -84,20 +109,27 @@ export class AssignmentService {
       );
       if (missing.length > 0) await this.insert(token, missing, state, created);
     }
-    const lost = experiments.filter((e) => e.createdAtUs <= state.firstSeenUs && !state.stored.has(e.id));
-    if (lost.length > 0) {
-      // A concurrent request stored these first: theirs is the value of record.
-      const rows = await db(() =>
-        this.pool.query<{ experiment_id: string; option_position: number }>({
-          name: 'assignments-reread',
-          text: `SELECT experiment_id, option_position FROM assignments
-                  WHERE device_token = $1 AND experiment_id = ANY($2::bigint[])`,
-          values: [token, lost.map((e) => e.id)],
-        }),
-      );
-      for (const r of rows.rows) state.stored.set(Number(r.experiment_id), r.option_position);
-    }
+    await this.rereadLost(token, experiments, state);
     return state;
+  }
+
+  /** Values a concurrent request stored first (its insert won): theirs is the value of record. */
+  private async rereadLost(
+    token: string,
+    experiments: StoredExperiment[],
+    state: DeviceState,
+  ): Promise<void> {
+    const lost = experiments.filter((e) => e.createdAtUs <= state.firstSeenUs && !state.stored.has(e.id));
+    if (lost.length === 0) return;
+    const rows = await db(() =>
+      this.pool.query<{ experiment_id: string; option_position: number }>({
+        name: 'assignments-reread',
+        text: `SELECT experiment_id, option_position FROM assignments
+                WHERE device_token = $1 AND experiment_id = ANY($2::bigint[])`,
+        values: [token, lost.map((e) => e.id)],
+      }),
+    );
+    for (const r of rows.rows) state.stored.set(Number(r.experiment_id), r.option_position);
   }
 
   /**

@@ -40,7 +40,8 @@ export function deviceToken(header: string): string {
 /**
  * GET /api/v1/experiments — the device's experiments as the spec shapes them:
  * `[{"button_color": "#FF0000"}, {"price": 10}]`. A viewer token is optional; when sent it
- * must be valid, and the exposures then record the viewer.
+ * must be valid, the exposures then record the viewer, and the device may enter
+ * experiments that target the viewer's segments.
  */
 export function deviceExperimentRoutes(deps: DeviceRoutesDeps): Router {
   const now = deps.now ?? Date.now;
@@ -48,7 +49,7 @@ export function deviceExperimentRoutes(deps: DeviceRoutesDeps): Router {
   router.get('/api/v1/experiments', async (ctx) => {
     const device = deviceToken(ctx.get('Device-Token'));
     const viewer = await optionalPrincipal(ctx, deps.verify);
-    const assignments = await deps.assignments.assign(device);
+    const assignments = await deps.assignments.assign(device, viewer?.subject ?? null);
     for (const a of assignments) {
       if (a.isNew) deps.metrics.experimentAssignments.inc({ experiment: a.experiment.key });
     }

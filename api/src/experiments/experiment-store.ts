@@ -1,5 +1,5 @@
-import type { Pool } from 'pg';
-import type { CreateExperiment, OptionValue } from '../../../lib/contracts/experiment.js';
+import type { Pool, PoolClient } from 'pg';
+import type { CreateExperiment, OptionValue, SegmentTargeting } from '../../../lib/contracts/experiment.js';
 import { db, isUniqueViolation } from '../../../lib/db/errors.js';
 import { inTransaction } from '../../../lib/db/transaction.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../lib/errors.js';
@@ -19,12 +19,28 @@ export interface StoredExperiment {
   createdAtUs: number;
   stoppedAtUs: number | null;
   options: StoredOption[];
+  /** Segment targeting (slugs); both empty: every eligible device. */
+  include: string[];
+  exclude: string[];
+}
+
+/** Whether entry depends on the viewer's segments. */
+export function isTargeted(e: StoredExperiment): boolean {
+  return e.include.length > 0 || e.exclude.length > 0;
+}
+
+/** Whether a viewer active in `segments` may enter a targeted experiment. */
+export function admits(e: StoredExperiment, segments: ReadonlySet<string>): boolean {
+  return (
+    (e.include.length === 0 || e.include.some((s) => segments.has(s))) &&
+    !e.exclude.some((s) => segments.has(s))
+  );
 }
 
 // Times as epoch microseconds: a JS Date would round both sides to milliseconds, and a
 // device first seen within the same millisecond before the experiment must not get it.
 const SELECT = `
-  SELECT e.id, e.key, e.description, e.seed, e.status,
+  SELECT e.id, e.key, e.description, e.seed, e.status, e.include_segments, e.exclude_segments,
          (extract(epoch FROM e.created_at) * 1000000)::bigint AS created_us,
          (extract(epoch FROM e.stopped_at) * 1000000)::bigint AS stopped_us,
          coalesce(
@@ -41,6 +57,8 @@ interface Row {
   created_us: string;
   stopped_us: string | null;
   options: StoredOption[];
+  include_segments: string[];
+  exclude_segments: string[];
 }
 
 function fromRow(r: Row): StoredExperiment {
@@ -53,6 +71,8 @@ function fromRow(r: Row): StoredExperiment {
     createdAtUs: Number(r.created_us),
     stoppedAtUs: r.stopped_us === null ? null : Number(r.stopped_us),
     options: r.options,
+    include: r.include_segments,
+    exclude: r.exclude_segments,
   };
 }
 
@@ -62,11 +82,13 @@ export class ExperimentStore {
 
   create(input: CreateExperiment): Promise<StoredExperiment> {
     return inTransaction(this.pool, async (client) => {
+      await checkSegmentsExist(client, input.segments);
       let id: string;
       try {
         const inserted = await client.query<{ id: string }>(
-          'INSERT INTO experiments (key, description) VALUES ($1, $2) RETURNING id',
-          [input.key, input.description ?? ''],
+          `INSERT INTO experiments (key, description, include_segments, exclude_segments)
+           VALUES ($1, $2, $3, $4) RETURNING id`,
+          [input.key, input.description ?? '', input.segments?.include ?? [], input.segments?.exclude ?? []],
         );
         id = inserted.rows[0]!.id;
       } catch (err) {
@@ -135,6 +157,33 @@ export class ExperimentStore {
         [id, weights],
       );
       return fromRow((await client.query<Row>(`${SELECT} WHERE e.id = $1`, [id])).rows[0]!);
+    });
+  }
+}
+
+/** Targeting may only name segments that exist (a typo would silently exclude everyone). */
+async function checkSegmentsExist(
+  client: PoolClient,
+  targeting: SegmentTargeting | undefined,
+): Promise<void> {
+  if (targeting === undefined) return;
+  const named = [
+    ...targeting.include.map((slug, i) => ({ slug, path: `segments.include.${i}` })),
+    ...targeting.exclude.map((slug, i) => ({ slug, path: `segments.exclude.${i}` })),
+  ];
+  if (named.length === 0) return;
+  const found = await client.query<{ slug: string }>('SELECT slug FROM segments WHERE slug = ANY($1)', [
+    named.map((n) => n.slug),
+  ]);
+  const known = new Set(found.rows.map((r) => r.slug));
+  const unknown = named.filter((n) => !known.has(n.slug));
+  if (unknown.length > 0) {
+    throw new ValidationError(`no segment ${unknown.map((u) => u.slug).join(', ')}`, {
+      details: unknown.map((u) => ({
+        path: u.path,
+        code: 'unknown_segment',
+        message: `no segment ${u.slug}`,
+      })),
     });
   }
 }

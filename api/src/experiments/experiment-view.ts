@@ -14,5 +14,6 @@ export function experimentView(e: StoredExperiment): Experiment {
     created_at: iso(e.createdAtUs),
     stopped_at: e.stoppedAtUs === null ? null : iso(e.stoppedAtUs),
     options: e.options.map((o, i) => ({ value: o.value, weight: o.weight, share: shares[i]! })),
+    segments: { include: e.include, exclude: e.exclude },
   };
 }

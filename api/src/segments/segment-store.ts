@@ -115,6 +115,19 @@ export class SegmentStore {
     });
   }
 
+  /** The slugs a user is active in (experiment targeting; token subjects are UUIDs). */
+  async activeSlugs(userId: string): Promise<Set<string>> {
+    const rows = await db(() =>
+      this.pool.query<{ slug: string }>({
+        name: 'user-segments-active-slugs',
+        text: `SELECT s.slug FROM user_segments us JOIN segments s ON s.id = us.segment_id
+                WHERE us.user_id = $1 AND ${ACTIVE}`,
+        values: [userId],
+      }),
+    );
+    return new Set(rows.rows.map((r) => r.slug));
+  }
+
   private async active(q: Pool | PoolClient, userId: string): Promise<UserSegments> {
     const rows = await q.query<{
       slug: string;

@@ -1,6 +1,11 @@
 import { experimentsMigration } from './0001-experiments.js';
 import { segmentsMigration } from './0002-segments.js';
+import { experimentTargetsMigration } from './0003-experiment-targets.js';
 import type { PgMigration } from './migration.js';
 
 /** Every PostgreSQL migration, in order. Append only; never edit one that has shipped. */
-export const PG_MIGRATIONS: readonly PgMigration[] = [experimentsMigration, segmentsMigration];
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  experimentsMigration,
+  segmentsMigration,
+  experimentTargetsMigration,
+];
