@@ -110,7 +110,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         },
       )
     : undefined;
-  const segments = new SegmentStore(deps.pool);
+  const segments = new SegmentStore(deps.pool, config.segmentRolloutTimeoutMs);
   const store = new ExperimentStore(deps.pool);
   const running = new RunningExperiments(store, config.experimentsCacheMs);
   const stats = new StatsService(

@@ -341,6 +341,12 @@ export const OPTIONS = {
   ),
 
   // --- segments ---
+  segmentRolloutTimeoutMs: int(
+    'SEGMENT_ROLLOUT_TIMEOUT_MS',
+    120000,
+    'Longest the percentage rollout of a new segment over every user may take (one statement; the create request waits for it).',
+    1000,
+  ),
   kafkaTopicUsers: str(
     'KAFKA_TOPIC_USERS',
     'users',

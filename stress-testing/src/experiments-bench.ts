@@ -9,18 +9,16 @@
  * Writes results/experiments-<date>.json, results/experiments-latest.json and EXPERIMENTS.md.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { signHs256 } from '../../lib/auth/sign-token.js';
-import { LocalKafka } from '../../lib/runtime/local-kafka.js';
-import { findFreePort, findFreePortBlock } from '../../lib/runtime/ports.js';
-import { baseEnv, logFile, type BenchContext } from './context.js';
+import { startApiBench } from './api-bench-env.js';
 import { runOpenLoop, type OpenLoopResult } from './open-loop.js';
 import { bucketOf, pickOption } from '../../lib/experiments/bucketing.js';
-import { ROOT, startTs, waitHttp } from './proc.js';
+import { ROOT } from './proc.js';
 import { sleep } from '../../lib/retry.js';
 
 const TARGET_RPS = 2000;
@@ -71,42 +69,9 @@ async function main(): Promise<void> {
   const outDir = values.out ?? join(ROOT, 'stress-testing');
   const rate = quick ? 200 : TARGET_RPS;
   const durationSec = quick ? 2 : 15;
-  const workDir = mkdtempSync(join(tmpdir(), 'sa-bench-exp-'));
-  const started = Date.now();
-  const log = (msg: string) =>
-    process.stderr.write(`[bench:experiments +${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
-  const kafka = new LocalKafka({
-    dir: join(workDir, 'kafka'),
-    nodes: 1,
-    basePort: await findFreePortBlock(1),
-    heap: '1g',
-  });
-  process.on('exit', () => kafka.killAllSync());
-  await kafka.start();
-  const ctx: BenchContext = {
-    quick,
-    workDir,
-    brokers: kafka.brokers,
-    secret: `bench-${Date.now()}-secret-0123456789abcdef`,
-    log,
-  };
-  const database = `sa_bench_exp_${Date.now()}`;
-  const server = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
-  const postgresUrl = `${server}/${database}`;
-  const port = await findFreePort();
-  const api = startTs(
-    'stress-testing/src/api-target.ts',
-    baseEnv(ctx, {
-      PORT: String(port),
-      CLICKHOUSE_DATA_DIR: join(workDir, 'chdb'),
-      POSTGRES_URL: postgresUrl,
-    }),
-    logFile(ctx, 'api-experiments'),
-  );
+  const { ctx, url, postgresUrl, api, log, stop } = await startApiBench('experiments', quick);
   const phases: Phase[] = [];
   try {
-    const url = `http://127.0.0.1:${port}`;
-    await waitHttp(`${url}/readyz`);
     const viewerTokens = await Promise.all(
       Array.from({ length: 200 }, () => signHs256(ctx.secret, { sub: randomUUID(), ttlSec: 3600 })),
     );
@@ -213,13 +178,7 @@ async function main(): Promise<void> {
     if (!quick) writeFileSync(join(outDir, 'EXPERIMENTS.md'), markdown(results));
     process.stdout.write(json);
   } finally {
-    await api.stop();
-    await kafka.stop();
-    const admin = new pg.Client({ connectionString: `${server}/postgres` });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
-    await admin.end();
-    if (process.env.KEEP_BENCH_DATA === undefined) rmSync(workDir, { recursive: true, force: true });
+    await stop();
   }
 }
 

@@ -68,4 +68,21 @@ describe('benchmark harness (quick smoke run)', function () {
     }
     expect(r.database.assignments).to.be.greaterThan(0);
   });
+
+  it('runs the segments benchmark: rollout time and read latency over seeded users', async () => {
+    const out = join(testEnv().workDir, uniqueName('bench_seg'));
+    await exec('npm', ['run', '-s', 'bench:segments', '--', '--quick', '--out', out], {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const r = JSON.parse(readFileSync(join(out, 'results', 'segments-latest-quick.json'), 'utf8'));
+    expect(r.users).to.equal(20_000);
+    expect(r.seed.memberships).to.be.greaterThan(0);
+    expect(r.rollout.seconds).to.be.a('number').and.greaterThan(0);
+    // The 50% rollout over 20,000 users: within 4.5 standard errors of 10,000.
+    expect(r.rollout.members).to.be.within(10_000 - 4.5 * 71, 10_000 + 4.5 * 71);
+    expect(r.read.load.completed).to.equal(r.read.load.sent);
+    expect(r.read.load.p99Ms).to.be.a('number').and.greaterThan(0);
+    expect(r.read.load.non2xx).to.equal(0);
+  });
 });

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { BatchLoader } from '../../../lib/db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
 
 /** What the database holds for one device: when it was first seen, its stored options. */
@@ -8,11 +9,6 @@ export interface DeviceState {
   stored: Map<number, number>;
 }
 
-interface Waiter {
-  resolve(state: DeviceState | null): void;
-  reject(err: unknown): void;
-}
-
 interface Row {
   token: string;
   first_seen_us: string;
@@ -20,49 +16,19 @@ interface Row {
   option_position: number | null;
 }
 
-/**
- * Reads devices, coalescing the lookups of one event-loop turn into one query
- * (`token = ANY($1)`), as the Kafka publisher coalesces produces. Under load this turns
- * many round trips — each a few expensive syscalls on both sides — into one; when idle a
- * lookup waits only for the current turn to end.
- */
+/** Reads devices; the lookups of one event-loop turn share one query (BatchLoader). */
 export class DeviceReader {
-  private pending = new Map<string, Waiter[]>();
-  private scheduled = false;
+  private readonly loader: BatchLoader<string, DeviceState>;
 
   constructor(
     private readonly pool: Pool,
-    private readonly maxBatch = 500,
-  ) {}
-
-  read(token: string): Promise<DeviceState | null> {
-    return new Promise((resolve, reject) => {
-      const waiters = this.pending.get(token);
-      if (waiters === undefined) this.pending.set(token, [{ resolve, reject }]);
-      else waiters.push({ resolve, reject });
-      if (this.pending.size >= this.maxBatch) this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    maxBatch = 500,
+  ) {
+    this.loader = new BatchLoader((tokens) => this.query(tokens), maxBatch);
   }
 
-  private flush(): void {
-    this.scheduled = false;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    void this.query([...batch.keys()]).then(
-      (states) => {
-        for (const [token, waiters] of batch) {
-          for (const w of waiters) w.resolve(states.get(token) ?? null);
-        }
-      },
-      (err: unknown) => {
-        for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
-      },
-    );
+  async read(token: string): Promise<DeviceState | null> {
+    return (await this.loader.load(token)) ?? null;
   }
 
   private async query(tokens: string[]): Promise<Map<string, DeviceState>> {

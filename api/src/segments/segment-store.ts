@@ -1,5 +1,6 @@
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
 import type { CreateSegment, SegmentChange, UserSegments } from '../../../lib/contracts/segment.js';
+import { BatchLoader } from '../../../lib/db/batch-loader.js';
 import { db, isUniqueViolation } from '../../../lib/db/errors.js';
 import { inTransaction } from '../../../lib/db/transaction.js';
 import { ConflictError, NotFoundError } from '../../../lib/errors.js';
@@ -20,7 +21,15 @@ const ACTIVE = '(us.expires_at IS NULL OR us.expires_at > clock_timestamp())';
  * history in the same transaction.
  */
 export class SegmentStore {
-  constructor(private readonly pool: Pool) {}
+  private readonly reader: BatchLoader<string, UserSegments>;
+
+  constructor(
+    private readonly pool: Pool,
+    /** Longest a percentage rollout over every user may take (it runs in one statement). */
+    private readonly rolloutTimeoutMs = 120_000,
+  ) {
+    this.reader = new BatchLoader((ids) => this.readMany(ids));
+  }
 
   /** Creates a segment; with a percent, existing users in the rollout get it at once. */
   create(input: CreateSegment): Promise<SegmentView> {
@@ -38,8 +47,11 @@ export class SegmentStore {
         throw err;
       }
       if (input.percent !== undefined && input.percent > 0) {
-        await client.query(
-          `WITH rolled AS (
+        // One set-based statement over all users: far longer than a request's query.
+        await client.query(`SET LOCAL statement_timeout = ${Math.floor(this.rolloutTimeoutMs)}`);
+        // NOTE: pg reads a per-query query_timeout; its types do not declare it.
+        const rollout: QueryConfig & { query_timeout: number } = {
+          text: `WITH rolled AS (
              INSERT INTO user_segments (user_id, segment_id, source)
              SELECT u.id, s.id, 'rollout' FROM users u, segments s
               WHERE s.id = $1 AND NOT u.deleted AND segment_bucket(s.seed, u.id) < s.percent / 100
@@ -47,8 +59,10 @@ export class SegmentStore {
            )
            INSERT INTO segment_history (user_id, segment, operation, reason, at)
            SELECT user_id, $2, 'add', 'rollout', added_at FROM rolled`,
-          [id, input.slug],
-        );
+          values: [id, input.slug],
+          query_timeout: this.rolloutTimeoutMs + 1000,
+        };
+        await client.query(rollout);
       }
       return this.view(client, input.slug);
     });
@@ -108,33 +122,47 @@ export class SegmentStore {
 
   /** A user's active segments (expired ones are not, from their expiry on). */
   async forUser(userId: string): Promise<UserSegments> {
-    return db(async () => {
-      const user = await this.pool.query('SELECT 1 FROM users WHERE id = $1 AND NOT deleted', [userId]);
-      if (user.rowCount === 0) throw new NotFoundError(`no user ${userId}`);
-      return this.active(this.pool, userId);
-    });
+    const found = await this.reader.load(userId);
+    if (found === undefined) throw new NotFoundError(`no user ${userId}`);
+    return found;
   }
 
-  /** The slugs a user is active in (experiment targeting; token subjects are UUIDs). */
+  /** The slugs a user is active in (experiment targeting); none for an unknown user. */
   async activeSlugs(userId: string): Promise<Set<string>> {
+    return new Set((await this.reader.load(userId))?.segments.map((s) => s.slug));
+  }
+
+  /**
+   * Users and their active memberships, in one query for all the lookups of one
+   * event-loop turn; deleted and unknown users are absent.
+   */
+  private async readMany(userIds: string[]): Promise<Map<string, UserSegments>> {
     const rows = await db(() =>
-      this.pool.query<{ slug: string }>({
-        name: 'user-segments-active-slugs',
-        text: `SELECT s.slug FROM user_segments us JOIN segments s ON s.id = us.segment_id
-                WHERE us.user_id = $1 AND ${ACTIVE}`,
-        values: [userId],
+      this.pool.query<{ user_id: string } & Partial<MembershipRow>>({
+        name: 'user-segments-read',
+        text: `SELECT u.id AS user_id, s.slug, us.source, us.added_at, us.expires_at
+                 FROM users u
+                 LEFT JOIN user_segments us ON us.user_id = u.id AND ${ACTIVE}
+                 LEFT JOIN segments s ON s.id = us.segment_id
+                WHERE u.id = ANY($1::uuid[]) AND NOT u.deleted
+                ORDER BY u.id, s.slug`,
+        values: [userIds],
       }),
     );
-    return new Set(rows.rows.map((r) => r.slug));
+    const out = new Map<string, UserSegments>();
+    for (const r of rows.rows) {
+      let user = out.get(r.user_id);
+      if (user === undefined) {
+        user = { user_id: r.user_id, segments: [] };
+        out.set(r.user_id, user);
+      }
+      if (r.slug !== undefined && r.slug !== null) user.segments.push(membership(r as MembershipRow));
+    }
+    return out;
   }
 
   private async active(q: Pool | PoolClient, userId: string): Promise<UserSegments> {
-    const rows = await q.query<{
-      slug: string;
-      source: 'manual' | 'rollout';
-      added_at: Date;
-      expires_at: Date | null;
-    }>({
+    const rows = await q.query<MembershipRow>({
       name: 'user-segments-active',
       text: `SELECT s.slug, us.source, us.added_at, us.expires_at
                  FROM user_segments us JOIN segments s ON s.id = us.segment_id
@@ -142,15 +170,7 @@ export class SegmentStore {
                 ORDER BY s.slug`,
       values: [userId],
     });
-    return {
-      user_id: userId,
-      segments: rows.rows.map((r) => ({
-        slug: r.slug,
-        source: r.source,
-        added_at: r.added_at.toISOString(),
-        expires_at: r.expires_at === null ? null : r.expires_at.toISOString(),
-      })),
-    };
+    return { user_id: userId, segments: rows.rows.map(membership) };
   }
 
   private async view(q: Pool | PoolClient, slug: string): Promise<SegmentView> {
@@ -158,6 +178,22 @@ export class SegmentStore {
     if (rows.rowCount === 0) throw new NotFoundError(`no segment ${slug}`);
     return toView(rows.rows[0]!);
   }
+}
+
+interface MembershipRow {
+  slug: string;
+  source: 'manual' | 'rollout';
+  added_at: Date;
+  expires_at: Date | null;
+}
+
+function membership(r: MembershipRow): UserSegments['segments'][number] {
+  return {
+    slug: r.slug,
+    source: r.source,
+    added_at: r.added_at.toISOString(),
+    expires_at: r.expires_at === null ? null : r.expires_at.toISOString(),
+  };
 }
 
 interface SegmentRow {

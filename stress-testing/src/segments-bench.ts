@@ -1,0 +1,194 @@
+/**
+ * npm run bench:segments [-- --quick]: the two segment targets, against the real API
+ * process and PostgreSQL on this machine.
+ *   rollout — POST /api/v1/segments with percent 50 over 1,000,000 users: time to the 201
+ *             (every member written with its history row, one transaction). Target < 30 s.
+ *   read    — GET /api/v1/users/{id}/segments at a fixed 2,000 requests/s for random users
+ *             out of the 1,000,000 (so nearly every read misses any cache). Target p99 ≤ 10 ms.
+ * Writes results/segments-<date>.json, results/segments-latest.json and SEGMENTS.md.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { signHs256 } from '../../lib/auth/sign-token.js';
+import { sleep } from '../../lib/retry.js';
+import { startApiBench } from './api-bench-env.js';
+import { runOpenLoop, type OpenLoopResult } from './open-loop.js';
+import { ROOT } from './proc.js';
+
+const USERS = 1_000_000;
+const TARGET_RPS = 2000;
+const TARGET_P99_MS = 10;
+const TARGET_ROLLOUT_SEC = 30;
+/** Segments every user may already be in (each at its own share), so reads return some. */
+const EXISTING = [
+  ['BENCH_VOICE_MESSAGES', 0.3],
+  ['BENCH_PREMIUM_TRIAL', 0.1],
+  ['BENCH_KIDS_PROFILE', 0.2],
+] as const;
+
+/** The bench's user i, as the SQL seed computes it: md5('bench-user-' || i)::uuid. */
+function userId(i: number): string {
+  const h = createHash('md5').update(`bench-user-${i}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** Users and memberships written straight into the replica tables, as the users topic would. */
+async function seed(postgresUrl: string, users: number): Promise<{ seconds: number; memberships: number }> {
+  const client = new pg.Client({ connectionString: postgresUrl });
+  await client.connect();
+  const t0 = performance.now();
+  try {
+    await client.query(
+      `INSERT INTO users (id, version) SELECT md5('bench-user-' || i)::uuid, 1 FROM generate_series(1, $1) AS i`,
+      [users],
+    );
+    for (const [slug, share] of EXISTING) {
+      const id = (
+        await client.query<{ id: string }>('INSERT INTO segments (slug) VALUES ($1) RETURNING id', [slug])
+      ).rows[0]!.id;
+      await client.query(
+        `INSERT INTO user_segments (user_id, segment_id, source)
+         SELECT u.id, s.id, 'manual' FROM users u, segments s WHERE s.id = $1 AND segment_bucket(s.seed, u.id) < $2`,
+        [id, share],
+      );
+    }
+    // As autovacuum would after a bulk load, but before the measurement rather than during it.
+    await client.query('VACUUM ANALYZE users, segments, user_segments, segment_history');
+    const memberships = Number(
+      (await client.query<{ n: string }>('SELECT count(*) AS n FROM user_segments')).rows[0]!.n,
+    );
+    return { seconds: (performance.now() - t0) / 1000, memberships };
+  } finally {
+    await client.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } },
+  });
+  const quick = values.quick;
+  const outDir = values.out ?? join(ROOT, 'stress-testing');
+  const users = quick ? 20_000 : USERS;
+  const rate = quick ? 200 : TARGET_RPS;
+  const durationSec = quick ? 2 : 15;
+  const { ctx, url, postgresUrl, api, log, stop } = await startApiBench('segments', quick);
+  try {
+    const admin = await signHs256(ctx.secret, {
+      sub: '00000000-0000-4000-8000-000000000001',
+      roles: ['admin'],
+      ttlSec: 6 * 3600,
+    });
+    log(`seeding ${users.toLocaleString('en')} users and their memberships`);
+    const seeded = await seed(postgresUrl, users);
+    log(`  ${seeded.seconds.toFixed(1)} s, ${seeded.memberships.toLocaleString('en')} memberships`);
+
+    log(`rollout: creating a 50% segment over ${users.toLocaleString('en')} users`);
+    const t0 = performance.now();
+    const res = await fetch(`${url}/api/v1/segments`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ slug: 'BENCH_HALF', percent: 50 }),
+    });
+    const rolloutSec = (performance.now() - t0) / 1000;
+    const created = (await res.json()) as { members?: number };
+    if (res.status !== 201) throw new Error(`rollout answered ${res.status}: ${JSON.stringify(created)}`);
+    const members = created.members ?? 0;
+    log(`  ${rolloutSec.toFixed(2)} s, ${members.toLocaleString('en')} members`);
+
+    await sleep(quick ? 200 : 5000);
+    log(`read: GET /api/v1/users/{id}/segments at ${rate} req/s for ${durationSec} s`);
+    const read: OpenLoopResult = await runOpenLoop({
+      url,
+      rate,
+      durationSec,
+      maxConnections: 128,
+      request: () => ({
+        path: `/api/v1/users/${userId(1 + Math.floor(Math.random() * users))}/segments`,
+        headers: { authorization: `Bearer ${admin}` },
+      }),
+    });
+    log(
+      `  ${read.achievedPerSec} req/s p50 ${read.p50Ms} ms p99 ${read.p99Ms} ms max ${read.maxMs} ms non2xx ${read.non2xx} errors ${read.errors}`,
+    );
+    const results = {
+      date: new Date().toISOString(),
+      quick,
+      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadGeneratorOnSameCores: true },
+      users,
+      seed: seeded,
+      rollout: {
+        percent: 50,
+        seconds: Number(rolloutSec.toFixed(3)),
+        members,
+        memberShare: Number((members / users).toFixed(4)),
+        targetSeconds: TARGET_ROLLOUT_SEC,
+        met: !quick && rolloutSec < TARGET_ROLLOUT_SEC,
+      },
+      read: {
+        durationSec,
+        load: read,
+        targetRps: TARGET_RPS,
+        targetP99Ms: TARGET_P99_MS,
+        met:
+          rate >= TARGET_RPS &&
+          read.achievedPerSec >= rate * 0.98 &&
+          read.p99Ms <= TARGET_P99_MS &&
+          read.non2xx === 0 &&
+          read.errors === 0,
+      },
+      apiPeakRssMiB: Math.round(api.peakRssMiB()),
+    };
+    mkdirSync(join(outDir, 'results'), { recursive: true });
+    const json = `${JSON.stringify(results, null, 2)}\n`;
+    // A quick run never overwrites the figures of a real one.
+    const suffix = quick ? '-quick' : '';
+    writeFileSync(join(outDir, 'results', `segments-${results.date.slice(0, 10)}${suffix}.json`), json);
+    writeFileSync(join(outDir, 'results', `segments-latest${suffix}.json`), json);
+    if (!quick) writeFileSync(join(outDir, 'SEGMENTS.md'), markdown(results));
+    process.stdout.write(json);
+  } finally {
+    await stop();
+  }
+}
+
+function markdown(r: {
+  date: string;
+  users: number;
+  seed: { seconds: number; memberships: number };
+  rollout: { seconds: number; members: number; memberShare: number; met: boolean };
+  read: { durationSec: number; load: OpenLoopResult; met: boolean };
+  apiPeakRssMiB: number;
+}): string {
+  const l = r.read.load;
+  return `# Segments benchmark (generated by \`npm run bench:segments\`)
+
+Run ${r.date} against the real API process and PostgreSQL on this machine (2 cores, shared with the load
+generator and the Kafka broker). ${r.users.toLocaleString('en')} users seeded into the replica table with
+${r.seed.memberships.toLocaleString('en')} memberships in ${EXISTING.length} segments (${r.seed.seconds.toFixed(1)} s).
+
+| Measure | Figure | Target | |
+| --- | ---: | ---: | --- |
+| create a 50% segment over ${r.users.toLocaleString('en')} users (request to 201) | **${r.rollout.seconds.toFixed(2)} s** (${r.rollout.members.toLocaleString('en')} members, share ${r.rollout.memberShare}) | < ${TARGET_ROLLOUT_SEC} s | ${r.rollout.met ? 'met' : 'not met'} |
+| get a user's segments, offered / achieved req/s | ${l.rate.toLocaleString('en')} / ${l.achievedPerSec.toLocaleString('en')} | ${TARGET_RPS.toLocaleString('en')} | |
+| … p50 / p90 / p99 / max ms | ${l.p50Ms} / ${l.p90Ms} / **${l.p99Ms}** / ${l.maxMs} | p99 ≤ ${TARGET_P99_MS} | ${r.read.met ? 'met' : 'not met'} |
+| … errors | ${l.non2xx + l.errors} | 0 | |
+
+- **rollout**: one set-based statement writes every member and its \`add … rollout\` history row in the
+  create transaction (membership = hash of segment seed and user below the percent).
+- **read**: ${r.read.durationSec} s at a fixed rate (open loop: latency from each request's due time), a random
+  user out of all ${r.users.toLocaleString('en')} each time, with an admin token (JWT verified per request).
+  The reads of one event-loop turn share one query.
+
+API peak RSS ${r.apiPeakRssMiB} MiB (it embeds the ClickHouse engine in this harness).
+`;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
