@@ -6,14 +6,12 @@
  * smoke test (figures, never timings, are asserted there).
  */
 import { execSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
-import { LocalKafka } from '../../lib/runtime/local-kafka.js';
-import { findFreePortBlock } from '../../lib/runtime/ports.js';
-import type { BenchContext } from './context.js';
+import { startBenchRun } from './bench-broker.js';
 import { sampleMessage } from './prefill.js';
 import { ROOT } from './proc.js';
 import { latencyChartSvg, writeResults, type BenchResults } from './report.js';
@@ -36,25 +34,8 @@ async function main(): Promise<void> {
   });
   const quick = values.quick;
   const outDir = values.out ?? join(ROOT, 'stress-testing');
-  const workDir = mkdtempSync(join(tmpdir(), 'sa-bench-'));
-  const kafka = new LocalKafka({
-    dir: join(workDir, 'kafka'),
-    nodes: 1,
-    basePort: await findFreePortBlock(1),
-    heap: '1g',
-  });
-  process.on('exit', () => kafka.killAllSync());
-  const started = Date.now();
-  const log = (msg: string) =>
-    process.stderr.write(`[bench +${((Date.now() - started) / 1000).toFixed(0)}s] ${msg}\n`);
-  await kafka.start();
-  const ctx: BenchContext = {
-    quick,
-    workDir,
-    brokers: kafka.brokers,
-    secret: `bench-${Date.now()}-secret-0123456789abcdef`,
-    log,
-  };
+  const { ctx, stop } = await startBenchRun('all', quick);
+  const log = (msg: string) => ctx.log(msg);
   try {
     log('1-2. API ingest (single, batch)');
     const api = await apiIngest(ctx);
@@ -65,7 +46,7 @@ async function main(): Promise<void> {
     log('4. ETL drain');
     const etl = await etlDrain(ctx);
     log('5. engine insert limit (JSONEachRow, 100k-row blocks)');
-    const limitDir = join(workDir, 'chdb-limit');
+    const limitDir = join(ctx.workDir, 'chdb-limit');
     const insert = spawnSync(
       process.execPath,
       [
@@ -163,8 +144,7 @@ async function main(): Promise<void> {
       `${JSON.stringify({ figures: results.figures, ratios, targets: results.targets }, null, 2)}\n`,
     );
   } finally {
-    await kafka.stop();
-    if (process.env.KEEP_BENCH_DATA === undefined) rmSync(workDir, { recursive: true, force: true });
+    await stop();
   }
 }
 
