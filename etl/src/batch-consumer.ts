@@ -30,10 +30,11 @@ export interface BatchConsumerOptions {
   retryMaxMs: number;
 }
 
-export interface BatchConsumerDeps<R> {
+export interface BatchConsumerDeps {
   kafka: Kafka;
-  sink: ClickHouseSink<R>;
-  decode: (partition: number) => Decoder<R>;
+  sink: ClickHouseSink;
+  /** Decodes a message into its table's JSONEachRow line (row-line.ts). */
+  decode: (partition: number) => Decoder<Buffer>;
   windows: PartitionWindows;
   deadLetters: DeadLetterPublisher;
   log: Logger;
@@ -66,7 +67,7 @@ type Outcome<T> = { done: true; value: T } | { done: false };
  * If the consumer stops or the batch goes stale mid-way, nothing more is committed and the
  * rest is delivered again to whoever owns the partition next.
  */
-export class BatchConsumer<R> implements Service {
+export class BatchConsumer implements Service {
   readonly name: string;
   readonly stats: BatchConsumerStats = {
     rowsInserted: 0,
@@ -80,7 +81,7 @@ export class BatchConsumer<R> implements Service {
   private readonly log: Logger;
 
   constructor(
-    private readonly deps: BatchConsumerDeps<R>,
+    private readonly deps: BatchConsumerDeps,
     private readonly opts: BatchConsumerOptions,
   ) {
     this.name = `consumer:${opts.topic}`;
@@ -195,12 +196,12 @@ export class BatchConsumer<R> implements Service {
    * rows with the reason, or not done when the consumer stopped meanwhile.
    */
   private async insertAll(
-    rows: BlockRow<R>[],
+    rows: BlockRow<Buffer>[],
     token: string,
     payload: EachBatchPayload,
     log: Logger,
     alreadyStored: Set<string>,
-  ): Promise<Outcome<{ row: BlockRow<R>; reason: string }[]>> {
+  ): Promise<Outcome<{ row: BlockRow<Buffer>; reason: string }[]>> {
     if (rows.length === 0) return { done: true, value: [] };
     let permanent: unknown;
     let pending = rows;
@@ -237,7 +238,7 @@ export class BatchConsumer<R> implements Service {
     }
     log.warn({ token, rows: pending.length, err: permanent }, 'etl_insert_rejected_bisecting');
     const mid = Math.floor(pending.length / 2);
-    const dead: { row: BlockRow<R>; reason: string }[] = [];
+    const dead: { row: BlockRow<Buffer>; reason: string }[] = [];
     for (const half of [pending.slice(0, mid), pending.slice(mid)]) {
       const sub = await this.insertAll(
         half,
@@ -259,10 +260,10 @@ export class BatchConsumer<R> implements Service {
    * others, and token windows that rolled over.
    */
   private async withoutStored(
-    rows: BlockRow<R>[],
+    rows: BlockRow<Buffer>[],
     partition: number,
     alreadyStored: Set<string>,
-  ): Promise<BlockRow<R>[]> {
+  ): Promise<BlockRow<Buffer>[]> {
     const stored = await this.deps.windows.storedInRange(
       partition,
       rows[0]!.offset,
@@ -275,7 +276,7 @@ export class BatchConsumer<R> implements Service {
 
   private observe(
     batch: EachBatchPayload['batch'],
-    block: InsertBlock<R>,
+    block: InsertBlock<Buffer>,
     rows: number,
     dropped: number,
     letters: DeadLetter[],
@@ -295,8 +296,8 @@ export class BatchConsumer<R> implements Service {
   private lettersFor(
     topic: string,
     partition: number,
-    block: InsertBlock<R>,
-    dead: { row: BlockRow<R>; reason: string }[],
+    block: InsertBlock<Buffer>,
+    dead: { row: BlockRow<Buffer>; reason: string }[],
   ): DeadLetter[] {
     return [
       ...block.rejects.map((r) => ({ ...r, sourceTopic: topic, partition, stage: 'decode' as const })),

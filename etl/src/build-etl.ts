@@ -10,9 +10,9 @@ import { ClickHouseSink } from './clickhouse-sink.js';
 import { DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
 import { PartitionWindows } from './dedup/partition-windows.js';
 import { ClickHouseSeenIds } from './dedup/seen-ids-source.js';
-import { decodeProgress, type ProgressRow } from './progress-row.js';
-import { decodeUserEvent, type UserEventRow } from './user-event-row.js';
-import { decodeExposure, type ExposureRow } from './exposure-row.js';
+import { decodeProgress } from './progress-row.js';
+import { decodeUserEvent } from './user-event-row.js';
+import { decodeExposure } from './exposure-row.js';
 
 export interface EtlDeps {
   kafka: Kafka;
@@ -23,27 +23,27 @@ export interface EtlDeps {
 
 export interface Etl {
   deadLetters: DeadLetterPublisher;
-  progress: BatchConsumer<ProgressRow>;
-  events: BatchConsumer<UserEventRow>;
-  exposures: BatchConsumer<ExposureRow>;
+  progress: BatchConsumer;
+  events: BatchConsumer;
+  exposures: BatchConsumer;
   windows: PartitionWindows;
   /** Start order: DLQ producer before the consumers; stopped in reverse. */
   services: Service[];
 }
 
-interface StreamSpec<R> {
+interface StreamSpec {
   topic: string;
   groupId: string;
   table: string;
-  decode: (partition: number) => Decoder<R>;
+  decode: (partition: number) => Decoder<Buffer>;
 }
 
-function buildStream<R>(
+function buildStream(
   config: Config,
   deps: EtlDeps,
   deadLetters: DeadLetterPublisher,
-  spec: StreamSpec<R>,
-): { consumer: BatchConsumer<R>; windows: PartitionWindows } {
+  spec: StreamSpec,
+): { consumer: BatchConsumer; windows: PartitionWindows } {
   const log = deps.log.child({ module: 'etl' });
   const table = `${config.clickhouseDatabase}.${spec.table}`;
   const windows = new PartitionWindows(
@@ -51,12 +51,12 @@ function buildStream<R>(
     new ClickHouseSeenIds(deps.clickhouse, table),
     log.child({ topic: spec.topic }),
   );
-  const sink = new ClickHouseSink<R>(deps.clickhouse, {
+  const sink = new ClickHouseSink(deps.clickhouse, {
     table,
     useDedupToken: config.clickhouseDedupToken,
     distributedSync: config.clickhouseCluster !== undefined,
   });
-  const consumer = new BatchConsumer<R>(
+  const consumer = new BatchConsumer(
     {
       kafka: deps.kafka,
       sink,

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { inSpan } from '../../lib/apm/tracing.js';
+import { insertRaw } from '../../lib/clickhouse/raw-insert.js';
 
 export interface SinkOptions {
   table: string;
@@ -9,25 +10,30 @@ export interface SinkOptions {
   distributedSync: boolean;
 }
 
-/** Writes one insert block; resolves only when ClickHouse has accepted it. */
-export class ClickHouseSink<R> {
+/**
+ * Writes one insert block of JSONEachRow lines (see row-line.ts); resolves only when
+ * ClickHouse has accepted it. Times arrive in the contract's ISO-8601 form, which
+ * `date_time_input_format=best_effort` parses (every server we run knows it, 18.16 too).
+ */
+export class ClickHouseSink {
+  private readonly settings: Record<string, string | number>;
+
   constructor(
     private readonly client: ClickHouseClient,
     private readonly opts: SinkOptions,
-  ) {}
+  ) {
+    this.settings = { date_time_input_format: 'best_effort' };
+    if (opts.distributedSync) this.settings.insert_distributed_sync = 1;
+  }
 
-  async insert(rows: R[], token: string): Promise<void> {
-    if (rows.length === 0) return;
-    const settings: Record<string, string | number> = {};
-    if (this.opts.useDedupToken) settings.insert_deduplication_token = token;
-    if (this.opts.distributedSync) settings.insert_distributed_sync = 1;
+  async insert(lines: readonly Buffer[], token: string): Promise<void> {
+    if (lines.length === 0) return;
+    const settings = this.opts.useDedupToken
+      ? { ...this.settings, insert_deduplication_token: token }
+      : this.settings;
+    const body = Buffer.concat(lines);
     await inSpan(`ClickHouse INSERT ${this.opts.table}`, 'db', 'clickhouse', 'insert', () =>
-      this.client.insert<R>({
-        table: this.opts.table,
-        values: rows,
-        format: 'JSONEachRow',
-        clickhouse_settings: settings,
-      }),
+      insertRaw(this.client, { table: this.opts.table, body, settings }),
     );
   }
 }

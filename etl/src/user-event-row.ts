@@ -1,9 +1,12 @@
 import { UserEventMessageV1 } from '../../lib/contracts/user-event.js';
-import { isoToClickHouse } from '../../lib/contracts/time.js';
 import type { Decoded } from './batch-builder.js';
 import { decodeContract } from '../../lib/kafka/decode-contract.js';
+import { objectRowLine } from './row-line.js';
 
-/** One row of user_events: the contract-v1 message plus its Kafka coordinates. */
+/**
+ * One row of user_events: the contract-v1 message plus its Kafka coordinates. Not a
+ * pass-through: `properties` is an object in the message and a JSON string in the table.
+ */
 export interface UserEventRow {
   event_id: string;
   viewer_id: string;
@@ -16,11 +19,7 @@ export interface UserEventRow {
   kafka_offset: string;
 }
 
-export function decodeUserEvent(
-  value: Buffer | null,
-  partition: number,
-  offset: string,
-): Decoded<UserEventRow> {
+export function decodeUserEvent(value: Buffer | null, partition: number, offset: string): Decoded<Buffer> {
   const decoded = decodeContract(value, UserEventMessageV1);
   if (!decoded.ok) return decoded;
   const m = decoded.message;
@@ -28,16 +27,16 @@ export function decodeUserEvent(
     ok: true,
     id: m.event_id,
     splitKey: m.received_at.slice(0, 7),
-    row: {
+    row: objectRowLine({
       event_id: m.event_id,
       viewer_id: m.viewer_id,
       event_type: m.event_type,
-      occurred_at: isoToClickHouse(m.occurred_at),
-      received_at: isoToClickHouse(m.received_at),
+      occurred_at: m.occurred_at,
+      received_at: m.received_at,
       properties: JSON.stringify(m.properties),
       schema_version: m.schema_version,
       kafka_partition: partition,
       kafka_offset: offset,
-    },
+    } satisfies UserEventRow),
   };
 }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
+import { registerNativeInsert } from './raw-insert.js';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 
 export type { ClickHouseClient };
@@ -39,5 +40,8 @@ export async function createClickHouse(opts: ClickHouseOptions): Promise<ClickHo
   mkdirSync(path, { recursive: true });
   // Loaded lazily: server-mode processes never map the 500 MB engine library.
   const { createChdbConnection } = await import('chdb/connection');
-  return createClient({ connection: createChdbConnection({ path }) as never });
+  const connection = createChdbConnection({ path });
+  const client = createClient({ connection: connection as never });
+  registerNativeInsert(client, (params) => connection.chdb.rawInsert(params));
+  return client;
 }

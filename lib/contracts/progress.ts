@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { contentEventId } from './event-id.js';
+import { hasExactlyKeys, isIntIn, isIsoUtc, isUuid } from './fast-checks.js';
 import { occurredAtField, toUtcIso, type TimeLimits } from './time.js';
 
 /**
@@ -58,6 +59,26 @@ export const ProgressMessageV1 = z.strictObject({
   received_at: z.iso.datetime(),
 });
 export type ProgressMessage = z.output<typeof ProgressMessageV1>;
+
+const PROGRESS_KEYS: ReadonlySet<string> = new Set(Object.keys(ProgressMessageV1.shape));
+
+/**
+ * ProgressMessageV1 without zod, for the ETL's hot loop: true only where the schema
+ * accepts (test/unit/fast-checks.test.ts); false means "ask the schema".
+ */
+export function isProgressMessageV1(v: unknown): v is ProgressMessage {
+  return (
+    hasExactlyKeys(v, PROGRESS_KEYS) &&
+    v.schema_version === PROGRESS_SCHEMA_VERSION &&
+    isUuid(v.event_id) &&
+    isUuid(v.viewer_id) &&
+    isUuid(v.film_id) &&
+    isIntIn(v.position_sec, 0, MAX_FILM_SECONDS) &&
+    isIntIn(v.duration_sec, 1, MAX_FILM_SECONDS) &&
+    isIsoUtc(v.occurred_at) &&
+    isIsoUtc(v.received_at)
+  );
+}
 
 /**
  * The Kafka message for a validated item. Without a client event_id, the id is derived

@@ -18,15 +18,6 @@ export function toUtcIso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/**
- * ClickHouse DateTime64(3) text form ('YYYY-MM-DD hh:mm:ss.sss') from the contract's ISO
- * form. NOTE: string surgery instead of Date round-trips: it runs once per row in the ETL
- * hot loop and the input is always our own toISOString() output.
- */
-export function isoToClickHouse(iso: string): string {
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
-}
-
 /** The optional client `occurred_at` of every event: ISO-8601 with a zone, within the limits. */
 export function occurredAtField(limits: TimeLimits, now: () => number) {
   return z.iso

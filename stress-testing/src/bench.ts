@@ -8,15 +8,15 @@
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { spawnSync } from 'node:child_process';
 import { startBenchRun } from './bench-broker.js';
 import { sampleMessage } from './prefill.js';
 import { ROOT } from './proc.js';
 import { latencyChartSvg, writeResults, type BenchResults } from './report.js';
 import { renderResultsMarkdown } from './results-markdown.js';
 import { apiIngest } from './scenarios/api-ingest.js';
+import { engineInsertLimit } from './scenarios/engine-limit.js';
 import { etlDrain } from './scenarios/etl-drain.js';
 import { freshness } from './scenarios/freshness.js';
 import { kafkaLimit } from './scenarios/kafka-limit.js';
@@ -46,25 +46,8 @@ async function main(): Promise<void> {
     log('4. ETL drain');
     const etl = await etlDrain(ctx);
     log('5. engine insert limit (JSONEachRow, 100k-row blocks)');
-    const limitDir = join(ctx.workDir, 'chdb-limit');
-    const insert = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        resolve(ROOT, 'stress-testing/src/engine-insert-limit.ts'),
-        limitDir,
-        String(etl.rows),
-      ],
-      {
-        cwd: ROOT,
-        encoding: 'utf8',
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-    if (insert.status !== 0) throw new Error(`engine insert limit failed: ${insert.stderr}`);
-    const engine = JSON.parse(insert.stdout) as { rows: number; seconds: number };
-    const engineRowsPerSec = Math.round(engine.rows / engine.seconds);
+    const engine = engineInsertLimit(ctx, etl.rows);
+    const engineRowsPerSec = engine.rowsPerSec;
     log(`  engine: ${engineRowsPerSec} rows/s`);
     log('6. freshness at half the highest sustained API rate');
     const fresh = await freshness(ctx, Math.max(1, Math.round(api.single.best.eventsPerSec / 2)));
@@ -105,8 +88,11 @@ async function main(): Promise<void> {
           rowsPerSec: etl.rowsPerSec,
           drainSeconds: round(etl.drainSeconds),
           bareConsumePerSec: etl.bareConsumePerSec,
+          cpuSeconds: etl.etlCpuSeconds,
+          cpuMsPer1kRows: etl.etlCpuMsPer1kRows,
+          machineBusy: etl.machineBusy,
         },
-        engineInsert: { rows: engine.rows, rowsPerSec: engineRowsPerSec },
+        engineInsert: { rows: etl.rows, rowsPerSec: engineRowsPerSec, cpuMsPer1kRows: engine.cpuMsPer1kRows },
         freshness: fresh,
         readPath: read,
         memory: { apiPeakRssMiB: Math.round(api.peakRssMiB), etlPeakRssMiB: Math.round(etl.peakRssMiB) },

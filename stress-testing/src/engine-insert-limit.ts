@@ -1,15 +1,15 @@
 /**
  * 5 (child process): the embedded engine's own JSONEachRow insert rate for the rows the
- * ETL writes, in 100k-row blocks, already serialised, handed to the engine's parser with
- * chdb's native raw insert (no client-side encoding at all). The ETL must also decode,
+ * ETL writes (the very bytes and settings its sink sends), in 100k-row blocks, already
+ * serialised, handed to the engine's parser with chdb's native raw insert. The ETL must also decode,
  * validate and deduplicate; this is the ceiling it is compared with.
- * Usage: tsx engine-insert-limit.ts <dataDir> <rows>; prints JSON {rows, seconds}.
+ * Usage: tsx engine-insert-limit.ts <dataDir> <rows>; prints JSON {rows, seconds, cpuSeconds}.
  */
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
 import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
 import { bootstrapStatements } from '../../lib/clickhouse/migrate.js';
-import { isoToClickHouse } from '../../lib/contracts/time.js';
+import { kafkaRowLine } from '../../etl/src/row-line.js';
 import { sampleMessage } from './prefill.js';
 
 const [dir, rowsArg] = process.argv.slice(2);
@@ -23,26 +23,26 @@ for (const sql of [...bootstrapStatements(ctx), ...MIGRATIONS.flatMap((m) => m.s
 const BLOCK = 100_000;
 const blocks: Buffer[] = [];
 for (let done = 0; done < total; done += BLOCK) {
-  const lines: string[] = [];
+  const lines: Buffer[] = [];
   for (let i = 0; i < Math.min(BLOCK, total - done); i++) {
     const m = sampleMessage();
-    lines.push(
-      JSON.stringify({
-        ...m,
-        occurred_at: isoToClickHouse(m.occurred_at),
-        received_at: isoToClickHouse(m.received_at),
-        kafka_partition: 0,
-        kafka_offset: done + i,
-      }),
-    );
+    lines.push(kafkaRowLine(Buffer.from(JSON.stringify(m)), m, 0, String(done + i)));
   }
-  blocks.push(Buffer.from(`${lines.join('\n')}\n`));
+  blocks.push(Buffer.concat(lines));
 }
 const started = performance.now();
+const cpuBefore = process.cpuUsage(); // the whole process: the engine's threads included
 for (const values of blocks)
-  await session.insert({ table: 'limit.progress_events', values, format: 'JSONEachRow' });
+  await session.insert({
+    table: 'limit.progress_events',
+    values,
+    format: 'JSONEachRow',
+    settings: { date_time_input_format: 'best_effort' }, // as the ETL's sink sends them
+  });
 const seconds = (performance.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const count = Number(session.query('SELECT count() FROM limit.progress_events', 'CSV').trim());
 if (count !== total) throw new Error(`inserted ${count} rows, expected ${total}`);
-process.stdout.write(JSON.stringify({ rows: total, seconds }));
+process.stdout.write(JSON.stringify({ rows: total, seconds, cpuSeconds }));
 session.close();

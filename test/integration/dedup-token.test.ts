@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { ClickHouseSink } from '../../etl/src/clickhouse-sink.js';
+import { decodeProgress } from '../../etl/src/progress-row.js';
 import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
 import { migrate } from '../../lib/clickhouse/migrate.js';
-import { isoToClickHouse } from '../../lib/contracts/time.js';
 import { createLogger } from '../../lib/log.js';
 import { uniqueName } from '../helpers/ids.js';
 import { progressMessage } from '../helpers/progress-messages.js';
@@ -24,20 +24,16 @@ describe('insert_deduplication_token on the production schema', () => {
       MIGRATIONS,
       createLogger({ level: 'silent', pretty: false, name: 't' }),
     );
-    const sink = new ClickHouseSink<Record<string, unknown>>(clickhouse, {
+    const sink = new ClickHouseSink(clickhouse, {
       table: `${database}.progress_events`,
       useDedupToken: true,
       distributedSync: false,
     });
-    const rows = Array.from({ length: 50 }, (_, i) => {
-      const m = progressMessage();
-      return {
-        ...m,
-        occurred_at: isoToClickHouse(m.occurred_at),
-        received_at: isoToClickHouse(m.received_at),
-        kafka_partition: 0,
-        kafka_offset: String(i),
-      };
+    const messages = Array.from({ length: 50 }, () => progressMessage());
+    const rows = messages.map((m, i) => {
+      const decoded = decodeProgress(Buffer.from(JSON.stringify(m)), 0, String(i));
+      if (!decoded.ok) throw new Error(decoded.reason);
+      return decoded.row;
     });
     const count = async () =>
       Number(

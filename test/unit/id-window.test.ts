@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { IdWindow } from '../../etl/src/dedup/id-window.js';
+import { uuidToWords } from '../../etl/src/dedup/uuid-words.js';
 
 describe('IdWindow', () => {
   it('remembers ids it was given and nothing else', () => {
@@ -63,5 +64,35 @@ describe('IdWindow', () => {
     expect(w.bytes).to.be.greaterThan(small);
     const bytesPerId = w.bytes / 65536; // capacity after growth (next power of two)
     expect(bytesPerId).to.equal(32); // 16 id + 8 time + 2 index slots × 4
+  });
+});
+
+describe('uuidToWords', () => {
+  it('reads the 128 bits of a UUID, any hex case', () => {
+    const out = new Uint32Array(5);
+    for (let n = 0; n < 200; n++) {
+      const id = n % 2 === 0 ? randomUUID() : randomUUID().toUpperCase();
+      expect(uuidToWords(id, out, 1)).to.equal(true);
+      const hex = id.replaceAll('-', '');
+      const words = [0, 1, 2, 3].map((w) => Number.parseInt(hex.slice(w * 8, w * 8 + 8), 16));
+      expect(Array.from(out.subarray(1))).to.deep.equal(words);
+    }
+    expect(uuidToWords('ffffffff-ffff-ffff-ffff-ffffffffffff', out)).to.equal(true);
+    expect(Array.from(out.subarray(0, 4))).to.deep.equal([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff]);
+  });
+
+  it('refuses anything that is not a hyphenated UUID', () => {
+    const out = new Uint32Array(4);
+    const good = '0a0b0c0d-1111-4222-8333-444455556666';
+    for (const bad of [
+      '',
+      good.slice(1),
+      `${good}0`,
+      good.replace('-', '0'),
+      good.replace('0a', '0g'),
+      good.replace('0a', '0\u00e9'),
+      good.replaceAll('-', '_'),
+    ])
+      expect(uuidToWords(bad, out), bad).to.equal(false);
   });
 });

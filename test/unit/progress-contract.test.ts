@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createProgressSchemas, toProgressMessage, ProgressMessageV1 } from '../../lib/contracts/progress.js';
-import { checkOccurredAt, isoToClickHouse } from '../../lib/contracts/time.js';
+import { checkOccurredAt } from '../../lib/contracts/time.js';
 import { formatPath } from '../../lib/contracts/validation.js';
 import { decodeProgress } from '../../etl/src/progress-row.js';
 
@@ -81,23 +81,33 @@ describe('progress contract', () => {
     expect(checkOccurredAt(NOW + 300_001, NOW, limits)).to.match(/future/);
     expect(checkOccurredAt(NOW - limits.maxPastMs - 1, NOW, limits)).to.match(/past/);
   });
-
-  it('converts contract times to ClickHouse DateTime64 text', () => {
-    expect(isoToClickHouse('2026-06-01T12:34:56.789Z')).to.equal('2026-06-01 12:34:56.789');
-  });
 });
 
 describe('decodeProgress (ETL)', () => {
   const value = (o: unknown) => Buffer.from(JSON.stringify(o));
   const msg = toProgressMessage({ film_id: film, position_sec: 1, duration_sec: 2 }, viewer, NOW);
 
-  it('turns a contract message into a row with its Kafka coordinates', () => {
+  it('turns a contract message into one JSONEachRow line: the message plus its Kafka coordinates', () => {
     const res = decodeProgress(value(msg), 4, '77');
-    expect(res.ok && res.row).to.deep.include({
-      kafka_partition: 4,
-      kafka_offset: '77',
-      occurred_at: '2026-06-01 12:00:00.000',
-    });
+    if (!res.ok) throw new Error(res.reason);
+    const line = res.row.toString();
+    expect(line.endsWith('}\n')).to.equal(true);
+    expect(line.indexOf('\n')).to.equal(line.length - 1);
+    expect(JSON.parse(line)).to.deep.equal({ ...msg, kafka_partition: 4, kafka_offset: 77 });
+  });
+
+  it('keeps one message on one line when its JSON spans lines', () => {
+    const res = decodeProgress(Buffer.from(`${JSON.stringify(msg, null, 2)}\n\n`), 1, '9');
+    if (!res.ok) throw new Error(res.reason);
+    const line = res.row.toString();
+    expect(line.indexOf('\n')).to.equal(line.length - 1);
+    expect(JSON.parse(line)).to.deep.equal({ ...msg, kafka_partition: 1, kafka_offset: '9' });
+  });
+
+  it('splices the coordinates before the closing brace when the value has trailing blanks', () => {
+    const res = decodeProgress(Buffer.from(`${JSON.stringify(msg)}  \t`), 2, '5');
+    if (!res.ok) throw new Error(res.reason);
+    expect(JSON.parse(res.row.toString())).to.deep.equal({ ...msg, kafka_partition: 2, kafka_offset: 5 });
   });
 
   it('rejects empty, non-JSON and off-contract values with a reason', () => {

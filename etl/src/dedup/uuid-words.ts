@@ -4,13 +4,34 @@
  */
 export function uuidToWords(id: string, out: Uint32Array, at = 0): boolean {
   if (id.length !== 36) return false;
-  const hex = id.slice(0, 8) + id.slice(9, 13) + id.slice(14, 18) + id.slice(19, 23) + id.slice(24, 36);
-  for (let w = 0; w < 4; w++) {
-    const v = Number.parseInt(hex.slice(w * 8, w * 8 + 8), 16);
-    if (Number.isNaN(v)) return false;
-    out[at + w] = v >>> 0;
+  // charCode arithmetic, no substrings: this runs twice per row in the ETL's hot loop
+  // (slices + parseInt were 4.4% of its CPU in the 1M-row profile).
+  let word = 0;
+  let nibbles = 0;
+  let w = at;
+  for (let i = 0; i < 36; i++) {
+    const c = id.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 0x2d) return false; // '-'
+      continue;
+    }
+    const v = c < 128 ? HEX[c]! : -1;
+    if (v < 0) return false;
+    word = (word << 4) | v;
+    if (++nibbles === 8) {
+      out[w++] = word >>> 0;
+      word = 0;
+      nibbles = 0;
+    }
   }
   return true;
+}
+
+const HEX = new Int8Array(128).fill(-1);
+for (let d = 0; d < 10; d++) HEX[0x30 + d] = d;
+for (let d = 0; d < 6; d++) {
+  HEX[0x41 + d] = 10 + d;
+  HEX[0x61 + d] = 10 + d;
 }
 
 /** 32-bit mix of the four words (the words are already random for v4/v7/v8 ids). */

@@ -4,6 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { sleep } from '../../../lib/retry.js';
 import { baseEnv, logFile, type BenchContext } from '../context.js';
 import { prefill } from '../prefill.js';
+import { machineBusy, processCpuSeconds } from '../cpu.js';
 import { startTs } from '../proc.js';
 
 export interface EtlDrainResult {
@@ -12,6 +13,11 @@ export interface EtlDrainResult {
   drainSeconds: number;
   bareConsumePerSec: number;
   peakRssMiB: number;
+  /** CPU seconds the ETL process used during the drain, and per 1,000 rows. */
+  etlCpuSeconds: number;
+  etlCpuMsPer1kRows: number;
+  /** Share of the machine's cores busy during the drain (ETL, engine threads, broker). */
+  machineBusy: number;
   dataDir: string;
 }
 
@@ -79,11 +85,15 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
   try {
     let start = 0;
     let startRows = 0;
+    let startCpu = 0;
+    let busy = machineBusy();
     for (;;) {
       const done = await committed(kafka, groupId, topic).catch(() => 0);
       if (start === 0 && done > 0) {
         start = performance.now();
         startRows = done;
+        startCpu = processCpuSeconds(etl.proc.pid) ?? 0;
+        busy = machineBusy();
       }
       if (done >= rows) break;
       if (etl.proc.exitCode !== null) throw new Error('ETL exited during the drain; see etl.log');
@@ -92,9 +102,25 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
     if (startRows >= rows)
       throw new Error('the drain finished before a first commit was seen: too few rows to measure');
     const drainSeconds = (performance.now() - start) / 1000;
+    const machine = busy();
+    const etlCpuSeconds = (processCpuSeconds(etl.proc.pid) ?? startCpu) - startCpu;
     const rowsPerSec = Math.round((rows - startRows) / drainSeconds);
-    ctx.log(`  ETL: ${rows} rows, ${rowsPerSec} rows/s, peak RSS ${etl.peakRssMiB().toFixed(0)} MiB`);
-    return { rows, rowsPerSec, drainSeconds, bareConsumePerSec, peakRssMiB: etl.peakRssMiB(), dataDir };
+    const etlCpuMsPer1kRows = Math.round(((etlCpuSeconds * 1000) / (rows - startRows)) * 1000 * 100) / 100;
+    ctx.log(
+      `  ETL: ${rows} rows, ${rowsPerSec} rows/s, peak RSS ${etl.peakRssMiB().toFixed(0)} MiB, ` +
+        `ETL CPU ${etlCpuSeconds.toFixed(1)} s (${etlCpuMsPer1kRows} ms per 1k rows), machine ${(machine * 100).toFixed(0)}% busy`,
+    );
+    return {
+      rows,
+      rowsPerSec,
+      drainSeconds,
+      bareConsumePerSec,
+      peakRssMiB: etl.peakRssMiB(),
+      etlCpuSeconds: Math.round(etlCpuSeconds * 10) / 10,
+      etlCpuMsPer1kRows,
+      machineBusy: Math.round(machine * 100) / 100,
+      dataDir,
+    };
   } finally {
     await etl.stop();
   }

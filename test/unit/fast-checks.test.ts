@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { expect } from 'chai';
+import { z } from 'zod';
+import { isIntIn, isIsoUtc, isUuid } from '../../lib/contracts/fast-checks.js';
+import {
+  isProgressMessageV1,
+  ProgressMessageV1,
+  type ProgressMessage,
+} from '../../lib/contracts/progress.js';
+
+/**
+ * The hand-written checks may say "no" where zod says "yes" (zod then decides), never the
+ * reverse: that would let an off-contract message into ClickHouse unnoticed.
+ */
+
+// A deterministic generator, so a failure reproduces.
+let seed = 42;
+function rand(): number {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return seed / 2 ** 32;
+}
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+const digits = (n: number) => Array.from({ length: n }, () => String(Math.floor(rand() * 10))).join('');
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+
+const zUuid = z.uuid();
+const zDateTime = z.iso.datetime();
+
+const TRICKY_UUIDS = [
+  '00000000-0000-0000-0000-000000000000',
+  'ffffffff-ffff-ffff-ffff-ffffffffffff',
+  '0a0b0c0d-1111-0222-8333-444455556666', // version 0
+  '0a0b0c0d-1111-9222-8333-444455556666', // version 9
+  '0a0b0c0d-1111-4222-c333-444455556666', // variant c
+  '0a0b0c0d-1111-4222-B333-444455556666', // variant B
+  '0A0B0C0D-1111-4222-8333-44445555666F',
+  '0a0b0c0d11114222833344445555666600ab',
+  '0a0b0c0d-1111-4222-8333-44445555666',
+  '0a0b0c0d-1111-4222-8333-4444555566667',
+  '0a0b0c0g-1111-4222-8333-444455556666',
+  ' 0a0b0c0-1111-4222-8333-444455556666',
+  '0a0b0c0d-1111-4222-8333_444455556666',
+  '',
+];
+
+function randomDateTimeShape(): string {
+  // Digits anywhere in range or just outside it, so calendar edges are hit often.
+  const year = pick(['2024', '2023', '2000', '1900', '2100', '0000', '9999', digits(4)]);
+  const month = pad(Math.floor(rand() * 14), 2);
+  const day = pad(Math.floor(rand() * 33), 2);
+  const hour = pad(Math.floor(rand() * 26), 2);
+  const minute = pad(Math.floor(rand() * 62), 2);
+  const second = pad(Math.floor(rand() * 62), 2);
+  const fraction = pick(['', '.', `.${digits(1)}`, `.${digits(3)}`, `.${digits(7)}`, '.1a']);
+  const zone = pick(['Z', 'Z', 'Z', 'z', '+01:00', '', 'ZZ']);
+  const sep = pick(['T', 'T', 'T', 't', ' ']);
+  return `${year}-${month}-${day}${sep}${hour}:${minute}:${second}${fraction}${zone}`;
+}
+
+describe('fast contract checks never accept what zod refuses', () => {
+  it('UUIDs: agrees with z.uuid() on random and tricky ids', () => {
+    for (const id of [...TRICKY_UUIDS, ...Array.from({ length: 2000 }, () => randomUUID())]) {
+      for (const v of [id, id.toUpperCase()]) {
+        const zod = zUuid.safeParse(v).success;
+        if (isUuid(v)) expect(zod, v).to.equal(true);
+        // Everything zod accepts except nil and max is taken by the fast path.
+        if (zod && !/^(0{8}|f{8})-/i.test(v)) expect(isUuid(v), v).to.equal(true);
+      }
+    }
+    expect(isUuid(42)).to.equal(false);
+  });
+
+  it('date-times: agrees with z.iso.datetime() on 20,000 shapes around the calendar edges', () => {
+    let accepted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const v = randomDateTimeShape();
+      const zod = zDateTime.safeParse(v).success;
+      expect(isIsoUtc(v), v).to.equal(zod);
+      if (zod) accepted++;
+    }
+    for (const v of ['2024-02-29T00:00:00Z', '2000-02-29T23:59:59.999Z', '2026-11-22T12:00:00.123Z'])
+      expect(isIsoUtc(v), v).to.equal(true);
+    for (const v of ['2023-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2026-04-31T00:00:00Z'])
+      expect(isIsoUtc(v), v).to.equal(false);
+    expect(accepted).to.be.greaterThan(1000); // the generator does reach valid values
+  });
+
+  it('integers: agrees with z.int() bounds', () => {
+    const schema = z.int().min(1).max(604_800);
+    for (const v of [0, 1, 2.5, 604_800, 604_801, -0, -1, 1e21, Number.NaN, Infinity, '5', null, true])
+      expect(isIntIn(v, 1, 604_800), String(v)).to.equal(schema.safeParse(v).success);
+  });
+
+  it('progress messages: 50,000 valid and mutated messages', () => {
+    const valid = (): ProgressMessage => {
+      const ms = Math.floor(rand() * 4_102_444_800_000); // 1970 … 2100
+      return {
+        schema_version: 1,
+        event_id: randomUUID(),
+        viewer_id: randomUUID(),
+        film_id: randomUUID(),
+        position_sec: Math.floor(rand() * 7200),
+        duration_sec: 1 + Math.floor(rand() * 7200),
+        occurred_at: new Date(ms).toISOString(),
+        received_at: new Date(ms + 1000).toISOString(),
+      };
+    };
+    const values: unknown[] = [
+      ...TRICKY_UUIDS,
+      -1,
+      0,
+      -0,
+      1,
+      1.5,
+      604_800,
+      604_801,
+      1e21,
+      '5',
+      null,
+      true,
+      [],
+      {},
+      2,
+      '2024-02-29T00:00:00Z',
+      '2023-02-29T00:00:00Z',
+      '2026-11-22T12:00:00+01:00',
+    ];
+    const keys = Object.keys(valid());
+    let fastAccepted = 0;
+    let mutantsRefused = 0;
+    for (let i = 0; i < 50_000; i++) {
+      const m: Record<string, unknown> = valid();
+      const mutations = i % 5 === 0 ? 0 : 1 + Math.floor(rand() * 2);
+      for (let k = 0; k < mutations; k++) {
+        const kind = rand();
+        if (kind < 0.7) m[pick(keys)] = pick(values);
+        else if (kind < 0.8) delete m[pick(keys)];
+        else if (kind < 0.9) m[pick(['extra', 'kafka_offset', 'constructor'])] = 1;
+        else Object.assign(m, JSON.parse('{"__proto__": {"x": 1}}'));
+      }
+      // The ETL sees parsed JSON, never objects with prototypes of their own.
+      const json: unknown = JSON.parse(JSON.stringify(m));
+      const zod = ProgressMessageV1.safeParse(json).success;
+      const fast = isProgressMessageV1(json);
+      if (fast) {
+        expect(zod, JSON.stringify(json)).to.equal(true);
+        fastAccepted++;
+      }
+      if (!zod) mutantsRefused++;
+      if (mutations === 0) expect(fast, JSON.stringify(json)).to.equal(true);
+    }
+    expect(fastAccepted).to.be.greaterThan(10_000);
+    expect(mutantsRefused).to.be.greaterThan(10_000);
+  });
+});
