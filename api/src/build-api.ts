@@ -9,6 +9,8 @@ import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { healthRoutes } from './health/health.routes.js';
 import { HttpServer } from './http-server.js';
 import { KafkaPublisher } from './ingest/kafka-publisher.js';
+import { KafkajsTransport } from './ingest/kafkajs-transport.js';
+import { PlatformaticTransport } from './ingest/platformatic-transport.js';
 import { ClickHouseProgressReader } from './progress/progress-reader.js';
 import { progressRoutes } from './progress/progress.routes.js';
 import { metricsRoutes } from './health/metrics.routes.js';
@@ -70,7 +72,13 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     jwksCacheMaxAgeMs: config.jwtJwksCacheMaxAgeMs,
   });
   const publisher = new KafkaPublisher(
-    deps.kafka,
+    config.kafkaProducerClient === 'platformatic'
+      ? new PlatformaticTransport({
+          brokers: config.kafkaBrokers,
+          clientId: `${config.kafkaClientId}-api`,
+          connectTimeoutMs: config.kafkaConnectTimeoutMs,
+        })
+      : new KafkajsTransport(deps.kafka),
     {
       lingerMs: config.kafkaLingerMs,
       maxBatchMessages: config.kafkaBatchMaxMessages,

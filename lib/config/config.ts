@@ -177,6 +177,12 @@ export const OPTIONS = {
     50,
   ),
   kafkaConnectTimeoutMs: int('KAFKA_CONNECT_TIMEOUT_MS', 3000, 'TCP connect timeout to brokers.', 100),
+  kafkaProducerClient: oneOf(
+    'KAFKA_PRODUCER_CLIENT',
+    'platformatic',
+    ['kafkajs', 'platformatic'],
+    "Kafka client behind the API's publisher (ADR 0008; consumers always use kafkajs).",
+  ),
 
   // --- ETL ---
   etlGroupId: str('ETL_GROUP_ID', 'progress-etl', 'Consumer group of the ETL processes.'),

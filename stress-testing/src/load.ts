@@ -11,6 +11,8 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** CPU of the process under test per 1,000 accepted events, where the caller measured it. */
+  cpuMsPer1kEvents?: number;
 }
 
 export interface LoadSpec {

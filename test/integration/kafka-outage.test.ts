@@ -11,98 +11,101 @@ import { testEnv } from '../helpers/test-env.js';
  * The API against a broker that hangs (SIGSTOP) and one that dies (SIGKILL): a fast 503
  * with Retry-After, never a 202 the broker did not acknowledge, and recovery by itself.
  */
-describe('API during a Kafka outage', function () {
-  this.timeout(240_000);
-  let kafka: LocalKafka;
-  let h: Harness;
-  const acknowledged: string[] = [];
-  const SEND_TIMEOUT_MS = 1500;
+// Both producer clients (KAFKA_PRODUCER_CLIENT) must keep the promise: 503 fast, never a
+// 202 for an event the broker does not have.
+for (const client of ['kafkajs', 'platformatic'] as const)
+  describe(`API during a Kafka outage (${client} producer)`, function () {
+    this.timeout(240_000);
+    let kafka: LocalKafka;
+    let h: Harness;
+    const acknowledged: string[] = [];
+    const SEND_TIMEOUT_MS = 1500;
 
-  before(async () => {
-    kafka = new LocalKafka({
-      dir: join(testEnv().workDir, uniqueName('outage-kafka')),
-      nodes: 1,
-      basePort: await findFreePortBlock(1),
+    before(async () => {
+      kafka = new LocalKafka({
+        dir: join(testEnv().workDir, uniqueName('outage-kafka')),
+        nodes: 1,
+        basePort: await findFreePortBlock(1),
+      });
+      await kafka.start();
+      h = await startHarness({
+        brokers: kafka.brokers,
+        env: { KAFKA_SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS), KAFKA_PRODUCER_CLIENT: client },
+      });
     });
-    await kafka.start();
-    h = await startHarness({
-      brokers: kafka.brokers,
-      env: { KAFKA_SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS) },
+    after(async () => {
+      kafka.pause(1, false);
+      await h.stop();
+      await kafka.stop();
     });
-  });
-  after(async () => {
-    kafka.pause(1, false);
-    await h.stop();
-    await kafka.stop();
-  });
 
-  async function post(): Promise<{ status: number; ms: number; retryAfter: string | null; code?: string }> {
-    const started = Date.now();
-    const event = randomUUID();
-    const res = await request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
-      token: await h.token(),
-      body: { position_sec: 1, duration_sec: 2, event_id: event },
-    });
-    if (res.status === 202) acknowledged.push(event);
-    return {
-      status: res.status,
-      ms: Date.now() - started,
-      retryAfter: res.headers.get('retry-after'),
-      code: res.body?.error?.code,
-    };
-  }
-
-  it('accepts events while the broker is healthy', async () => {
-    expect((await post()).status).to.equal(202);
-  });
-
-  it('answers 503 with Retry-After instead of hanging when the broker stops responding', async () => {
-    kafka.pause(1, true);
-    const results = await Promise.all([post(), post(), post()]);
-    for (const r of results) {
-      expect(r.status).to.equal(503);
-      expect(r.code).to.equal('kafka_unavailable');
-      expect(r.retryAfter).to.equal('1');
-      // Bounded by the send timeout (plus scheduling slack), not by Kafka's 30 s request timeout.
-      expect(r.ms).to.be.lessThan(SEND_TIMEOUT_MS + 3000);
+    async function post(): Promise<{ status: number; ms: number; retryAfter: string | null; code?: string }> {
+      const started = Date.now();
+      const event = randomUUID();
+      const res = await request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
+        token: await h.token(),
+        body: { position_sec: 1, duration_sec: 2, event_id: event },
+      });
+      if (res.status === 202) acknowledged.push(event);
+      return {
+        status: res.status,
+        ms: Date.now() - started,
+        retryAfter: res.headers.get('retry-after'),
+        code: res.body?.error?.code,
+      };
     }
-    expect((await request(`${h.url}/readyz`)).status).to.equal(503);
-    // Lines other modules log during a request carry its request id too.
-    const failures = h.logs.filter((l) => l.msg === 'kafka_publish_failed');
-    expect(failures.length).to.be.greaterThan(0);
-    for (const l of failures) expect(l.request_id, JSON.stringify(l)).to.be.a('string');
-    const metrics = await (await fetch(`${h.url}/metrics`)).text();
-    expect(metrics).to.match(/http_requests_shed_total\{reason="kafka_unavailable".*\} [3-9]/);
-  });
 
-  it('recovers by itself when the broker responds again', async () => {
-    kafka.pause(1, false);
-    await waitFor('202 after resume', post, (r) => r.status === 202, 60_000, 500);
-  });
+    it('accepts events while the broker is healthy', async () => {
+      expect((await post()).status).to.equal(202);
+    });
 
-  it('answers 503 quickly when the broker is down, and recovers when it is back', async () => {
-    await kafka.kill(1, 'SIGKILL');
-    const r = await post();
-    expect(r.status).to.equal(503);
-    expect(r.ms).to.be.lessThan(SEND_TIMEOUT_MS + 3000);
-    kafka.restart(1);
-    await waitFor('202 after restart', post, (x) => x.status === 202, 90_000, 500);
-    await waitFor(
-      'ready again',
-      () => request(`${h.url}/readyz`),
-      (x) => x.status === 200,
-      30_000,
-      500,
-    );
-  });
+    it('answers 503 with Retry-After instead of hanging when the broker stops responding', async () => {
+      kafka.pause(1, true);
+      const results = await Promise.all([post(), post(), post()]);
+      for (const r of results) {
+        expect(r.status).to.equal(503);
+        expect(r.code).to.equal('kafka_unavailable');
+        expect(r.retryAfter).to.equal('1');
+        // Bounded by the send timeout (plus scheduling slack), not by Kafka's 30 s request timeout.
+        expect(r.ms).to.be.lessThan(SEND_TIMEOUT_MS + 3000);
+      }
+      expect((await request(`${h.url}/readyz`)).status).to.equal(503);
+      // Lines other modules log during a request carry its request id too.
+      const failures = h.logs.filter((l) => l.msg === 'kafka_publish_failed');
+      expect(failures.length).to.be.greaterThan(0);
+      for (const l of failures) expect(l.request_id, JSON.stringify(l)).to.be.a('string');
+      const metrics = await (await fetch(`${h.url}/metrics`)).text();
+      expect(metrics).to.match(/http_requests_shed_total\{reason="kafka_unavailable".*\} [3-9]/);
+    });
 
-  it('never answered 202 for an event the broker does not have', async () => {
-    const inTopic = new Set(
-      (await readAll(kafka.brokers, h.config.kafkaTopicProgress)).map(
-        (m) => (JSON.parse(m.value!) as { event_id: string }).event_id,
-      ),
-    );
-    expect(acknowledged.length).to.be.greaterThan(2);
-    for (const id of acknowledged) expect(inTopic.has(id), id).to.equal(true);
+    it('recovers by itself when the broker responds again', async () => {
+      kafka.pause(1, false);
+      await waitFor('202 after resume', post, (r) => r.status === 202, 60_000, 500);
+    });
+
+    it('answers 503 quickly when the broker is down, and recovers when it is back', async () => {
+      await kafka.kill(1, 'SIGKILL');
+      const r = await post();
+      expect(r.status).to.equal(503);
+      expect(r.ms).to.be.lessThan(SEND_TIMEOUT_MS + 3000);
+      kafka.restart(1);
+      await waitFor('202 after restart', post, (x) => x.status === 202, 90_000, 500);
+      await waitFor(
+        'ready again',
+        () => request(`${h.url}/readyz`),
+        (x) => x.status === 200,
+        30_000,
+        500,
+      );
+    });
+
+    it('never answered 202 for an event the broker does not have', async () => {
+      const inTopic = new Set(
+        (await readAll(kafka.brokers, h.config.kafkaTopicProgress)).map(
+          (m) => (JSON.parse(m.value!) as { event_id: string }).event_id,
+        ),
+      );
+      expect(acknowledged.length).to.be.greaterThan(2);
+      for (const id of acknowledged) expect(inTopic.has(id), id).to.equal(true);
+    });
   });
-});

@@ -1,10 +1,10 @@
-import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { UnavailableError } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Service } from '../../../lib/lifecycle.js';
 import type { Metrics } from '../../../lib/metrics/registry.js';
 import { inSpan } from '../../../lib/apm/tracing.js';
 import { BatchTimeoutError, MicroBatcher } from './micro-batcher.js';
+import type { ProduceTransport } from './produce-transport.js';
 
 export interface PublisherOptions {
   lingerMs: number;
@@ -26,49 +26,38 @@ export interface EventPublisher {
 }
 
 /**
- * Idempotent, acks=all producer behind a micro-batcher per topic. `publish` resolves only
+ * Idempotent, acks=all producer (a ProduceTransport) behind a micro-batcher per topic. `publish` resolves only
  * after the broker acknowledged the write to all in-sync replicas; otherwise it rejects
  * with UnavailableError within sendTimeoutMs, so the API answers 503 instead of hanging.
  */
 export class KafkaPublisher implements EventPublisher, Service {
   readonly name = 'kafka-publisher';
-  private readonly producer: Producer;
-  private readonly batchers = new Map<string, MicroBatcher<Message>>();
-  private connected = false;
+  private readonly batchers = new Map<string, MicroBatcher<KeyedMessage>>();
   private lastFailureAt = 0;
 
   constructor(
-    kafka: Kafka,
+    private readonly transport: ProduceTransport,
     private readonly opts: PublisherOptions,
     private readonly log: Logger,
     private readonly metrics: Metrics,
-  ) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      // NOTE: one request in flight per connection keeps idempotent sequence numbers
-      // trivially ordered; the micro-batcher makes batches bigger instead.
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
-    });
-    this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
-    this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
+  ) {}
+
+  get client(): string {
+    return this.transport.client;
   }
 
   async start(): Promise<void> {
-    await this.producer.connect();
-    this.connected = true;
+    await this.transport.connect();
   }
 
   async stop(): Promise<void> {
     await Promise.all([...this.batchers.values()].map((b) => b.drain()));
-    await this.producer.disconnect();
+    await this.transport.disconnect();
   }
 
   /** Ready when connected and no send failed in the last few seconds. */
   isReady(): boolean {
-    return this.connected && Date.now() - this.lastFailureAt > 5000;
+    return this.transport.isConnected() && Date.now() - this.lastFailureAt > 5000;
   }
 
   async publish(topic: string, messages: KeyedMessage[]): Promise<void> {
@@ -90,10 +79,10 @@ export class KafkaPublisher implements EventPublisher, Service {
     }
   }
 
-  private batcher(topic: string): MicroBatcher<Message> {
+  private batcher(topic: string): MicroBatcher<KeyedMessage> {
     let batcher = this.batchers.get(topic);
     if (batcher === undefined) {
-      batcher = new MicroBatcher<Message>(
+      batcher = new MicroBatcher<KeyedMessage>(
         {
           lingerMs: this.opts.lingerMsByTopic?.[topic] ?? this.opts.lingerMs,
           maxItems: this.opts.maxBatchMessages,
@@ -101,7 +90,7 @@ export class KafkaPublisher implements EventPublisher, Service {
         },
         async (batch) => {
           const end = this.metrics.kafkaProduceDuration.startTimer({ topic });
-          await this.producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages: batch });
+          await this.transport.send(topic, batch);
           end();
           this.metrics.kafkaProduceBatchSize.observe({ topic }, batch.length);
         },

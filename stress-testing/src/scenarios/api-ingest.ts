@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { findFreePort } from '../../../lib/runtime/ports.js';
 import { baseEnv, logFile, viewerTokens, type BenchContext } from '../context.js';
 import { batchBody, progressBody, runLoad, type LoadResult } from '../load.js';
+import { processCpuSeconds } from '../cpu.js';
 import { startTs, waitHttp } from '../proc.js';
 
 export interface ApiIngestResult {
@@ -55,9 +56,17 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
       request: single,
       eventsPerRequest: 1,
     });
+    // The API's own CPU per accepted event: what a step cost the process under test.
+    const measured = async (spec: Parameters<typeof runLoad>[0]): Promise<LoadResult> => {
+      const cpu0 = processCpuSeconds(api.proc.pid) ?? 0;
+      const r = await runLoad(spec);
+      const cpu = (processCpuSeconds(api.proc.pid) ?? cpu0) - cpu0;
+      const events = r.eventsPerSec * spec.durationSec;
+      return { ...r, cpuMsPer1kEvents: events > 0 ? Math.round(((cpu * 1e6) / events) * 100) / 100 : 0 };
+    };
     const steps: LoadResult[] = [];
     for (const connections of ctx.quick ? [4, 16] : [1, 2, 4, 8, 16, 32, 64, 128]) {
-      const r = await runLoad({
+      const r = await measured({
         url,
         connections,
         durationSec: duration,
@@ -66,7 +75,7 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
       });
       steps.push(r);
       ctx.log(
-        `  api single c=${connections}: ${r.eventsPerSec} ev/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms errors ${r.errors + r.non2xx}`,
+        `  api single c=${connections}: ${r.eventsPerSec} ev/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms errors ${r.errors + r.non2xx}, API CPU ${r.cpuMsPer1kEvents} ms per 1k events`,
       );
       if (r.p99Ms > 4 * TARGET_P99_MS) break; // latency broke: more connections only queue
     }
@@ -90,7 +99,7 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
       };
       let top: LoadResult | undefined;
       for (const connections of ctx.quick ? [4] : [2, 4, 8, 16]) {
-        const r = await runLoad({
+        const r = await measured({
           url,
           connections,
           durationSec: duration,
@@ -98,7 +107,7 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
           eventsPerRequest: size,
         });
         ctx.log(
-          `  api batch ${size} c=${connections}: ${r.eventsPerSec} ev/s p99 ${r.p99Ms} ms errors ${r.errors + r.non2xx}`,
+          `  api batch ${size} c=${connections}: ${r.eventsPerSec} ev/s p99 ${r.p99Ms} ms errors ${r.errors + r.non2xx}, API CPU ${r.cpuMsPer1kEvents} ms per 1k events`,
         );
         if (top === undefined || r.eventsPerSec > top.eventsPerSec) top = r;
       }

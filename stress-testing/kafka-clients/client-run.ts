@@ -1,0 +1,172 @@
+/* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-explicit-any --
+ * The candidate clients are installed on demand into this folder (not the product's
+ * dependencies), so they are loaded by name and used untyped here. */
+/**
+ * One Kafka client, one job, in its own process (so CPU is the client's alone):
+ *   tsx client-run.ts consume <client> <brokers> <topic> <n>
+ *   tsx client-run.ts produce <client> <brokers> <topic> <n> <batch> <inflight>
+ * consume: read n messages from the earliest offset, doing nothing with them.
+ * produce: n copies of the bench's progress message (key = viewer id) in sends of
+ * `batch` messages, `inflight` sends at once (the API's micro-batcher shape), acks=all.
+ * Prints JSON {messagesPerSec, cpuMsPer1k}: rate from the first message (consume) or the
+ * first send (produce) to the last, CPU of this whole process over the same span.
+ */
+import { randomUUID } from 'node:crypto';
+import { sampleMessage } from '../src/prefill.js';
+
+type Client = 'kafkajs' | 'platformatic' | 'confluent';
+const [mode, client, brokersArg, topic, nArg, batchArg, inflightArg] = process.argv.slice(2) as [
+  'consume' | 'produce',
+  Client,
+  string,
+  string,
+  string,
+  string?,
+  string?,
+];
+const brokers = brokersArg.split(',');
+const n = Number(nArg);
+const load = (name: string): Promise<any> => import(name);
+
+interface Span {
+  start(): void;
+  done(count: number): void;
+}
+function span(): Span & { result: () => { messagesPerSec: number; cpuMsPer1k: number } } {
+  let t0 = 0;
+  let cpu0 = process.cpuUsage();
+  let seconds = 0;
+  let cpuMs = 0;
+  let count = 0;
+  return {
+    start() {
+      t0 = performance.now();
+      cpu0 = process.cpuUsage();
+    },
+    done(c: number) {
+      seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      cpuMs = (cpu.user + cpu.system) / 1000;
+      count = c;
+    },
+    result: () => ({
+      messagesPerSec: Math.round(count / seconds),
+      cpuMsPer1k: Math.round((cpuMs / count) * 1000 * 100) / 100,
+    }),
+  };
+}
+
+async function consume(s: Span): Promise<void> {
+  const groupId = `bench-${client}-${randomUUID()}`;
+  let seen = 0;
+  await new Promise<void>((resolve, reject) => {
+    const count = (k: number, finish: () => void) => {
+      if (seen === 0) s.start();
+      seen += k;
+      if (seen >= n) {
+        s.done(seen);
+        finish();
+      }
+    };
+    void (async () => {
+      if (client === 'kafkajs') {
+        const { Kafka, logLevel } = await load('kafkajs');
+        const consumer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).consumer({
+          groupId,
+          maxBytesPerPartition: 10 * 1024 * 1024,
+        });
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await consumer.run({
+          eachBatch: ({ batch }: any) => {
+            count(batch.messages.length, () => void consumer.disconnect().then(resolve));
+            return Promise.resolve();
+          },
+        });
+      } else if (client === 'platformatic') {
+        const { Consumer, MessagesStreamModes } = await load('@platformatic/kafka');
+        const consumer = new Consumer({ groupId, clientId: 'bench', bootstrapBrokers: brokers });
+        const stream = await consumer.consume({ topics: [topic], mode: MessagesStreamModes.EARLIEST });
+        stream.on('data', () =>
+          count(1, () => void stream.close().then(() => consumer.close(true).then(resolve))),
+        );
+      } else {
+        const { KafkaJS } = await load('@confluentinc/kafka-javascript');
+        const consumer = new KafkaJS.Kafka({
+          kafkaJS: { brokers, logLevel: KafkaJS.logLevel.NOTHING },
+        }).consumer({
+          kafkaJS: { groupId, fromBeginning: true, autoCommit: false },
+          'js.consumer.max.batch.size': 10_000,
+        });
+        await consumer.connect();
+        await consumer.subscribe({ topics: [topic] });
+        await consumer.run({
+          eachBatch: ({ batch }: any) => {
+            count(batch.messages.length, () => void consumer.disconnect().then(resolve));
+            return Promise.resolve();
+          },
+        });
+      }
+    })().catch(reject);
+  });
+}
+
+async function produce(s: Span): Promise<void> {
+  const batch = Number(batchArg ?? 500);
+  const inflight = Number(inflightArg ?? 4);
+  const messages = Array.from({ length: batch }, () => {
+    const m = sampleMessage();
+    return { key: m.viewer_id, value: JSON.stringify(m) };
+  });
+  let send: () => Promise<unknown>;
+  let close: () => Promise<unknown>;
+  if (client === 'kafkajs') {
+    const { Kafka, logLevel } = await load('kafkajs');
+    const producer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    send = () => producer.send({ topic, acks: -1, messages });
+    close = () => producer.disconnect();
+  } else if (client === 'platformatic') {
+    const { Producer, stringSerializers, ProduceAcks } = await load('@platformatic/kafka');
+    const producer = new Producer({
+      clientId: 'bench',
+      bootstrapBrokers: brokers,
+      serializers: stringSerializers,
+      idempotent: true,
+    });
+    const records = messages.map((m) => ({ ...m, topic }));
+    send = () => producer.send({ messages: records, acks: ProduceAcks.ALL });
+    close = () => producer.close();
+  } else {
+    const { KafkaJS } = await load('@confluentinc/kafka-javascript');
+    const producer = new KafkaJS.Kafka({ kafkaJS: { brokers, logLevel: KafkaJS.logLevel.NOTHING } }).producer(
+      {
+        kafkaJS: { acks: -1, idempotent: true },
+        'linger.ms': 5,
+      },
+    );
+    await producer.connect();
+    send = () => producer.send({ topic, messages });
+    close = () => producer.disconnect();
+  }
+  await send(); // connection and metadata warm-up, not measured
+  s.start();
+  let sent = 0;
+  const worker = async () => {
+    while (sent < n) {
+      sent += batch;
+      await send();
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, worker));
+  s.done(sent);
+  await close();
+}
+
+const s = span();
+await (mode === 'consume' ? consume(s) : produce(s));
+process.stdout.write(`${JSON.stringify({ client, mode, ...s.result() })}\n`);
+process.exit(0);
