@@ -24,6 +24,8 @@ export class PlatformaticTransport implements ProduceTransport {
   readonly client = 'platformatic';
   private readonly producer: Producer<string, string, string, string>;
   private connected = false;
+  private probing = false;
+  private lastProbeAt = 0;
 
   constructor(opts: PlatformaticTransportOptions) {
     this.producer = new Producer({
@@ -51,7 +53,22 @@ export class PlatformaticTransport implements ProduceTransport {
     await this.producer.close();
   }
 
+  /**
+   * After a failed send the transport counts as disconnected until the broker answers
+   * again. Readiness must not wait for the next send to find out: a load balancer takes a
+   * not-ready instance out of rotation, so no send would ever come. Each call while
+   * disconnected starts a metadata probe (at most one per second).
+   */
   isConnected(): boolean {
+    if (!this.connected && !this.probing && Date.now() - this.lastProbeAt >= 1000) {
+      this.probing = true;
+      this.lastProbeAt = Date.now();
+      this.producer
+        .metadata({ topics: [], forceUpdate: true })
+        .then(() => (this.connected = true))
+        .catch(() => undefined) // still down: the next call probes again
+        .finally(() => (this.probing = false));
+    }
     return this.connected;
   }
 
