@@ -12,6 +12,7 @@
  * first send (produce) to the last, CPU of this whole process over the same span.
  */
 import { randomUUID } from 'node:crypto';
+import { cpuMsPer1k } from '../src/cpu.js';
 import { sampleMessage } from '../src/prefill.js';
 
 type Client = 'kafkajs' | 'platformatic' | 'confluent';
@@ -51,7 +52,7 @@ function span(): Span & { result: () => { messagesPerSec: number; cpuMsPer1k: nu
     },
     result: () => ({
       messagesPerSec: Math.round(count / seconds),
-      cpuMsPer1k: Math.round((cpuMs / count) * 1000 * 100) / 100,
+      cpuMsPer1k: cpuMsPer1k(cpuMs / 1000, count),
     }),
   };
 }

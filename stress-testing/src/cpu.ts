@@ -16,6 +16,11 @@ export function processCpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+/** CPU milliseconds per 1,000 items (events, rows, messages), two decimals; 0 for no items. */
+export function cpuMsPer1k(cpuSeconds: number, items: number): number {
+  return items > 0 ? Math.round(((cpuSeconds * 1e6) / items) * 100) / 100 : 0;
+}
+
 /** Machine-wide busy and total CPU ticks since boot (from /proc/stat). */
 function machineTicks(): { busy: number; total: number } {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);

@@ -4,31 +4,21 @@
  * optimising": this is where the ETL's time goes.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { sleep } from '../../lib/retry.js';
-import { LocalKafka } from '../../lib/runtime/local-kafka.js';
-import { findFreePortBlock } from '../../lib/runtime/ports.js';
+import { startBenchRun } from './bench-broker.js';
 import { topSelfTime } from './cpuprofile-top.js';
 import { prefill } from './prefill.js';
 import { ROOT } from './proc.js';
 
 const rows = Number(process.argv[2] ?? 300_000);
-const work = mkdtempSync(join(tmpdir(), 'sa-prof-'));
-const kafka = new LocalKafka({
-  dir: join(work, 'kafka'),
-  nodes: 1,
-  basePort: await findFreePortBlock(1),
-  heap: '1g',
-});
-process.on('exit', () => kafka.killAllSync());
-await kafka.start();
+const { ctx, stop } = await startBenchRun('profile-etl', false);
 const topic = `prof-${randomUUID()}`;
-await prefill(kafka.brokers, topic, rows);
-const profDir = join(work, 'cpu');
+await prefill(ctx.brokers, topic, rows);
+const profDir = join(ctx.workDir, 'cpu');
 mkdirSync(profDir);
 const etl = spawn(
   process.execPath,
@@ -38,19 +28,19 @@ const etl = spawn(
     stdio: 'ignore',
     env: {
       ...process.env,
-      KAFKA_BROKERS: kafka.brokers.join(','),
+      KAFKA_BROKERS: ctx.brokers.join(','),
       KAFKA_TOPIC_PROGRESS: topic,
       KAFKA_TOPIC_EVENTS: `${topic}-events`,
       KAFKA_TOPIC_DLQ: `${topic}-dlq`,
       ETL_GROUP_ID: `${topic}-etl`,
       ETL_EVENTS_GROUP_ID: `${topic}-etl-events`,
       ETL_METRICS_PORT: '0',
-      CLICKHOUSE_DATA_DIR: join(work, 'chdb'),
+      CLICKHOUSE_DATA_DIR: join(ctx.workDir, 'chdb'),
       LOG_LEVEL: 'warn',
     },
   },
 );
-const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+const admin = new Kafka({ brokers: ctx.brokers, logLevel: logLevel.NOTHING }).admin();
 await admin.connect();
 const started = performance.now();
 for (;;) {
@@ -68,9 +58,9 @@ await admin.disconnect();
 const exited = new Promise((r) => etl.once('exit', r));
 etl.kill('SIGTERM');
 await exited;
-await kafka.stop();
 const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
 if (file === undefined) throw new Error('no profile written');
-process.stdout.write(`profile: ${join(profDir, file)}\n`);
+process.stdout.write(`profile: ${join(profDir, file)} (kept with KEEP_BENCH_DATA=1)\n`);
 for (const { share, fn } of topSelfTime(join(profDir, file)))
   process.stdout.write(`${share.toFixed(1).padStart(5)}%  ${fn}\n`);
+await stop();

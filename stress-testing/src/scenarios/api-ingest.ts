@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { findFreePort } from '../../../lib/runtime/ports.js';
 import { baseEnv, logFile, viewerTokens, type BenchContext } from '../context.js';
 import { batchBody, progressBody, runLoad, type LoadResult } from '../load.js';
-import { processCpuSeconds } from '../cpu.js';
+import { cpuMsPer1k, processCpuSeconds } from '../cpu.js';
 import { startTs, waitHttp } from '../proc.js';
 
 export interface ApiIngestResult {
@@ -62,7 +62,7 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
       const r = await runLoad(spec);
       const cpu = (processCpuSeconds(api.proc.pid) ?? cpu0) - cpu0;
       const events = r.eventsPerSec * spec.durationSec;
-      return { ...r, cpuMsPer1kEvents: events > 0 ? Math.round(((cpu * 1e6) / events) * 100) / 100 : 0 };
+      return { ...r, cpuMsPer1kEvents: cpuMsPer1k(cpu, events) };
     };
     const steps: LoadResult[] = [];
     for (const connections of ctx.quick ? [4, 16] : [1, 2, 4, 8, 16, 32, 64, 128]) {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { BenchContext } from '../context.js';
+import { cpuMsPer1k } from '../cpu.js';
 import { ROOT } from '../proc.js';
 
 /**
@@ -22,6 +23,6 @@ export function engineInsertLimit(
   const engine = JSON.parse(insert.stdout) as { rows: number; seconds: number; cpuSeconds: number };
   return {
     rowsPerSec: Math.round(engine.rows / engine.seconds),
-    cpuMsPer1kRows: Math.round(((engine.cpuSeconds * 1000) / engine.rows) * 1000 * 100) / 100,
+    cpuMsPer1kRows: cpuMsPer1k(engine.cpuSeconds, engine.rows),
   };
 }

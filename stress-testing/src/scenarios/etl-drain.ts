@@ -4,7 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { sleep } from '../../../lib/retry.js';
 import { baseEnv, logFile, type BenchContext } from '../context.js';
 import { prefill } from '../prefill.js';
-import { machineBusy, processCpuSeconds } from '../cpu.js';
+import { cpuMsPer1k, machineBusy, processCpuSeconds } from '../cpu.js';
 import { startTs } from '../proc.js';
 
 export interface EtlDrainResult {
@@ -105,7 +105,7 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
     const machine = busy();
     const etlCpuSeconds = (processCpuSeconds(etl.proc.pid) ?? startCpu) - startCpu;
     const rowsPerSec = Math.round((rows - startRows) / drainSeconds);
-    const etlCpuMsPer1kRows = Math.round(((etlCpuSeconds * 1000) / (rows - startRows)) * 1000 * 100) / 100;
+    const etlCpuMsPer1kRows = cpuMsPer1k(etlCpuSeconds, rows - startRows);
     ctx.log(
       `  ETL: ${rows} rows, ${rowsPerSec} rows/s, peak RSS ${etl.peakRssMiB().toFixed(0)} MiB, ` +
         `ETL CPU ${etlCpuSeconds.toFixed(1)} s (${etlCpuMsPer1kRows} ms per 1k rows), machine ${(machine * 100).toFixed(0)}% busy`,
