@@ -12,10 +12,15 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Starts a TypeScript entry point (node --import tsx: the pid is the real process). */
+/**
+ * Starts a TypeScript entry point as a process under test (node --import tsx: the pid is
+ * the real process). BENCH_NODE_ARGS adds node flags
+ * to it (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
+ */
 export function startTs(entry: string, env: Record<string, string>, logFile: string): Child {
   const out = openSync(logFile, 'a');
-  const proc = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, entry)], {
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', resolve(ROOT, entry)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', out, out],

@@ -34,7 +34,8 @@ describe('benchmark harness (quick smoke run)', function () {
       f.etl.bareConsumePerSec,
       f.engineInsert.rowsPerSec,
       f.freshness.probes,
-      f.readPath.load.requestsPerSec,
+      f.readPath.saturated.requestsPerSec,
+      f.readPath.load.achievedPerSec,
       f.memory.apiPeakRssMiB,
       f.memory.etlPeakRssMiB,
     ];

@@ -1,0 +1,13 @@
+const UUID_SHAPE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/**
+ * A UUID as a SQL literal, for hot point reads that must not use query parameters: the
+ * embedded engine (chdb) runs parameterised queries one at a time process-wide (its
+ * parameter state is not isolated per connection), while literal queries run in parallel.
+ * Safe by construction: only hex digits and dashes in the 8-4-4-4-12 shape pass; anything
+ * else throws before it can reach SQL text.
+ */
+export function uuidLiteral(value: string): string {
+  if (!UUID_SHAPE.test(value)) throw new TypeError('not a UUID; refusing to inline it into SQL');
+  return `toUUID('${value.toLowerCase()}')`;
+}
