@@ -6,6 +6,7 @@ import type { Config } from '../../lib/config/config.js';
 import type { Logger } from '../../lib/log.js';
 import { createApp } from './app.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
+import { cachedVerifier } from './auth/verified-token-cache.js';
 import { healthRoutes } from './health/health.routes.js';
 import { HttpServer } from './http-server.js';
 import { KafkaPublisher } from './ingest/kafka-publisher.js';
@@ -63,14 +64,21 @@ export interface Api {
 /** Wires the API from config and its clients. Start publisher before http; stop in reverse. */
 export function buildApi(config: Config, deps: ApiDeps): Api {
   const log = deps.log.child({ module: 'api' });
-  const verify = createJwtVerifier({
-    secret: config.jwtSecret,
-    jwksUrl: config.jwtJwksUrl,
-    issuer: config.jwtIssuer,
-    audience: config.jwtAudience,
-    clockToleranceSec: config.jwtClockToleranceSec,
-    jwksCacheMaxAgeMs: config.jwtJwksCacheMaxAgeMs,
-  });
+  const verify = cachedVerifier(
+    createJwtVerifier({
+      secret: config.jwtSecret,
+      jwksUrl: config.jwtJwksUrl,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      clockToleranceSec: config.jwtClockToleranceSec,
+      jwksCacheMaxAgeMs: config.jwtJwksCacheMaxAgeMs,
+    }),
+    {
+      maxEntries: config.jwtVerifyCacheMaxEntries,
+      ttlMs: config.jwtVerifyCacheTtlMs,
+      clockToleranceSec: config.jwtClockToleranceSec,
+    },
+  );
   const publisher = new KafkaPublisher(
     config.kafkaProducerClient === 'platformatic'
       ? new PlatformaticTransport({

@@ -110,6 +110,18 @@ export const OPTIONS = {
     'How long fetched JWKS keys are reused before refetching.',
     0,
   ),
+  jwtVerifyCacheMaxEntries: int(
+    'JWT_VERIFY_CACHE_MAX_ENTRIES',
+    10000,
+    'Tokens whose verification is remembered (exact token text; successes only), so a player sending every few seconds pays the signature check once. 0 turns it off.',
+    0,
+  ),
+  jwtVerifyCacheTtlMs: int(
+    'JWT_VERIFY_CACHE_TTL_MS',
+    60000,
+    "Longest a remembered verification is reused; never past the token's exp. Bounds how long a key removed from the JWKS still admits tokens it signed.",
+    0,
+  ),
 
   // --- Kafka ---
   kafkaBrokers: list(

@@ -121,6 +121,50 @@ describe('JWT with an HS256 shared secret', () => {
   });
 });
 
+describe('remembered verifications (JWT_VERIFY_CACHE_*)', () => {
+  let h: Harness;
+  before(async () => {
+    // No skew tolerated, so "expired" is exactly exp.
+    h = await startHarness({ env: { JWT_CLOCK_TOLERANCE_SEC: '0' } });
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it('refuses a token it accepted (and remembered) once the token expires', async () => {
+    const exp = now() + 2;
+    const token = await new SignJWT({ sub: randomUUID(), exp })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(h.secret));
+    const post = () =>
+      request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
+        token,
+        body: { position_sec: 1, duration_sec: 10 },
+      });
+    expect((await post()).status).to.equal(202);
+    expect((await post()).status).to.equal(202);
+    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
+    const res = await post();
+    expectUnauthorized(res);
+    expect(res.body.error.message).to.equal('token expired');
+  });
+
+  it('refuses a token whose signature was altered after a valid one was remembered', async () => {
+    const token = await new SignJWT({ sub: randomUUID(), exp: now() + 600 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(h.secret));
+    const post = (t: string) =>
+      request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
+        token: t,
+        body: { position_sec: 1, duration_sec: 10 },
+      });
+    expect((await post(token)).status).to.equal(202);
+    const last = token.at(-2) === 'A' ? 'B' : 'A';
+    const forged = `${token.slice(0, -2)}${last}${token.at(-1)}`;
+    expectUnauthorized(await post(forged));
+  });
+});
+
 describe('JWT from a JWKS URL (RS256, ES256, EdDSA)', () => {
   let h: Harness;
   let jwksServer: Server;

@@ -12,6 +12,8 @@ export interface Principal {
   /** The viewer: the token's `sub`, a UUID. Never taken from a request body. */
   subject: string;
   roles: string[];
+  /** The token's `exp` (a required claim), in seconds since the epoch. */
+  expiresAtSec: number;
 }
 
 export interface JwtOptions {
@@ -75,7 +77,7 @@ export function createJwtVerifier(opts: JwtOptions): TokenVerifier {
     if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) {
       throw new UnauthorizedError('token subject must be a viewer UUID', 'invalid_token');
     }
-    return { subject: payload.sub.toLowerCase(), roles: rolesOf(payload) };
+    return { subject: payload.sub.toLowerCase(), roles: rolesOf(payload), expiresAtSec: payload.exp! };
   };
 }
 

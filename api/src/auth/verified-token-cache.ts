@@ -1,0 +1,45 @@
+import type { Principal, TokenVerifier } from './jwt-verifier.js';
+
+export interface VerifiedTokenCacheOptions {
+  /** Most tokens remembered; 0 turns the cache off. */
+  maxEntries: number;
+  /** Longest a verification is reused, whatever the token's exp (bounds a JWKS key removal). */
+  ttlMs: number;
+  /** Same skew jose tolerates on exp, so a cached token expires exactly when jose would say. */
+  clockToleranceSec: number;
+  now?: () => number;
+}
+
+interface Entry {
+  principal: Principal;
+  validUntilMs: number;
+}
+
+/**
+ * Remembers tokens that verified, keyed by the token's exact text (header, claims and
+ * signature), so a player that sends progress every few seconds with one token pays the
+ * signature check once. In the single-event profile, jose's WebCrypto HMAC verify was the
+ * largest cost of a request (~30% of the API's busy time). Only successes are cached: a bad
+ * token is verified, and refused, every time. A hit is honoured until the token's exp (plus
+ * the tolerated skew) or the TTL, whichever comes first; nbf needs no check, it had passed.
+ * Eviction is oldest-first (insertion order): cheap, and a busy token is re-verified at
+ * most once per TTL anyway.
+ */
+export function cachedVerifier(verify: TokenVerifier, opts: VerifiedTokenCacheOptions): TokenVerifier {
+  if (opts.maxEntries <= 0) return verify;
+  const now = opts.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  return async (token) => {
+    const hit = entries.get(token);
+    if (hit !== undefined) {
+      if (now() < hit.validUntilMs) return hit.principal;
+      entries.delete(token);
+    }
+    const principal = await verify(token);
+    const expiresMs = (principal.expiresAtSec + opts.clockToleranceSec) * 1000;
+    const validUntilMs = Math.min(expiresMs, now() + opts.ttlMs);
+    if (entries.size >= opts.maxEntries) entries.delete(entries.keys().next().value!);
+    entries.set(token, { principal, validUntilMs });
+    return principal;
+  };
+}
