@@ -13,9 +13,20 @@ export function checkOccurredAt(occurredMs: number, nowMs: number, limits: TimeL
   return null;
 }
 
-/** ISO-8601 UTC with milliseconds, the contract's one time format. */
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/**
+ * ISO-8601 UTC with milliseconds, the contract's one time format. Remembers the last
+ * answer: every event of a batch request carries the same received_at, and formatting it
+ * per event was ~4% of the API's CPU on the batch path.
+ */
 export function toUtcIso(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
 }
 
 /** The optional client `occurred_at` of every event: ISO-8601 with a zone, within the limits. */

@@ -6,6 +6,7 @@ import {
   type MessageToProduce,
 } from '@platformatic/kafka';
 import type { KeyedMessage } from './kafka-publisher.js';
+import { lastKeyMemo } from './last-key-memo.js';
 import type { ProduceTransport } from './produce-transport.js';
 
 export interface PlatformaticTransportOptions {
@@ -36,7 +37,7 @@ export class PlatformaticTransport implements ProduceTransport {
       idempotent: true,
       acks: ProduceAcks.ALL,
       autocreateTopics: false,
-      partitioner: compatibilityPartitioner,
+      partitioner: lastKeyMemo(compatibilityPartitioner),
       retries: 5,
       retryDelay: 100,
     });
