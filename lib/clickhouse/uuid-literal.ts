@@ -1,4 +1,4 @@
-const UUID_SHAPE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+import { isUuidShape } from '../contracts/fast-checks.js';
 
 /**
  * A UUID as a SQL literal, for hot point reads that must not use query parameters: the
@@ -8,6 +8,6 @@ const UUID_SHAPE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
  * else throws before it can reach SQL text.
  */
 export function uuidLiteral(value: string): string {
-  if (!UUID_SHAPE.test(value)) throw new TypeError('not a UUID; refusing to inline it into SQL');
+  if (!isUuidShape(value)) throw new TypeError('not a UUID; refusing to inline it into SQL');
   return `toUUID('${value.toLowerCase()}')`;
 }

@@ -19,14 +19,22 @@ function expectUnauthorized(
   expect(res.body.error.code).to.equal('unauthorized');
 }
 
+const hs = (
+  secret: string,
+  claims: Record<string, unknown>,
+  header: Record<string, unknown> = { alg: 'HS256' },
+) => new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(new TextEncoder().encode(secret));
+
+/** One progress event for a fresh film, with this token. */
+const postProgress = (url: string, token: string | undefined, headers: Record<string, string> = {}) =>
+  request(`${url}/api/v1/progress/films/${randomUUID()}`, {
+    token,
+    headers,
+    body: { position_sec: 1, duration_sec: 10 },
+  });
+
 describe('JWT with an HS256 shared secret', () => {
   let h: Harness;
-  const hs = (
-    secret: string,
-    claims: Record<string, unknown>,
-    header: Record<string, unknown> = { alg: 'HS256' },
-  ) =>
-    new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(new TextEncoder().encode(secret));
 
   before(async () => {
     h = await startHarness({ env: { JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'progress-api' } });
@@ -36,11 +44,7 @@ describe('JWT with an HS256 shared secret', () => {
   });
 
   const post = (token: string | undefined, headers: Record<string, string> = {}) =>
-    request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
-      token,
-      headers,
-      body: { position_sec: 1, duration_sec: 10 },
-    });
+    postProgress(h.url, token, headers);
   const good = () => ({
     sub: randomUUID(),
     iss: 'https://id.example.com',
@@ -133,14 +137,8 @@ describe('remembered verifications (JWT_VERIFY_CACHE_*)', () => {
 
   it('refuses a token it accepted (and remembered) once the token expires', async () => {
     const exp = now() + 2;
-    const token = await new SignJWT({ sub: randomUUID(), exp })
-      .setProtectedHeader({ alg: 'HS256' })
-      .sign(new TextEncoder().encode(h.secret));
-    const post = () =>
-      request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
-        token,
-        body: { position_sec: 1, duration_sec: 10 },
-      });
+    const token = await hs(h.secret, { sub: randomUUID(), exp });
+    const post = () => postProgress(h.url, token);
     expect((await post()).status).to.equal(202);
     expect((await post()).status).to.equal(202);
     await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
@@ -150,18 +148,11 @@ describe('remembered verifications (JWT_VERIFY_CACHE_*)', () => {
   });
 
   it('refuses a token whose signature was altered after a valid one was remembered', async () => {
-    const token = await new SignJWT({ sub: randomUUID(), exp: now() + 600 })
-      .setProtectedHeader({ alg: 'HS256' })
-      .sign(new TextEncoder().encode(h.secret));
-    const post = (t: string) =>
-      request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
-        token: t,
-        body: { position_sec: 1, duration_sec: 10 },
-      });
-    expect((await post(token)).status).to.equal(202);
+    const token = await hs(h.secret, { sub: randomUUID(), exp: now() + 600 });
+    expect((await postProgress(h.url, token)).status).to.equal(202);
     const last = token.at(-2) === 'A' ? 'B' : 'A';
     const forged = `${token.slice(0, -2)}${last}${token.at(-1)}`;
-    expectUnauthorized(await post(forged));
+    expectUnauthorized(await postProgress(h.url, forged));
   });
 });
 
@@ -201,11 +192,7 @@ describe('JWT from a JWKS URL (RS256, ES256, EdDSA)', () => {
       .setProtectedHeader({ alg, kid: `k-${alg}` })
       .setSubject(randomUUID())
       .sign(keys[alg]!.privateKey);
-  const post = (token: string) =>
-    request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
-      token,
-      body: { position_sec: 1, duration_sec: 10 },
-    });
+  const post = (token: string) => postProgress(h.url, token);
 
   for (const alg of ['RS256', 'ES256', 'EdDSA']) {
     it(`accepts a valid ${alg} token`, async () => {

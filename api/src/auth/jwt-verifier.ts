@@ -6,6 +6,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
+import { isUuidShape } from '../../../lib/contracts/fast-checks.js';
 import { ConfigError, UnauthorizedError } from '../../../lib/errors.js';
 
 export interface Principal {
@@ -27,7 +28,6 @@ export interface JwtOptions {
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HS_ALGS = ['HS256'];
 // NOTE: the accepted algorithms are pinned per key source. A JWKS setup never accepts HS*
 // (so a token "signed" with the public key as an HMAC secret fails: algorithm confusion),
@@ -74,7 +74,7 @@ export function createJwtVerifier(opts: JwtOptions): TokenVerifier {
     } catch (err) {
       throw new UnauthorizedError(describe(err), 'invalid_token', { cause: err });
     }
-    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) {
+    if (!isUuidShape(payload.sub)) {
       throw new UnauthorizedError('token subject must be a viewer UUID', 'invalid_token');
     }
     return { subject: payload.sub.toLowerCase(), roles: rolesOf(payload), expiresAtSec: payload.exp! };
