@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Linux clock ticks per second for /proc times (USER_HZ, 100 on every x86-64 kernel). */
 const TICKS = 100;
@@ -22,11 +22,23 @@ export function cpuMsPer1k(cpuSeconds: number, items: number): number {
 }
 
 /** Machine-wide busy and total CPU ticks since boot (from /proc/stat). */
-function machineTicks(): { busy: number; total: number } {
+function machineTicks(): { busy: number; total: number; steal: number } {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const total = cpu.reduce((a, b) => a + b, 0);
   const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0); // idle + iowait
-  return { busy: total - idle, total };
+  return { busy: total - idle, total, steal: cpu[7] ?? 0 };
+}
+
+/**
+ * The share of the window the hypervisor ran something else on this VM's cores (steal):
+ * time the processes under test wanted a core and did not get one.
+ */
+export function machineSteal(): () => number {
+  const start = machineTicks();
+  return () => {
+    const end = machineTicks();
+    return (end.steal - start.steal) / Math.max(1, end.total - start.total);
+  };
 }
 
 /**
@@ -39,4 +51,51 @@ export function machineBusy(): () => number {
     const end = machineTicks();
     return (end.busy - start.busy) / Math.max(1, end.total - start.total);
   };
+}
+
+/** CPU seconds every process on the machine has used so far, summed by command name. */
+function cpuSecondsByCommand(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS);
+    } catch {
+      // exited between the listing and the read
+    }
+  }
+  return out;
+}
+
+/**
+ * Where the cores went between start() and the returned function's call: cores used per
+ * command name (1 = one core all the time), largest first, those under 0.01 left out.
+ * Processes that started and ended inside the window are not counted.
+ */
+export function coresByCommand(): () => Record<string, number> {
+  const start = cpuSecondsByCommand();
+  const t0 = performance.now();
+  return () => {
+    const end = cpuSecondsByCommand();
+    const seconds = (performance.now() - t0) / 1000;
+    const used = [...end]
+      .map(([name, cpu]) => [name, (cpu - (start.get(name) ?? 0)) / seconds] as const)
+      .filter(([, cores]) => cores >= 0.01)
+      .sort((a, b) => b[1] - a[1]);
+    return Object.fromEntries(used.map(([name, cores]) => [name, Math.round(cores * 100) / 100]));
+  };
+}
+
+/**
+ * MiB the machine read from its disks between start() and the returned function's call
+ * (/proc/vmstat pgpgin, KiB). Non-zero during a read benchmark means the data was not in
+ * memory: this sandbox's host pages out page cache untouched for about a minute (DAMON).
+ */
+export function diskReadMiB(): () => number {
+  const pgpgin = () => Number(/^pgpgin (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'))?.[1] ?? 0);
+  const start = pgpgin();
+  return () => Math.round(((pgpgin() - start) / 1024) * 10) / 10;
 }

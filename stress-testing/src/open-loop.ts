@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import { percentile } from './context.js';
+import { runNativeOpenLoop } from './native-open-loop.js';
 
 export interface OpenLoopSpec {
   url: string;
@@ -23,6 +24,54 @@ export interface OpenLoopResult {
   maxMs: number;
   non2xx: number;
   errors: number;
+  /** Which generator sent the load: `native` (C, default) or `node` (BENCH_LOAD_GENERATOR=node). */
+  generator: 'native' | 'node';
+  /** CPU the generator itself used per request sent, µs: its share of the same cores. */
+  generatorCpuUsPerRequest: number;
+}
+
+/** The measured answers of one run, in the shape every bench reports. */
+export function summarise(
+  spec: Pick<OpenLoopSpec, 'rate'>,
+  /** latencies: answered requests only (any status), ms from their due time. */
+  run: {
+    sent: number;
+    latencies: number[];
+    non2xx: number;
+    errors: number;
+    elapsedSec: number;
+    cpuUs: number;
+  },
+  generator: OpenLoopResult['generator'],
+): OpenLoopResult {
+  const latencies = run.latencies.sort((a, b) => a - b);
+  const ms = (v: number) => Math.round(v * 100) / 100;
+  return {
+    rate: spec.rate,
+    sent: run.sent,
+    completed: latencies.length,
+    achievedPerSec: Math.round((latencies.length - run.non2xx) / run.elapsedSec),
+    p50Ms: ms(percentile(latencies, 50)),
+    p90Ms: ms(percentile(latencies, 90)),
+    p99Ms: ms(percentile(latencies, 99)),
+    p999Ms: ms(percentile(latencies, 99.9)),
+    maxMs: ms(latencies[latencies.length - 1] ?? Number.NaN),
+    non2xx: run.non2xx,
+    errors: run.errors,
+    generator,
+    generatorCpuUsPerRequest: Math.round(run.cpuUs / Math.max(1, run.sent)),
+  };
+}
+
+/**
+ * Runs the load with the C generator (`native/open-loop.c`, built with gcc on first use),
+ * or with the Node one when BENCH_LOAD_GENERATOR=node. Same schedule, same measure.
+ */
+export function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
+  const generator = process.env.BENCH_LOAD_GENERATOR ?? 'native';
+  if (generator === 'native') return runNativeOpenLoop(spec);
+  if (generator === 'node') return runNodeOpenLoop(spec);
+  throw new Error(`BENCH_LOAD_GENERATOR must be native or node, not ${generator}`);
 }
 
 /**
@@ -32,7 +81,7 @@ export interface OpenLoopResult {
  * connection's per-second quota in a burst at the start of every second, which measures
  * burst queueing, not a steady rate (p99 grew with the connection count at the same rate).
  */
-export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
+async function runNodeOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
   const target = new URL(spec.url);
   const agent = new Agent({ keepAlive: true, maxSockets: spec.maxConnections });
   const latencies: number[] = [];
@@ -41,6 +90,7 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
   let errors = 0;
   const total = Math.round(spec.rate * spec.durationSec);
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
   const inflight = new Set<Promise<void>>();
 
   const fire = (dueAt: number) => {
@@ -81,19 +131,7 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
   await Promise.all(inflight);
   const elapsedSec = (performance.now() - start) / 1000;
   agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const ms = (v: number) => Math.round(v * 100) / 100;
-  return {
-    rate: spec.rate,
-    sent,
-    completed: latencies.length,
-    achievedPerSec: Math.round((latencies.length - non2xx) / elapsedSec),
-    p50Ms: ms(percentile(latencies, 50)),
-    p90Ms: ms(percentile(latencies, 90)),
-    p99Ms: ms(percentile(latencies, 99)),
-    p999Ms: ms(percentile(latencies, 99.9)),
-    maxMs: ms(latencies[latencies.length - 1] ?? Number.NaN),
-    non2xx,
-    errors,
-  };
+  const cpu = process.cpuUsage(cpu0);
+  const cpuUs = cpu.user + cpu.system;
+  return summarise(spec, { sent, latencies, non2xx, errors, elapsedSec, cpuUs }, 'node');
 }

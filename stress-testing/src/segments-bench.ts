@@ -16,6 +16,8 @@ import pg from 'pg';
 import { signHs256 } from '../../lib/auth/sign-token.js';
 import { sleep } from '../../lib/retry.js';
 import { startApiBench } from './api-bench-env.js';
+import { openVitalsWindow } from './api-vitals.js';
+import { coresByCommand, diskReadMiB, machineBusy, machineSteal } from './cpu.js';
 import { runOpenLoop, type OpenLoopResult } from './open-loop.js';
 import { ROOT } from './proc.js';
 
@@ -135,12 +137,27 @@ async function main(): Promise<void> {
       `  ${r.achievedPerSec} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms max ${r.maxMs} ms non2xx ${r.non2xx} errors ${r.errors}`;
     // The first seconds at full rate after a start are reported on their own: the route's
     // code is still being compiled and the pool still opening connections.
+    const coldDisk = diskReadMiB();
     const coldStart = await readAt(quick ? 1 : 5);
-    log(`  cold start: ${report(coldStart)}`);
+    log(`  cold start: ${report(coldStart)}, ${coldDisk()} MiB read from disk`);
     // Let its backlog drain: the measured phase must not start behind schedule.
     await sleep(quick ? 200 : 3000);
+    const closeVitals = await openVitalsWindow(url, '/api/v1/users/:user_id/segments');
+    const busy = machineBusy();
+    const cores = coresByCommand();
+    const disk = diskReadMiB();
+    const steal = machineSteal();
     const read = await readAt(durationSec);
+    const machine = {
+      busy: Number(busy().toFixed(3)),
+      steal: Number(steal().toFixed(3)),
+      coresByCommand: cores(),
+      diskReadMiB: disk(),
+    };
+    const vitals = await closeVitals();
+    log(`  machine: ${JSON.stringify(machine)}`);
     log(report(read));
+    log(`  api: ${JSON.stringify(vitals)}`);
     const results = {
       date: new Date().toISOString(),
       quick,
@@ -159,6 +176,8 @@ async function main(): Promise<void> {
       read: {
         durationSec,
         load: read,
+        api: vitals,
+        machine,
         targetRps: TARGET_RPS,
         targetP99Ms: TARGET_P99_MS,
         met:

@@ -85,5 +85,10 @@ describe('benchmark harness (quick smoke run)', function () {
     expect(r.read.load.completed).to.equal(r.read.load.sent);
     expect(r.read.load.p99Ms).to.be.a('number').and.greaterThan(0);
     expect(r.read.load.non2xx).to.equal(0);
+    // The C generator sent it, and the API's own view of the same window was read back.
+    expect(r.read.load.generator).to.equal('native');
+    expect(r.read.load.generatorCpuUsPerRequest).to.be.greaterThan(0);
+    expect(r.read.api.requests).to.equal(r.read.load.completed);
+    expect(r.read.machine.busy).to.be.within(0, 1);
   });
 });

@@ -1,0 +1,83 @@
+/**
+ * What the API process says about itself over a measured window, from two scrapes of its
+ * own /metrics: how many requests it served over 10 ms (server-side, from the route
+ * histogram), its GC time, and its event-loop delay. Set next to the load generator's
+ * latencies, it tells a slow handler from a busy event loop from queueing outside the API.
+ */
+
+export interface ApiVitals {
+  /** Requests of the route completed in the window. */
+  requests: number;
+  /** Of those, the share the API itself took more than 10 ms to answer. */
+  serverOver10msShare: number;
+  /** GC pause time in the window, ms, and as a share of the window's wall time. */
+  gcMs: number;
+  gcShare: number;
+  /**
+   * Event-loop delay over the window (prom-client resets it at each scrape), ms beyond
+   * prom-client's 10 ms sampling interval: Node's histogram includes the interval, so an
+   * idle loop reads 10.
+   */
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+  /** CPU seconds the API process used per second of the window (1 = one core). */
+  cpuCores: number;
+  /** Of which in the kernel (syscalls, network stack, wake-ups). */
+  cpuSystemCores: number;
+}
+
+/** prom-client's default eventLoopMonitoringPrecision. */
+const LAG_RESOLUTION_MS = 10;
+
+interface Scrape {
+  at: number;
+  text: string;
+}
+
+async function scrape(url: string): Promise<Scrape> {
+  const res = await fetch(`${url}/metrics`);
+  if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
+  return { at: performance.now(), text: await res.text() };
+}
+
+/** Sum of every sample of `name` whose labels contain all of `labels`. */
+export function sampleSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== ' ' && rest[0] !== '{') continue;
+    if (!wanted.every((w) => rest.includes(w))) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(value)) sum += value;
+  }
+  return sum;
+}
+
+/** Starts a window now; the returned function closes it and reports. */
+export async function openVitalsWindow(url: string, route: string): Promise<() => Promise<ApiVitals>> {
+  const before = await scrape(url);
+  return async () => {
+    const after = await scrape(url);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      sampleSum(after.text, name, labels) - sampleSum(before.text, name, labels);
+    const requests = delta('http_request_duration_seconds_count', { route });
+    const within10ms = delta('http_request_duration_seconds_bucket', { route, le: '0.01' });
+    const seconds = (after.at - before.at) / 1000;
+    const gcSec = delta('nodejs_gc_duration_seconds_sum');
+    const round = (v: number, digits = 2) => Number(v.toFixed(digits));
+    const delayMs = (name: string) =>
+      round(Math.max(0, sampleSum(after.text, name) * 1000 - LAG_RESOLUTION_MS));
+    return {
+      requests,
+      serverOver10msShare: requests > 0 ? round(1 - within10ms / requests, 5) : 0,
+      gcMs: round(gcSec * 1000, 1),
+      gcShare: round(gcSec / seconds, 4),
+      eventLoopDelayP99Ms: delayMs('nodejs_eventloop_lag_p99_seconds'),
+      eventLoopDelayMaxMs: delayMs('nodejs_eventloop_lag_max_seconds'),
+      cpuCores: round(delta('process_cpu_seconds_total') / seconds, 3),
+      cpuSystemCores: round(delta('process_cpu_system_seconds_total') / seconds, 3),
+    };
+  };
+}
