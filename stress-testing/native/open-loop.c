@@ -57,6 +57,11 @@ static void die(const char *msg) {
 
 static struct sockaddr_in addr;
 static int epfd;
+/* Every answer, in completion order: its status, when it was due, its latency. */
+static int *status;
+static int64_t *due_at, *lat;
+static long done = 0;
+static int64_t start;
 
 static int open_conn(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -69,6 +74,22 @@ static int open_conn(void) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   return fd;
+}
+
+/* One answer (status 0: a connection error), timed from its due time. */
+static void record(int st, int64_t due_ns) {
+  status[done] = st;
+  due_at[done] = due_ns - start;
+  lat[done++] = now_ns() - due_ns;
+}
+
+/* Replaces connection c's socket with a new one, watched for answers. */
+static void reconnect(conn_t *k, int c) {
+  close(k->fd); /* also takes it out of the epoll set */
+  k->fd = open_conn();
+  if (k->fd < 0) die("reconnect");
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)c};
+  if (epoll_ctl(epfd, EPOLL_CTL_ADD, k->fd, &ev) < 0) die("epoll_ctl");
 }
 
 /* Length of a complete response at the start of buf, 0 if more bytes are needed. */
@@ -132,10 +153,9 @@ int main(int argc, char **argv) {
   }
   if (nreq == 0) die("no requests");
 
-  int *status = malloc((size_t)total * sizeof(int));
-  int64_t *due_at = malloc((size_t)total * sizeof(int64_t));
-  int64_t *lat = malloc((size_t)total * sizeof(int64_t));
-  long done = 0;
+  status = malloc((size_t)total * sizeof(int));
+  due_at = malloc((size_t)total * sizeof(int64_t));
+  lat = malloc((size_t)total * sizeof(int64_t));
   conn_t *conns = calloc((size_t)max_conns, sizeof(conn_t));
   int nconns = 0;
   int *idle = malloc((size_t)max_conns * sizeof(int));
@@ -143,7 +163,7 @@ int main(int argc, char **argv) {
   epfd = epoll_create1(0);
   if (epfd < 0) die("epoll");
 
-  const int64_t start = now_ns();
+  start = now_ns();
   const double interval_ns = 1e9 / rate;
   long sent = 0;
   struct epoll_event events[256];
@@ -158,9 +178,7 @@ int main(int argc, char **argv) {
       else if (nconns < max_conns) {
         int fd = open_conn();
         if (fd < 0) { /* counted as an error answer, at its due time */
-          status[done] = 0;
-          due_at[done] = (int64_t)(sent * interval_ns);
-          lat[done++] = now - (start + (int64_t)(sent * interval_ns));
+          record(0, start + (int64_t)(sent * interval_ns));
           sent++;
           continue;
         }
@@ -176,15 +194,9 @@ int main(int argc, char **argv) {
       k->due_ns = start + (int64_t)(sent * interval_ns);
       sent++;
       if (send(k->fd, r->bytes, r->len, MSG_NOSIGNAL) != (ssize_t)r->len) {
-        status[done] = 0;
-        due_at[done] = k->due_ns - start;
-        lat[done++] = now_ns() - k->due_ns;
-        close(k->fd);
+        record(0, k->due_ns);
         k->busy = 0;
-        k->fd = open_conn();
-        if (k->fd < 0) die("reconnect");
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)c};
-        epoll_ctl(epfd, EPOLL_CTL_ADD, k->fd, &ev);
+        reconnect(k, c);
         idle[nidle++] = c;
       }
     }
@@ -206,17 +218,8 @@ int main(int argc, char **argv) {
       if (!k->busy && got > 0) continue; /* bytes nobody asked for: ignore */
       if (got <= 0) {
         if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (k->busy) {
-          status[done] = 0;
-          due_at[done] = k->due_ns - start;
-          lat[done++] = now_ns() - k->due_ns;
-        }
-        epoll_ctl(epfd, EPOLL_CTL_DEL, k->fd, NULL);
-        close(k->fd);
-        k->fd = open_conn();
-        if (k->fd < 0) die("reconnect");
-        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)c};
-        epoll_ctl(epfd, EPOLL_CTL_ADD, k->fd, &ev);
+        if (k->busy) record(0, k->due_ns);
+        reconnect(k, c);
         /* An idle connection the server closed is already in the idle list. */
         if (k->busy) idle[nidle++] = c;
         k->busy = 0;
@@ -229,9 +232,7 @@ int main(int argc, char **argv) {
         if (k->rlen == RBUF) die("response larger than the read buffer");
         continue;
       }
-      status[done] = st;
-      due_at[done] = k->due_ns - start;
-      lat[done++] = now_ns() - k->due_ns;
+      record(st, k->due_ns);
       k->busy = 0;
       idle[nidle++] = c;
     }

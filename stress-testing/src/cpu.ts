@@ -3,14 +3,22 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** Linux clock ticks per second for /proc times (USER_HZ, 100 on every x86-64 kernel). */
 const TICKS = 100;
 
+/** A process's command name and CPU seconds (user + system) from /proc/<pid>/stat. */
+function readStat(pid: number | string): { name: string; cpuSeconds: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    cpuSeconds: (Number(fields[11]) + Number(fields[12])) / TICKS,
+  };
+}
+
 /** CPU seconds (user + system) a process has used so far; its last value after it exits. */
 export function processCpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS;
+    return readStat(pid).cpuSeconds;
   } catch {
     return undefined;
   }
@@ -27,18 +35,6 @@ function machineTicks(): { busy: number; total: number; steal: number } {
   const total = cpu.reduce((a, b) => a + b, 0);
   const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0); // idle + iowait
   return { busy: total - idle, total, steal: cpu[7] ?? 0 };
-}
-
-/**
- * The share of the window the hypervisor ran something else on this VM's cores (steal):
- * time the processes under test wanted a core and did not get one.
- */
-export function machineSteal(): () => number {
-  const start = machineTicks();
-  return () => {
-    const end = machineTicks();
-    return (end.steal - start.steal) / Math.max(1, end.total - start.total);
-  };
 }
 
 /**
@@ -59,10 +55,8 @@ function cpuSecondsByCommand(): Map<string, number> {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS);
+      const { name, cpuSeconds } = readStat(pid);
+      out.set(name, (out.get(name) ?? 0) + cpuSeconds);
     } catch {
       // exited between the listing and the read
     }
@@ -75,7 +69,7 @@ function cpuSecondsByCommand(): Map<string, number> {
  * command name (1 = one core all the time), largest first, those under 0.01 left out.
  * Processes that started and ended inside the window are not counted.
  */
-export function coresByCommand(): () => Record<string, number> {
+function coresByCommand(): () => Record<string, number> {
   const start = cpuSecondsByCommand();
   const t0 = performance.now();
   return () => {
@@ -94,8 +88,34 @@ export function coresByCommand(): () => Record<string, number> {
  * (/proc/vmstat pgpgin, KiB). Non-zero during a read benchmark means the data was not in
  * memory: this sandbox's host pages out page cache untouched for about a minute (DAMON).
  */
-export function diskReadMiB(): () => number {
+function diskReadMiB(): () => number {
   const pgpgin = () => Number(/^pgpgin (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'))?.[1] ?? 0);
   const start = pgpgin();
   return () => Math.round(((pgpgin() - start) / 1024) * 10) / 10;
+}
+
+export interface MachineWindow {
+  /** Share of the cores' time that was busy (1 = both cores all the time). */
+  busy: number;
+  /** Share the hypervisor ran something else on this VM's cores: wanted and not given. */
+  steal: number;
+  coresByCommand: Record<string, number>;
+  diskReadMiB: number;
+}
+
+/** Everything the machine tells about a window, from start() to the returned function's call. */
+export function machineWindow(): () => MachineWindow {
+  const ticks = machineTicks();
+  const cores = coresByCommand();
+  const disk = diskReadMiB();
+  return () => {
+    const end = machineTicks();
+    const total = Math.max(1, end.total - ticks.total);
+    return {
+      busy: Number(((end.busy - ticks.busy) / total).toFixed(3)),
+      steal: Number(((end.steal - ticks.steal) / total).toFixed(3)),
+      coresByCommand: cores(),
+      diskReadMiB: disk(),
+    };
+  };
 }

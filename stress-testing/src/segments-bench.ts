@@ -17,7 +17,7 @@ import { signHs256 } from '../../lib/auth/sign-token.js';
 import { sleep } from '../../lib/retry.js';
 import { startApiBench } from './api-bench-env.js';
 import { openVitalsWindow } from './api-vitals.js';
-import { coresByCommand, diskReadMiB, machineBusy, machineSteal } from './cpu.js';
+import { machineWindow } from './cpu.js';
 import { runOpenLoop, type OpenLoopResult } from './open-loop.js';
 import { ROOT } from './proc.js';
 
@@ -137,23 +137,15 @@ async function main(): Promise<void> {
       `  ${r.achievedPerSec} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms max ${r.maxMs} ms non2xx ${r.non2xx} errors ${r.errors}`;
     // The first seconds at full rate after a start are reported on their own: the route's
     // code is still being compiled and the pool still opening connections.
-    const coldDisk = diskReadMiB();
+    const coldMachine = machineWindow();
     const coldStart = await readAt(quick ? 1 : 5);
-    log(`  cold start: ${report(coldStart)}, ${coldDisk()} MiB read from disk`);
+    log(`  cold start: ${report(coldStart)}, ${coldMachine().diskReadMiB} MiB read from disk`);
     // Let its backlog drain: the measured phase must not start behind schedule.
     await sleep(quick ? 200 : 3000);
     const closeVitals = await openVitalsWindow(url, '/api/v1/users/:user_id/segments');
-    const busy = machineBusy();
-    const cores = coresByCommand();
-    const disk = diskReadMiB();
-    const steal = machineSteal();
+    const closeMachine = machineWindow();
     const read = await readAt(durationSec);
-    const machine = {
-      busy: Number(busy().toFixed(3)),
-      steal: Number(steal().toFixed(3)),
-      coresByCommand: cores(),
-      diskReadMiB: disk(),
-    };
+    const machine = closeMachine();
     const vitals = await closeVitals();
     log(`  machine: ${JSON.stringify(machine)}`);
     log(report(read));
