@@ -16,21 +16,30 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { signHs256 } from '../../lib/auth/sign-token.js';
 import { startApiBench } from './api-bench-env.js';
-import { runOpenLoop, type OpenLoopResult } from './open-loop.js';
+import {
+  describeVitals,
+  measureRepeated,
+  windowMet,
+  windowsTable,
+  type RepeatedWindows,
+} from './measured-window.js';
+import { runOpenLoop } from './open-loop.js';
 import { bucketOf, pickOption } from '../../lib/experiments/bucketing.js';
 import { ROOT } from './proc.js';
 import { sleep } from '../../lib/retry.js';
 
 const TARGET_RPS = 2000;
 const TARGET_P99_MS = 10;
+const TARGET = { rps: TARGET_RPS, p99Ms: TARGET_P99_MS };
 
 /** New-device registration at rising rates: where its capacity ends on this machine. */
 const NEW_DEVICE_RATES = [250, 500, 1000, 2000];
 
-interface Phase {
+const ROUTE = '/api/v1/experiments';
+
+interface Phase extends RepeatedWindows {
   name: 'returning (cached)' | 'returning (not cached)' | 'mixed' | 'new devices';
-  load: OpenLoopResult;
-  met: boolean;
+  rate: number;
 }
 
 /** Devices registered and assigned straight in the database, as the API would have. */
@@ -68,7 +77,8 @@ async function main(): Promise<void> {
   const quick = values.quick;
   const outDir = values.out ?? join(ROOT, 'stress-testing');
   const rate = quick ? 200 : TARGET_RPS;
-  const durationSec = quick ? 2 : 15;
+  const durationSec = quick ? 2 : 10;
+  const repeats = quick ? 1 : 3;
   const { ctx, url, postgresUrl, api, log, stop } = await startApiBench('experiments', quick);
   const phases: Phase[] = [];
   try {
@@ -123,33 +133,38 @@ async function main(): Promise<void> {
     for (const [name, phaseRate, shape] of shapes) {
       // Each phase starts from a settled system (exposure batches flushed, autovacuum done).
       await sleep(quick ? 200 : 5000);
-      log(`${name}: ${phaseRate} req/s for ${durationSec} s`);
-      const load = await runOpenLoop({
+      // Phases at the target rate are judged over several windows; the rising new-device
+      // rates only show where that path's capacity ends, one window each.
+      const windows = phaseRate >= TARGET_RPS ? repeats : 1;
+      log(`${name}: ${phaseRate} req/s, ${windows} window(s) of ${durationSec} s`);
+      const measured = await measureRepeated(
         url,
-        rate: phaseRate,
-        durationSec,
-        maxConnections: 128,
-        request: () => {
-          const r = shape();
-          return {
-            path: '/api/v1/experiments',
-            headers: {
-              'device-token': r.device,
-              ...(r.token === undefined ? {} : { authorization: `Bearer ${r.token}` }),
-            },
-          };
+        ROUTE,
+        {
+          url,
+          rate: phaseRate,
+          durationSec,
+          maxConnections: 128,
+          request: () => {
+            const r = shape();
+            return {
+              path: ROUTE,
+              headers: {
+                'device-token': r.device,
+                ...(r.token === undefined ? {} : { authorization: `Bearer ${r.token}` }),
+              },
+            };
+          },
         },
-      });
-      const met =
-        phaseRate >= TARGET_RPS &&
-        load.achievedPerSec >= phaseRate * 0.98 &&
-        load.p99Ms <= TARGET_P99_MS &&
-        load.non2xx === 0 &&
-        load.errors === 0;
-      log(
-        `  ${load.achievedPerSec} req/s p50 ${load.p50Ms} ms p99 ${load.p99Ms} ms max ${load.maxMs} ms non2xx ${load.non2xx} errors ${load.errors}`,
+        { repeats: windows, pauseMs: quick ? 200 : 3000, target: TARGET },
       );
-      phases.push({ name, load, met });
+      for (const w of measured.windows) {
+        const l = w.load;
+        log(
+          `  ${l.achievedPerSec} req/s p50 ${l.p50Ms} ms p99 ${l.p99Ms} ms max ${l.maxMs} ms non2xx ${l.non2xx} errors ${l.errors}; ${describeVitals(w)}`,
+        );
+      }
+      phases.push({ name, rate: phaseRate, ...measured });
     }
     const pool = new pg.Pool({ connectionString: postgresUrl, max: 1 });
     const counts = (
@@ -191,21 +206,37 @@ function markdown(r: {
   apiPeakRssMiB: number;
   phases: Phase[];
 }): string {
-  const rows = r.phases.map(
-    (p) =>
-      `| ${p.name} | ${p.load.rate.toLocaleString('en')} | ${p.load.achievedPerSec.toLocaleString('en')} | ${p.load.p50Ms} | ${p.load.p90Ms} | **${p.load.p99Ms}** | ${p.load.maxMs} | ${p.load.non2xx + p.load.errors} | ${p.load.rate >= TARGET_RPS ? (p.met ? 'met' : 'not met') : '–'} |`,
+  const table = windowsTable(
+    r.phases.flatMap((p) =>
+      p.windows.map((window, i) => ({
+        label: p.windows.length > 1 ? `${p.name} ${i + 1}` : p.name,
+        window,
+        verdict: p.rate >= TARGET_RPS ? (windowMet(window.load, TARGET) ? 'met' : 'not met') : '–',
+      })),
+    ),
   );
+  const verdicts = r.phases
+    .filter((p) => p.rate >= TARGET_RPS)
+    .map(
+      (p) =>
+        `| ${p.name} | ${p.metWindows} of ${p.windows.length} | ${p.p99MedianMs} | ${p.p99WorstMs} | **${p.met ? 'met' : 'not met'}** |`,
+    );
   return `# Experiments benchmark (generated by \`npm run bench:experiments\`)
 
 Run ${r.date}${r.quick ? ' (**quick smoke run: not a measurement**)' : ''}: \`GET /api/v1/experiments\` on a fixed
-schedule for ${r.durationSec} s per row, against the real API process (PostgreSQL on this machine, exposures to a real
+schedule in windows of ${r.durationSec} s, against the real API process (PostgreSQL on this machine, exposures to a real
 Kafka broker). The load generator is open-loop (\`src/open-loop.ts\`: latency counted from each request's due time, so a
 stall is not hidden) and runs on the same 2 cores as the API, PostgreSQL and the broker.
-Target: p99 ≤ ${TARGET_P99_MS} ms at ${TARGET_RPS.toLocaleString('en')} requests/s.
+Target: p99 ≤ ${TARGET_P99_MS} ms at ${TARGET_RPS.toLocaleString('en')} requests/s, judged in every window at that rate
+(a window can land on a neighbour's burst on this shared VM; the verdict must not depend on which one a run drew).
 
-| Traffic | offered req/s | achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | target |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
-${rows.join('\n')}
+| Traffic at ${TARGET_RPS.toLocaleString('en')} req/s | windows met | p99 median ms | p99 worst ms | target |
+| --- | ---: | ---: | ---: | --- |
+${verdicts.join('\n')}
+
+Every window (API CPU and share over 10 ms from the API's own \`/metrics\`; machine busy and steal from \`/proc/stat\`):
+
+${table}
 
 - **returning (cached)**: devices this process served before; assignments never change, so no query.
 - **returning (not cached)**: devices assigned earlier (another replica, before a restart): one indexed query.

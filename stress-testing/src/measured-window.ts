@@ -1,0 +1,120 @@
+/**
+ * One measured window of open-loop load, seen from the three sides at once: the load
+ * generator's latencies, the API's own vitals, and the machine's. A latency target is
+ * judged over several such windows, because on this shared VM one window can land on a
+ * neighbour's burst (steal, stalls of 100–300 ms) and another not: the verdict must not
+ * depend on which one a run happened to draw.
+ */
+import { sleep } from '../../lib/retry.js';
+import { openVitalsWindow, type ApiVitals } from './api-vitals.js';
+import { machineWindow, type MachineWindow } from './cpu.js';
+import { runOpenLoop, type OpenLoopResult, type OpenLoopSpec } from './open-loop.js';
+
+export interface MeasuredWindow {
+  load: OpenLoopResult;
+  api: ApiVitals;
+  machine: MachineWindow;
+}
+
+export interface LatencyTarget {
+  rps: number;
+  p99Ms: number;
+}
+
+export interface RepeatedWindows {
+  windows: MeasuredWindow[];
+  /** Median and worst p99 over the windows. */
+  p99MedianMs: number;
+  p99WorstMs: number;
+  /** Windows that met the target on their own. */
+  metWindows: number;
+  /** Every window met it: at the target rate, all answered 2xx, p99 within. */
+  met: boolean;
+}
+
+/** Runs one window of `spec` against the API at `url`, whose route pattern is `route`. */
+export async function measureWindow(url: string, route: string, spec: OpenLoopSpec): Promise<MeasuredWindow> {
+  const closeVitals = await openVitalsWindow(url, route);
+  const closeMachine = machineWindow();
+  const load = await runOpenLoop(spec);
+  const machine = closeMachine();
+  const api = await closeVitals();
+  return { load, api, machine };
+}
+
+/** Whether one window's load met the target (rate offered and achieved, no errors, p99). */
+export function windowMet(load: OpenLoopResult, target: LatencyTarget): boolean {
+  return (
+    load.rate >= target.rps &&
+    load.achievedPerSec >= load.rate * 0.98 &&
+    load.p99Ms <= target.p99Ms &&
+    load.non2xx === 0 &&
+    load.errors === 0
+  );
+}
+
+/**
+ * `repeats` windows of the same load, `pauseMs` apart (so one window's backlog never
+ * spills into the next), judged against `target`.
+ */
+export async function measureRepeated(
+  url: string,
+  route: string,
+  spec: OpenLoopSpec,
+  opts: { repeats: number; pauseMs: number; target: LatencyTarget },
+): Promise<RepeatedWindows> {
+  const windows: MeasuredWindow[] = [];
+  for (let i = 0; i < opts.repeats; i++) {
+    if (i > 0) await sleep(opts.pauseMs);
+    windows.push(await measureWindow(url, route, spec));
+  }
+  return judgeWindows(windows, opts.target);
+}
+
+/** The verdict over windows: median and worst p99, and met only when every window met. */
+export function judgeWindows(windows: MeasuredWindow[], target: LatencyTarget): RepeatedWindows {
+  if (windows.length === 0) throw new Error('judgeWindows: no windows');
+  const p99s = windows.map((w) => w.load.p99Ms).sort((a, b) => a - b);
+  const metWindows = windows.filter((w) => windowMet(w.load, target)).length;
+  return {
+    windows,
+    p99MedianMs: p99s[Math.floor((p99s.length - 1) / 2)]!,
+    p99WorstMs: p99s[p99s.length - 1]!,
+    metWindows,
+    met: metWindows === windows.length,
+  };
+}
+
+/** The API's and the machine's side of a window, in one log line. */
+export function describeVitals(w: MeasuredWindow): string {
+  const usPerRequest = Math.round((w.api.cpuCores * 1e6) / Math.max(1, w.load.achievedPerSec));
+  return (
+    `api ${w.api.cpuCores} cores (${usPerRequest} µs/req), ${(w.api.serverOver10msShare * 100).toFixed(2)}% over 10 ms inside, ` +
+    `loop delay max ${w.api.eventLoopDelayMaxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
+  );
+}
+
+function pct(share: number): string {
+  return `${(share * 100).toFixed(1)}%`;
+}
+
+/**
+ * A markdown table, one row per window: what the client saw, what the API saw, and how
+ * busy the machine was (so a slow window shows whether the API or the box was the cause).
+ */
+export function windowsTable(
+  rows: Array<{ label: string; window: MeasuredWindow; verdict: string }>,
+): string {
+  const head =
+    '| Window | offered / achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | API CPU µs/req | API > 10 ms | loop delay max ms | machine busy | steal | target |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
+  const body = rows.map(({ label, window: w, verdict }) => {
+    const l = w.load;
+    const usPerRequest = Math.round((w.api.cpuCores * 1e6) / Math.max(1, l.achievedPerSec));
+    return (
+      `| ${label} | ${l.rate.toLocaleString('en')} / ${l.achievedPerSec.toLocaleString('en')} | ${l.p50Ms} | ${l.p90Ms} | **${l.p99Ms}** | ${l.maxMs} | ` +
+      `${l.non2xx + l.errors} | ${usPerRequest} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
+    );
+  });
+  return [head, ...body].join('\n');
+}

@@ -1,0 +1,72 @@
+import { expect } from 'chai';
+import { judgeWindows, windowMet, type MeasuredWindow } from '../../stress-testing/src/measured-window.js';
+import type { OpenLoopResult } from '../../stress-testing/src/open-loop.js';
+
+const target = { rps: 2000, p99Ms: 10 };
+
+function load(over: Partial<OpenLoopResult> = {}): OpenLoopResult {
+  return {
+    rate: 2000,
+    sent: 20_000,
+    completed: 20_000,
+    achievedPerSec: 2000,
+    p50Ms: 0.4,
+    p90Ms: 0.7,
+    p99Ms: 4,
+    p999Ms: 12,
+    maxMs: 30,
+    non2xx: 0,
+    errors: 0,
+    generator: 'native',
+    generatorCpuUsPerRequest: 40,
+    ...over,
+  };
+}
+
+function windowOf(over: Partial<OpenLoopResult> = {}): MeasuredWindow {
+  return {
+    load: load(over),
+    api: {
+      requests: 20_000,
+      serverOver10msShare: 0,
+      gcMs: 100,
+      gcShare: 0.01,
+      eventLoopDelayP99Ms: 1,
+      eventLoopDelayMaxMs: 5,
+      cpuCores: 0.4,
+      cpuSystemCores: 0.02,
+    },
+    machine: { busy: 0.5, steal: 0, coresByCommand: {}, diskReadMiB: 0 },
+  };
+}
+
+describe('measured windows: a latency target judged over repeated windows', () => {
+  it('a window meets the target only at the target rate, achieved, without errors, p99 within', () => {
+    expect(windowMet(load(), target)).to.equal(true);
+    expect(windowMet(load({ p99Ms: 10 }), target)).to.equal(true);
+    expect(windowMet(load({ p99Ms: 10.01 }), target)).to.equal(false);
+    expect(windowMet(load({ rate: 1000, achievedPerSec: 1000 }), target)).to.equal(false);
+    expect(windowMet(load({ achievedPerSec: 1900 }), target)).to.equal(false);
+    expect(windowMet(load({ non2xx: 1 }), target)).to.equal(false);
+    expect(windowMet(load({ errors: 1 }), target)).to.equal(false);
+  });
+
+  it('met only when every window met; reports median and worst p99', () => {
+    const all = judgeWindows(
+      [windowOf({ p99Ms: 6 }), windowOf({ p99Ms: 3 }), windowOf({ p99Ms: 9 })],
+      target,
+    );
+    expect(all).to.include({ p99MedianMs: 6, p99WorstMs: 9, metWindows: 3, met: true });
+    const one = judgeWindows(
+      [windowOf({ p99Ms: 3 }), windowOf({ p99Ms: 40 }), windowOf({ p99Ms: 5 })],
+      target,
+    );
+    expect(one).to.include({ p99MedianMs: 5, p99WorstMs: 40, metWindows: 2, met: false });
+    // The windows stay in the order they ran.
+    expect(one.windows.map((w) => w.load.p99Ms)).to.deep.equal([3, 40, 5]);
+  });
+
+  it('refuses to judge no windows at all', () => {
+    expect(() => judgeWindows([], target)).to.throw(/no windows/);
+  });
+});
