@@ -8,8 +8,9 @@
  * usage: open-loop <host-ipv4> <port> <rate> <duration-sec> <max-conns> <requests-file>
  *   requests-file ("-": stdin): records "<byte-length>\n<raw HTTP/1.1 request bytes>",
  *   used in turn.
- * stdout: one line per answer "<status> <latency-us> <due-us>" (status 0: connection error;
- *   due: when it was due, from the start),
+ * stdout: one line per answer "<status> <latency-us> <due-us> <send-lag-us>" (status 0:
+ *   connection error; due: when it was due, from the start; send lag: how long after its due
+ *   time the request went out),
  *   then "done <sent> <elapsed-us> <own-cpu-us>".
  */
 #define _GNU_SOURCE
@@ -35,6 +36,7 @@ typedef struct {
   int fd;
   int busy;
   int64_t due_ns;
+  int64_t sent_ns; /* when its request actually went out: due_ns + the generator's own lag */
   size_t rlen;
   char rbuf[RBUF];
 } conn_t;
@@ -57,9 +59,10 @@ static void die(const char *msg) {
 
 static struct sockaddr_in addr;
 static int epfd;
-/* Every answer, in completion order: its status, when it was due, its latency. */
+/* Every answer, in completion order: its status, when it was due, its latency, and how
+   late the generator sent it (a stall of the generator's own, or every connection busy). */
 static int *status;
-static int64_t *due_at, *lat;
+static int64_t *due_at, *lat, *lag;
 static long done = 0;
 static int64_t start;
 
@@ -77,9 +80,10 @@ static int open_conn(void) {
 }
 
 /* One answer (status 0: a connection error), timed from its due time. */
-static void record(int st, int64_t due_ns) {
+static void record(int st, int64_t due_ns, int64_t sent_ns) {
   status[done] = st;
   due_at[done] = due_ns - start;
+  lag[done] = sent_ns - due_ns;
   lat[done++] = now_ns() - due_ns;
 }
 
@@ -156,6 +160,7 @@ int main(int argc, char **argv) {
   status = malloc((size_t)total * sizeof(int));
   due_at = malloc((size_t)total * sizeof(int64_t));
   lat = malloc((size_t)total * sizeof(int64_t));
+  lag = malloc((size_t)total * sizeof(int64_t));
   conn_t *conns = calloc((size_t)max_conns, sizeof(conn_t));
   int nconns = 0;
   int *idle = malloc((size_t)max_conns * sizeof(int));
@@ -178,7 +183,8 @@ int main(int argc, char **argv) {
       else if (nconns < max_conns) {
         int fd = open_conn();
         if (fd < 0) { /* counted as an error answer, at its due time */
-          record(0, start + (int64_t)(sent * interval_ns));
+          int64_t due_ns = start + (int64_t)(sent * interval_ns);
+          record(0, due_ns, due_ns);
           sent++;
           continue;
         }
@@ -192,9 +198,10 @@ int main(int argc, char **argv) {
       k->busy = 1;
       k->rlen = 0;
       k->due_ns = start + (int64_t)(sent * interval_ns);
+      k->sent_ns = now_ns();
       sent++;
       if (send(k->fd, r->bytes, r->len, MSG_NOSIGNAL) != (ssize_t)r->len) {
-        record(0, k->due_ns);
+        record(0, k->due_ns, k->sent_ns);
         k->busy = 0;
         reconnect(k, c);
         idle[nidle++] = c;
@@ -218,7 +225,7 @@ int main(int argc, char **argv) {
       if (!k->busy && got > 0) continue; /* bytes nobody asked for: ignore */
       if (got <= 0) {
         if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (k->busy) record(0, k->due_ns);
+        if (k->busy) record(0, k->due_ns, k->sent_ns);
         reconnect(k, c);
         /* An idle connection the server closed is already in the idle list. */
         if (k->busy) idle[nidle++] = c;
@@ -232,14 +239,16 @@ int main(int argc, char **argv) {
         if (k->rlen == RBUF) die("response larger than the read buffer");
         continue;
       }
-      record(st, k->due_ns);
+      record(st, k->due_ns, k->sent_ns);
       k->busy = 0;
       idle[nidle++] = c;
     }
   }
   int64_t elapsed = now_ns() - start;
   /* One buffered write of every answer: stdout is read once the run is over. */
-  for (long i = 0; i < done; i++) printf("%d %lld %lld\n", status[i], (long long)(lat[i] / 1000), (long long)(due_at[i] / 1000));
+  for (long i = 0; i < done; i++)
+    printf("%d %lld %lld %lld\n", status[i], (long long)(lat[i] / 1000), (long long)(due_at[i] / 1000),
+           (long long)(lag[i] / 1000));
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   long long cpu_us = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000LL + ru.ru_utime.tv_usec +

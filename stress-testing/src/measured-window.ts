@@ -90,7 +90,7 @@ export function describeVitals(w: MeasuredWindow): string {
   const usPerRequest = Math.round((w.api.cpuCores * 1e6) / Math.max(1, w.load.achievedPerSec));
   return (
     `api ${w.api.cpuCores} cores (${usPerRequest} µs/req), ${(w.api.serverOver10msShare * 100).toFixed(2)}% over 10 ms inside, ` +
-    `loop delay max ${w.api.eventLoopDelayMaxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
+    `loop delay max ${w.api.eventLoopDelayMaxMs} ms; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
   );
 }
 
@@ -106,14 +106,14 @@ export function windowsTable(
   rows: Array<{ label: string; window: MeasuredWindow; verdict: string }>,
 ): string {
   const head =
-    '| Window | offered / achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | API CPU µs/req | API > 10 ms | loop delay max ms | machine busy | steal | target |\n' +
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
+    '| Window | offered / achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | send lag p99 / max ms | API CPU µs/req | API > 10 ms | loop delay max ms | machine busy | steal | target |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
   const body = rows.map(({ label, window: w, verdict }) => {
     const l = w.load;
     const usPerRequest = Math.round((w.api.cpuCores * 1e6) / Math.max(1, l.achievedPerSec));
     return (
       `| ${label} | ${l.rate.toLocaleString('en')} / ${l.achievedPerSec.toLocaleString('en')} | ${l.p50Ms} | ${l.p90Ms} | **${l.p99Ms}** | ${l.maxMs} | ` +
-      `${l.non2xx + l.errors} | ${usPerRequest} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
+      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${usPerRequest} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
     );
   });
   return [head, ...body].join('\n');

@@ -51,12 +51,13 @@ export async function runNativeOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopRes
 /** The generator's lines, one per answer and a last summary line, as a result. */
 function summariseAnswers(spec: OpenLoopSpec, stdout: string): OpenLoopResult {
   const latencies: number[] = [];
+  const sendLags: number[] = [];
   let non2xx = 0;
   let errors = 0;
   let sent = 0;
   let elapsedSec = Number.NaN;
   let cpuUs = 0;
-  const trace: string[] = ['due_ms,latency_ms,status'];
+  const trace: string[] = ['due_ms,latency_ms,status,send_lag_ms'];
   for (const line of stdout.split('\n')) {
     if (line === '') continue;
     const [a, b, c, d] = line.split(' ');
@@ -67,7 +68,8 @@ function summariseAnswers(spec: OpenLoopSpec, stdout: string): OpenLoopResult {
       continue;
     }
     const status = Number(a);
-    trace.push(`${Number(c) / 1000},${Number(b) / 1000},${status}`);
+    trace.push(`${Number(c) / 1000},${Number(b) / 1000},${status},${Number(d) / 1000}`);
+    sendLags.push(Number(d) / 1000);
     if (status === 0) {
       errors++;
       continue;
@@ -80,7 +82,7 @@ function summariseAnswers(spec: OpenLoopSpec, stdout: string): OpenLoopResult {
   if (tracePrefix !== undefined && tracePrefix !== '') {
     writeFileSync(`${tracePrefix}-${spec.rate}rps-${Date.now()}.csv`, `${trace.join('\n')}\n`);
   }
-  return summarise(spec, { sent, latencies, non2xx, errors, elapsedSec, cpuUs }, 'native');
+  return summarise(spec, { sent, latencies, sendLags, non2xx, errors, elapsedSec, cpuUs }, 'native');
 }
 
 /** Runs the generator with `input` on its stdin; its stdout, or why it failed. */

@@ -28,6 +28,14 @@ export interface OpenLoopResult {
   generator: 'native' | 'node';
   /** CPU the generator itself used per request sent, µs: its share of the same cores. */
   generatorCpuUsPerRequest: number;
+  /**
+   * How late the generator sent requests, after their due time (p99 and max, ms): its own
+   * stalls on the shared cores, or every connection busy waiting for answers. Part of the
+   * latencies above; a high figure with few connections busy means the measuring
+   * instrument stalled, not the server.
+   */
+  sendLagP99Ms: number;
+  sendLagMaxMs: number;
 }
 
 /** The measured answers of one run, in the shape every bench reports. */
@@ -37,6 +45,8 @@ export function summarise(
   run: {
     sent: number;
     latencies: number[];
+    /** ms from due time to the request going out, every request sent. */
+    sendLags: number[];
     non2xx: number;
     errors: number;
     elapsedSec: number;
@@ -45,6 +55,7 @@ export function summarise(
   generator: OpenLoopResult['generator'],
 ): OpenLoopResult {
   const latencies = run.latencies.sort((a, b) => a - b);
+  const sendLags = run.sendLags.sort((a, b) => a - b);
   const ms = (v: number) => Math.round(v * 100) / 100;
   return {
     rate: spec.rate,
@@ -60,6 +71,8 @@ export function summarise(
     errors: run.errors,
     generator,
     generatorCpuUsPerRequest: Math.round(run.cpuUs / Math.max(1, run.sent)),
+    sendLagP99Ms: ms(percentile(sendLags, 99)),
+    sendLagMaxMs: ms(sendLags[sendLags.length - 1] ?? Number.NaN),
   };
 }
 
@@ -85,6 +98,7 @@ async function runNodeOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
   const target = new URL(spec.url);
   const agent = new Agent({ keepAlive: true, maxSockets: spec.maxConnections });
   const latencies: number[] = [];
+  const sendLags: number[] = [];
   let sent = 0;
   let non2xx = 0;
   let errors = 0;
@@ -95,6 +109,7 @@ async function runNodeOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
 
   const fire = (dueAt: number) => {
     const r = spec.request();
+    sendLags.push(performance.now() - dueAt);
     const p = new Promise<void>((resolve) => {
       const req = request(
         { host: target.hostname, port: target.port, path: r.path, method: 'GET', headers: r.headers, agent },
@@ -133,5 +148,5 @@ async function runNodeOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
   agent.destroy();
   const cpu = process.cpuUsage(cpu0);
   const cpuUs = cpu.user + cpu.system;
-  return summarise(spec, { sent, latencies, non2xx, errors, elapsedSec, cpuUs }, 'node');
+  return summarise(spec, { sent, latencies, sendLags, non2xx, errors, elapsedSec, cpuUs }, 'node');
 }

@@ -95,6 +95,8 @@ describe('benchmark harness (quick smoke run)', function () {
     // The C generator sent it, and the API's own view of the same window was read back.
     expect(w.load.generator).to.equal('native');
     expect(w.load.generatorCpuUsPerRequest).to.be.greaterThan(0);
+    expect(w.load.sendLagP99Ms).to.be.a('number').and.at.least(0);
+    expect(w.load.sendLagMaxMs).to.be.at.least(w.load.sendLagP99Ms);
     expect(w.api.requests).to.equal(w.load.completed);
     expect(w.machine.busy).to.be.within(0, 1);
   });

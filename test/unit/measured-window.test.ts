@@ -19,6 +19,8 @@ function load(over: Partial<OpenLoopResult> = {}): OpenLoopResult {
     errors: 0,
     generator: 'native',
     generatorCpuUsPerRequest: 40,
+    sendLagP99Ms: 0.1,
+    sendLagMaxMs: 1,
     ...over,
   };
 }
