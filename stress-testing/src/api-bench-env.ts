@@ -3,11 +3,14 @@ import pg from 'pg';
 import { findFreePort } from '../../lib/runtime/ports.js';
 import { startBenchRun } from './bench-broker.js';
 import { baseEnv, logFile, type BenchContext } from './context.js';
+import type { Control } from './measured-window.js';
 import { startTs, waitHttp, type Child } from './proc.js';
 
 export interface ApiBenchEnv {
   ctx: BenchContext;
   url: string;
+  /** The control server (control-target.ts) and its rate, loaded next to the API in measured windows. */
+  control: Control;
   postgresUrl: string;
   api: Child;
   log: (msg: string) => void;
@@ -38,7 +41,15 @@ export async function startApiBench(name: string, quick: boolean): Promise<ApiBe
     logFile(ctx, `api-${name}`),
   );
   const url = `http://127.0.0.1:${port}`;
+  const controlPort = await findFreePort();
+  const control = startTs(
+    'stress-testing/src/control-target.ts',
+    { PORT: String(controlPort) },
+    logFile(ctx, `control-${name}`),
+  );
+  const controlUrl = `http://127.0.0.1:${controlPort}`;
   const stop = async () => {
+    await control.stop();
     await api.stop();
     const admin = new pg.Client({ connectionString: `${server}/postgres` });
     await admin.connect();
@@ -48,9 +59,11 @@ export async function startApiBench(name: string, quick: boolean): Promise<ApiBe
   };
   try {
     await waitHttp(`${url}/readyz`);
+    await waitHttp(controlUrl);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { ctx, url, postgresUrl, api, log, stop };
+  // A tenth of the read benches' 2,000 req/s: enough answers for a p99, little CPU.
+  return { ctx, url, control: { url: controlUrl, rate: 200 }, postgresUrl, api, log, stop };
 }

@@ -21,6 +21,7 @@ import {
   measureRepeated,
   windowMet,
   windowsTable,
+  WINDOW_COLUMNS_NOTE,
   type RepeatedWindows,
 } from './measured-window.js';
 import { runOpenLoop } from './open-loop.js';
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
   const rate = quick ? 200 : TARGET_RPS;
   const durationSec = quick ? 2 : 10;
   const repeats = quick ? 1 : 3;
-  const { ctx, url, postgresUrl, api, log, stop } = await startApiBench('experiments', quick);
+  const { ctx, url, control, postgresUrl, api, log, stop } = await startApiBench('experiments', quick);
   const phases: Phase[] = [];
   try {
     const viewerTokens = await Promise.all(
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
             };
           },
         },
-        { repeats: windows, pauseMs: quick ? 200 : 3000, target: TARGET },
+        { repeats: windows, pauseMs: quick ? 200 : 3000, target: TARGET, control },
       );
       for (const w of measured.windows) {
         const l = w.load;
@@ -234,9 +235,11 @@ Target: p99 ≤ ${TARGET_P99_MS} ms at ${TARGET_RPS.toLocaleString('en')} reques
 | --- | ---: | ---: | ---: | --- |
 ${verdicts.join('\n')}
 
-Every window (API CPU and share over 10 ms from the API's own \`/metrics\`; machine busy and steal from \`/proc/stat\`):
+Every window:
 
 ${table}
+
+${WINDOW_COLUMNS_NOTE}
 
 - **returning (cached)**: devices this process served before; assignments never change, so no query.
 - **returning (not cached)**: devices assigned earlier (another replica, before a restart): one indexed query.

@@ -14,6 +14,14 @@ export interface MeasuredWindow {
   load: OpenLoopResult;
   api: ApiVitals;
   machine: MachineWindow;
+  /** The control server (control-target.ts) loaded at a low rate over the same window. */
+  control: OpenLoopResult;
+}
+
+/** The control server and the rate it is loaded at, next to the API. */
+export interface Control {
+  url: string;
+  rate: number;
 }
 
 export interface LatencyTarget {
@@ -32,14 +40,31 @@ export interface RepeatedWindows {
   met: boolean;
 }
 
-/** Runs one window of `spec` against the API at `url`, whose route pattern is `route`. */
-export async function measureWindow(url: string, route: string, spec: OpenLoopSpec): Promise<MeasuredWindow> {
+/**
+ * Runs one window of `spec` against the API at `url`, whose route pattern is `route`, and
+ * at the same time a low-rate load against the control server.
+ */
+export async function measureWindow(
+  url: string,
+  route: string,
+  spec: OpenLoopSpec,
+  control: Control,
+): Promise<MeasuredWindow> {
   const closeVitals = await openVitalsWindow(url, route);
   const closeMachine = machineWindow();
-  const load = await runOpenLoop(spec);
+  const [load, controlLoad] = await Promise.all([
+    runOpenLoop(spec),
+    runOpenLoop({
+      url: control.url,
+      rate: control.rate,
+      durationSec: spec.durationSec,
+      maxConnections: 16,
+      request: () => ({ path: '/control', headers: {} }),
+    }),
+  ]);
   const machine = closeMachine();
   const api = await closeVitals();
-  return { load, api, machine };
+  return { load, api, machine, control: controlLoad };
 }
 
 /** Whether one window's load met the target (rate offered and achieved, no errors, p99). */
@@ -61,12 +86,12 @@ export async function measureRepeated(
   url: string,
   route: string,
   spec: OpenLoopSpec,
-  opts: { repeats: number; pauseMs: number; target: LatencyTarget },
+  opts: { repeats: number; pauseMs: number; target: LatencyTarget; control: Control },
 ): Promise<RepeatedWindows> {
   const windows: MeasuredWindow[] = [];
   for (let i = 0; i < opts.repeats; i++) {
     if (i > 0) await sleep(opts.pauseMs);
-    windows.push(await measureWindow(url, route, spec));
+    windows.push(await measureWindow(url, route, spec, opts.control));
   }
   return judgeWindows(windows, opts.target);
 }
@@ -90,7 +115,7 @@ export function describeVitals(w: MeasuredWindow): string {
   const usPerRequest = Math.round((w.api.cpuCores * 1e6) / Math.max(1, w.load.achievedPerSec));
   return (
     `api ${w.api.cpuCores} cores (${usPerRequest} µs/req), ${(w.api.serverOver10msShare * 100).toFixed(2)}% over 10 ms inside, ` +
-    `loop delay max ${w.api.eventLoopDelayMaxMs} ms; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
+    `loop delay max ${w.api.eventLoopDelayMaxMs} ms; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; control p99 ${w.control.p99Ms} ms, max ${w.control.maxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
   );
 }
 
@@ -106,15 +131,25 @@ export function windowsTable(
   rows: Array<{ label: string; window: MeasuredWindow; verdict: string }>,
 ): string {
   const head =
-    '| Window | offered / achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | send lag p99 / max ms | API CPU µs/req | API > 10 ms | loop delay max ms | machine busy | steal | target |\n' +
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
+    '| Window | offered / achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | send lag p99 / max ms | control p99 / max ms | API CPU µs/req | API > 10 ms | loop delay max ms | machine busy | steal | target |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
   const body = rows.map(({ label, window: w, verdict }) => {
     const l = w.load;
     const usPerRequest = Math.round((w.api.cpuCores * 1e6) / Math.max(1, l.achievedPerSec));
     return (
       `| ${label} | ${l.rate.toLocaleString('en')} / ${l.achievedPerSec.toLocaleString('en')} | ${l.p50Ms} | ${l.p90Ms} | **${l.p99Ms}** | ${l.maxMs} | ` +
-      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${usPerRequest} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
+      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${w.control.p99Ms} / ${w.control.maxMs} | ${usPerRequest} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
     );
   });
   return [head, ...body].join('\n');
 }
+
+/** What the columns of windowsTable mean, for the generated pages. */
+export const WINDOW_COLUMNS_NOTE = `- **send lag**: how late after its due time the generator sent a request (its own stalls on the shared cores,
+  or every connection busy); part of the latencies.
+- **control**: a bare \`node:http\` server in its own process (\`src/control-target.ts\`), loaded at 200 req/s in
+  the same window: its tail is the machine's own (hypervisor, kernel, neighbours), the floor under any server here.
+- **API CPU µs/req**, **API > 10 ms** (share of requests the API itself took over 10 ms) and **loop delay max** come
+  from the API's own \`/metrics\` over the window; **machine busy** and **steal** from \`/proc/stat\`.
+- A slow window whose control is slow too is the machine's; one whose API > 10 ms share stays near zero while
+  the client saw more is queueing outside the handler (the kernel's loopback path, scheduling on 2 shared cores).`;

@@ -22,6 +22,7 @@ import {
   measureRepeated,
   windowMet,
   windowsTable,
+  WINDOW_COLUMNS_NOTE,
   type RepeatedWindows,
 } from './measured-window.js';
 import { runOpenLoop, type OpenLoopResult, type OpenLoopSpec } from './open-loop.js';
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
   const rate = quick ? 200 : TARGET_RPS;
   const durationSec = quick ? 2 : 10;
   const repeats = quick ? 1 : 3;
-  const { ctx, url, postgresUrl, api, log, stop } = await startApiBench('segments', quick);
+  const { ctx, url, control, postgresUrl, api, log, stop } = await startApiBench('segments', quick);
   try {
     const admin = await signHs256(ctx.secret, {
       sub: '00000000-0000-4000-8000-000000000001',
@@ -153,6 +154,7 @@ async function main(): Promise<void> {
       repeats,
       pauseMs: quick ? 200 : 3000,
       target: { rps: TARGET_RPS, p99Ms: TARGET_P99_MS },
+      control,
     });
     for (const w of read.windows) log(`  ${report(w.load)}; ${describeVitals(w)}`);
     const results = {
@@ -227,9 +229,7 @@ ${table}
 - Open loop (latency from each request's due time, C generator on the same cores), a random user out of all
   ${r.users.toLocaleString('en')} each time, with an admin token (JWT verified per request). The reads of one
   event-loop turn share one query.
-- **API CPU µs/req** and **API > 10 ms** come from the API's own \`/metrics\` over the same window; **machine busy**
-  and **steal** from \`/proc/stat\` (steal: the hypervisor ran someone else on these cores). A window that misses
-  while the API's own share over 10 ms stays near zero is queueing outside the handler: scheduling on 2 shared cores.
+${WINDOW_COLUMNS_NOTE}
 - The windows follow the cold start, reported on its own (JIT compilation of the route, pool connections
   opening): p50 ${c.p50Ms} ms, p99 ${c.p99Ms} ms, max ${c.maxMs} ms.
 

@@ -99,5 +99,9 @@ describe('benchmark harness (quick smoke run)', function () {
     expect(w.load.sendLagMaxMs).to.be.at.least(w.load.sendLagP99Ms);
     expect(w.api.requests).to.equal(w.load.completed);
     expect(w.machine.busy).to.be.within(0, 1);
+    // The control server was loaded over the same window, and answered every request.
+    expect(w.control.rate).to.equal(200);
+    expect(w.control.completed).to.equal(w.control.sent);
+    expect(w.control.non2xx + w.control.errors).to.equal(0);
   });
 });

@@ -39,6 +39,7 @@ function windowOf(over: Partial<OpenLoopResult> = {}): MeasuredWindow {
       cpuSystemCores: 0.02,
     },
     machine: { busy: 0.5, steal: 0, coresByCommand: {}, diskReadMiB: 0 },
+    control: load({ rate: 200, achievedPerSec: 200, p99Ms: 1 }),
   };
 }
 
