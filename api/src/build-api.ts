@@ -126,7 +126,9 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         },
       )
     : undefined;
-  const segments = new SegmentStore(deps.pool, config.segmentRolloutTimeoutMs);
+  const observeBatch = (statement: string, keys: number) =>
+    deps.metrics.pgBatchKeys.observe({ statement }, keys);
+  const segments = new SegmentStore(deps.pool, config.segmentRolloutTimeoutMs, observeBatch);
   const store = new ExperimentStore(deps.pool);
   const running = new RunningExperiments(store, config.experimentsCacheMs);
   const stats = new StatsService(
@@ -183,8 +185,12 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       }),
       deviceExperimentRoutes({
         verify,
-        assignments: new AssignmentService(deps.pool, running, config.experimentsDeviceCacheSize, (viewer) =>
-          segments.activeSlugs(viewer),
+        assignments: new AssignmentService(
+          deps.pool,
+          running,
+          config.experimentsDeviceCacheSize,
+          (viewer) => segments.activeSlugs(viewer),
+          observeBatch,
         ),
         exposures: new ExposureEmitter(
           publisher,

@@ -3,47 +3,112 @@ interface Waiter<V> {
   reject(err: unknown): void;
 }
 
+/** Told the keys of each batched statement, by statement name (the pg_batch_keys metric). */
+export type BatchObserver = (statement: string, keys: number) => void;
+
+export interface BatchLoaderOptions {
+  /** Most keys in one load. */
+  maxBatch?: number;
+  /**
+   * Most loads in flight at once; lookups arriving meanwhile wait and go together in the
+   * next load (group commit). Unbounded by default.
+   */
+  maxInFlight?: number;
+  /** Called with the number of keys of each load as it starts (a batch-size metric). */
+  onLoad?: (keys: number) => void;
+}
+
 /**
- * Coalesces the lookups of one event-loop turn into one batched load (`key = ANY($1)`), as
- * the Kafka publisher coalesces produces. Under load this turns many round trips — each a
- * few expensive syscalls on both sides — into one; when idle, a lookup waits only for the
- * current turn to end. Lookups of the same key in one batch share the answer; a key the
- * load does not return resolves to undefined.
+ * Coalesces lookups into batched loads (`key = ANY($1)`), as the Kafka publisher coalesces
+ * produces. Under load this turns many round trips — each a few expensive syscalls and
+ * wake-ups on both sides — into one; when idle, a lookup waits only for the current
+ * event-loop turn to end.
+ *
+ * A turn rarely holds more than one request at a few thousand requests/s (each arrives in
+ * its own poll), so with `maxInFlight` the lookups arriving while a load runs wait for it
+ * and share the next one: the batch then grows with the load, by itself, and adds no delay
+ * when idle. Lookups of the same key in one batch share the answer; a key the load does
+ * not return resolves to undefined.
+ *
+ * `context` (optional): what the load needs besides the keys, such as the experiments a
+ * new device is assigned in. Only lookups with the same context (by identity) share a
+ * load, so a batch never applies one caller's context to another's key.
  */
-export class BatchLoader<K, V> {
-  private pending = new Map<K, Waiter<V>[]>();
+export class BatchLoader<K, V, C = undefined> {
+  private pending = new Map<C | undefined, Map<K, Waiter<V>[]>>();
+  private size = 0;
+  private inFlight = 0;
   private scheduled = false;
+  private readonly maxBatch: number;
+  private readonly maxInFlight: number;
+  private readonly onLoad: (keys: number) => void;
 
   constructor(
-    private readonly loadMany: (keys: K[]) => Promise<Map<K, V>>,
-    private readonly maxBatch = 500,
-  ) {}
+    private readonly loadMany: (keys: K[], context: C | undefined) => Promise<Map<K, V>>,
+    opts: BatchLoaderOptions = {},
+  ) {
+    this.maxBatch = opts.maxBatch ?? 500;
+    this.maxInFlight = opts.maxInFlight ?? Infinity;
+    this.onLoad = opts.onLoad ?? (() => {});
+  }
 
-  load(key: K): Promise<V | undefined> {
+  load(key: K, context?: C): Promise<V | undefined> {
     return new Promise((resolve, reject) => {
-      const waiters = this.pending.get(key);
-      if (waiters === undefined) this.pending.set(key, [{ resolve, reject }]);
-      else waiters.push({ resolve, reject });
-      if (this.pending.size >= this.maxBatch) this.flush();
+      let group = this.pending.get(context);
+      if (group === undefined) this.pending.set(context, (group = new Map<K, Waiter<V>[]>()));
+      const waiters = group.get(key);
+      if (waiters === undefined) {
+        group.set(key, [{ resolve, reject }]);
+        this.size += 1;
+      } else waiters.push({ resolve, reject });
+      if (this.size >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => {
+          this.scheduled = false;
+          this.flush();
+        });
       }
     });
   }
 
   private flush(): void {
-    this.scheduled = false;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    void this.loadMany([...batch.keys()]).then(
-      (values) => {
-        for (const [key, waiters] of batch) for (const w of waiters) w.resolve(values.get(key));
-      },
-      (err: unknown) => {
-        for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
-      },
-    );
+    while (this.size > 0 && this.inFlight < this.maxInFlight) this.start(this.take());
+  }
+
+  /** Up to maxBatch keys of one context, removed from pending. */
+  private take(): [C | undefined, Map<K, Waiter<V>[]>] {
+    const [context, group] = this.pending.entries().next().value as [C | undefined, Map<K, Waiter<V>[]>];
+    if (group.size <= this.maxBatch) {
+      this.pending.delete(context);
+      this.size -= group.size;
+      return [context, group];
+    }
+    const batch = new Map<K, Waiter<V>[]>();
+    for (const [key, waiters] of group) {
+      if (batch.size === this.maxBatch) break;
+      batch.set(key, waiters);
+      group.delete(key);
+    }
+    this.size -= batch.size;
+    return [context, batch];
+  }
+
+  private start([context, batch]: [C | undefined, Map<K, Waiter<V>[]>]): void {
+    this.inFlight += 1;
+    this.onLoad(batch.size);
+    void this.loadMany([...batch.keys()], context)
+      .then(
+        (values) => {
+          for (const [key, waiters] of batch) for (const w of waiters) w.resolve(values.get(key));
+        },
+        (err: unknown) => {
+          for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
+        },
+      )
+      .finally(() => {
+        this.inFlight -= 1;
+        this.flush();
+      });
   }
 }

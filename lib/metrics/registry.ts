@@ -51,6 +51,13 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
       buckets: latencyBuckets,
       registers: [registry],
     }),
+    pgBatchKeys: new Histogram({
+      name: 'pg_batch_keys',
+      help: 'Keys per batched PostgreSQL statement (concurrent lookups or registrations sharing one round trip)',
+      labelNames: ['statement'] as const,
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers: [registry],
+    }),
     kafkaProduceBatchSize: new Histogram({
       name: 'kafka_produce_batch_messages',
       help: 'Messages per produce request (micro-batch size)',

@@ -24,6 +24,12 @@ export interface ApiVitals {
   cpuCores: number;
   /** Of which in the kernel (syscalls, network stack, wake-ups). */
   cpuSystemCores: number;
+  /**
+   * Batched PostgreSQL statements (pg_batch_keys) in the window per request, and keys per
+   * such statement: how much concurrent requests shared their round trips.
+   */
+  pgStatementsPerRequest: number;
+  pgKeysPerStatement: number;
 }
 
 /** prom-client's default eventLoopMonitoringPrecision. */
@@ -65,6 +71,7 @@ export async function openVitalsWindow(url: string, route: string): Promise<() =
     const requests = delta('http_request_duration_seconds_count', { route });
     const within10ms = delta('http_request_duration_seconds_bucket', { route, le: '0.01' });
     const seconds = (after.at - before.at) / 1000;
+    const statements = delta('pg_batch_keys_count');
     const gcSec = delta('nodejs_gc_duration_seconds_sum');
     const round = (v: number, digits = 2) => Number(v.toFixed(digits));
     const delayMs = (name: string) =>
@@ -78,6 +85,8 @@ export async function openVitalsWindow(url: string, route: string): Promise<() =
       eventLoopDelayMaxMs: delayMs('nodejs_eventloop_lag_max_seconds'),
       cpuCores: round(delta('process_cpu_seconds_total') / seconds, 3),
       cpuSystemCores: round(delta('process_cpu_system_seconds_total') / seconds, 3),
+      pgStatementsPerRequest: requests > 0 ? round(statements / requests, 3) : 0,
+      pgKeysPerStatement: statements > 0 ? round(delta('pg_batch_keys_sum') / statements) : 0,
     };
   };
 }

@@ -110,9 +110,28 @@ describe('experiments: assignment (GET /api/v1/experiments)', function () {
       expect(rows).to.have.length(1);
       expect(asMap(answers[0]!.body)[key]).to.equal([1, 2, 3][rows[0]!.option_position]);
     }
+    // Many new devices at once, each asked for three times: registrations share statements
+    // (one per event-loop turn), a device can sit in two of them, and every answer must
+    // still be the one stored.
+    const crowd = Array.from({ length: 60 }, newDevice);
+    const asked = [...crowd, ...crowd, ...crowd].sort(() => Math.random() - 0.5);
+    const crowdAnswers = await Promise.all(asked.map((d) => getExperiments(h, d)));
+    const seen = new Map<string, unknown>();
+    crowdAnswers.forEach((a, i) => {
+      expect(a.status).to.equal(200);
+      const value = asMap(a.body)[key];
+      const device = asked[i]!;
+      if (seen.has(device)) expect(value, device).to.equal(seen.get(device));
+      seen.set(device, value);
+    });
+    for (const device of crowd) {
+      const rows = (await assignmentRows(device)).filter((r) => r.key === key);
+      expect(rows, device).to.have.length(1);
+      expect(seen.get(device)).to.equal([1, 2, 3][rows[0]!.option_position]);
+    }
     // Exactly one first assignment per device was counted: the losers re-read, not re-assign.
     expect((await counterValue('experiment_assignments_total', key)) - assignedBefore).to.equal(
-      devices.length,
+      devices.length + crowd.length,
     );
   });
 

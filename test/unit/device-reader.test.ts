@@ -60,7 +60,7 @@ describe('DeviceReader', () => {
 
   it('flushes at the batch bound and rejects every waiter of a failed query', async () => {
     const calls: string[][] = [];
-    const reader = new DeviceReader(fakePool({}, calls), 2);
+    const reader = new DeviceReader(fakePool({}, calls), { maxBatch: 2 });
     await Promise.all([reader.read('x'), reader.read('y'), reader.read('z')]);
     expect(calls).to.deep.equal([['x', 'y'], ['z']]);
     const failing = new DeviceReader({

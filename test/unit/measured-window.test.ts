@@ -37,6 +37,8 @@ function windowOf(over: Partial<OpenLoopResult> = {}): MeasuredWindow {
       eventLoopDelayMaxMs: 5,
       cpuCores: 0.4,
       cpuSystemCores: 0.02,
+      pgStatementsPerRequest: 0.5,
+      pgKeysPerStatement: 2,
     },
     machine: { busy: 0.5, steal: 0, coresByCommand: {}, diskReadMiB: 0 },
     control: load({ rate: 200, achievedPerSec: 200, p99Ms: 1 }),

@@ -1,9 +1,10 @@
 import type { Pool } from 'pg';
 import type { OptionValue } from '../../../lib/contracts/experiment.js';
+import type { BatchObserver } from '../../../lib/db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
-import { bucketOf, pickOption } from '../../../lib/experiments/bucketing.js';
 import { Lru } from '../../../lib/lru.js';
 import { DeviceReader, type DeviceState } from './device-reader.js';
+import { DeviceRegistrar, pickFor } from './device-registrar.js';
 import { admits, isTargeted, type StoredExperiment } from './experiment-store.js';
 import type { RunningExperiments } from './running-experiments.js';
 
@@ -15,7 +16,10 @@ export interface Assignment {
   isNew: boolean;
 }
 
-const US = (column: string) => `(extract(epoch FROM ${column}) * 1000000)::bigint`;
+interface Split {
+  open: StoredExperiment[];
+  targeted: StoredExperiment[];
+}
 
 /**
  * The device's value in every running experiment it is eligible for.
@@ -33,13 +37,16 @@ const US = (column: string) => `(extract(epoch FROM ${column}) * 1000000)::bigin
  *   (an experiment that became visible late) goes to the database. Safe across replicas.
  *
  * Cost: returning device in cache 0 queries; not in cache 1 (shared with the other lookups
- * of the same event-loop turn); new device 2 (one commit). A device that has not entered a
+ * of the same event-loop turn); new device 2 (the lookup, then a registration whose
+ * statement and commit it shares with the other new devices of its turn). A device that has not entered a
  * running segment-targeted experiment is read every time (1), plus its viewer's segments
  * (1) and the entry (1) when it carries a viewer token.
  */
 export class AssignmentService {
   private readonly cache: Lru<string, DeviceState>;
   private readonly reader: DeviceReader;
+  private readonly registrar: DeviceRegistrar;
+  private readonly splits = new WeakMap<StoredExperiment[], Split>();
 
   constructor(
     private readonly pool: Pool,
@@ -48,9 +55,19 @@ export class AssignmentService {
     /** The segments a viewer is active in (targeted experiments). */
     private readonly viewerSegments: (viewerId: string) => Promise<ReadonlySet<string>> = () =>
       Promise.resolve(new Set()),
+    observeBatch: BatchObserver = () => {},
   ) {
     this.cache = new Lru(cacheSize);
-    this.reader = new DeviceReader(pool);
+    // Two statements in flight each: what arrives meanwhile shares the next (group commit).
+    this.reader = new DeviceReader(pool, {
+      maxInFlight: 2,
+      onLoad: (keys) => observeBatch('devices-read', keys),
+    });
+    this.registrar = new DeviceRegistrar(pool, {
+      maxBatch: 200,
+      maxInFlight: 2,
+      onLoad: (keys) => observeBatch('devices-register', keys),
+    });
   }
 
   /**
@@ -61,8 +78,7 @@ export class AssignmentService {
    */
   async assign(deviceToken: string, viewerId: string | null = null): Promise<Assignment[]> {
     const experiments = await this.running.get();
-    const open = experiments.filter((e) => !isTargeted(e));
-    const targeted = experiments.filter(isTargeted);
+    const { open, targeted } = this.split(experiments);
     const created = new Set<number>();
     let state = this.cache.get(deviceToken);
     // A targeted experiment missing from the cached state may have been entered through
@@ -90,6 +106,20 @@ export class AssignmentService {
       out.push({ experiment: e, optionIndex: index, value: option.value, isNew: created.has(e.id) });
     }
     return out;
+  }
+
+  /**
+   * The open and the targeted experiments of a running list, made once per list: the same
+   * arrays for every request while the list is cached, so the registrations of concurrent
+   * requests share a statement (DeviceRegistrar groups by the list's identity).
+   */
+  private split(experiments: StoredExperiment[]): Split {
+    let split = this.splits.get(experiments);
+    if (split === undefined) {
+      split = { open: experiments.filter((e) => !isTargeted(e)), targeted: experiments.filter(isTargeted) };
+      this.splits.set(experiments, split);
+    }
+    return split;
   }
 
   private async load(
@@ -132,47 +162,15 @@ export class AssignmentService {
     for (const r of rows.rows) state.stored.set(Number(r.experiment_id), r.option_position);
   }
 
-  /**
-   * A new device: registered and assigned in one statement (one round trip, one commit).
-   * Eligibility is decided inside it, against the first-seen time it writes.
-   * NOTE: DO UPDATE (a no-op), not DO NOTHING: it returns the row a concurrent first
-   * request inserted, so both agree on the first-seen time.
-   */
+  /** A new device: registered and assigned (shared statement and commit, see DeviceRegistrar). */
   private async register(
     token: string,
     experiments: StoredExperiment[],
     created: Set<number>,
   ): Promise<DeviceState> {
-    const picks = experiments.map((e) => pick(e, token));
-    const res = await db(() =>
-      this.pool.query<{ first_seen_us: string; inserted: string[] }>({
-        name: 'device-register',
-        text: `WITH d AS (
-                 INSERT INTO devices (token) VALUES ($1)
-                 ON CONFLICT (token) DO UPDATE SET token = EXCLUDED.token
-                 RETURNING ${US('first_seen_at')} AS first_seen_us
-               ), ins AS (
-                 INSERT INTO assignments (device_token, experiment_id, option_position)
-                 SELECT $1, a.experiment_id, a.position
-                   FROM unnest($2::bigint[], $3::smallint[], $4::bigint[]) AS a (experiment_id, position, created_us), d
-                  WHERE a.created_us <= d.first_seen_us
-                 ON CONFLICT DO NOTHING
-                 RETURNING experiment_id
-               )
-               SELECT d.first_seen_us, coalesce((SELECT array_agg(experiment_id) FROM ins), '{}') AS inserted FROM d`,
-        values: [token, experiments.map((e) => e.id), picks, experiments.map((e) => e.createdAtUs)],
-      }),
-    );
-    const row = res.rows[0]!;
-    const stored = new Map<number, number>();
-    const inserted = new Set(row.inserted.map(Number));
-    experiments.forEach((e, i) => {
-      if (inserted.has(e.id)) {
-        stored.set(e.id, picks[i]!);
-        created.add(e.id);
-      }
-    });
-    return { firstSeenUs: Number(row.first_seen_us), stored };
+    const reg = await this.registrar.register(token, experiments);
+    if (reg.first) for (const id of reg.inserted.keys()) created.add(id);
+    return { firstSeenUs: reg.firstSeenUs, stored: new Map(reg.inserted) };
   }
 
   private async insert(
@@ -181,7 +179,7 @@ export class AssignmentService {
     state: DeviceState,
     created: Set<number>,
   ): Promise<void> {
-    const picks = missing.map((e) => pick(e, token));
+    const picks = missing.map((e) => pickFor(e, token));
     const inserted = await db(() =>
       this.pool.query<{ experiment_id: string }>({
         name: 'assignments-insert',
@@ -200,13 +198,6 @@ export class AssignmentService {
       }
     });
   }
-}
-
-function pick(e: StoredExperiment, token: string): number {
-  return pickOption(
-    e.options.map((o) => o.weight),
-    bucketOf(e.seed, token),
-  );
 }
 
 /** Whether the cached state holds a value for every running experiment the device is eligible for. */

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { BatchLoader } from '../../../lib/db/batch-loader.js';
+import { BatchLoader, type BatchLoaderOptions } from '../../../lib/db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
 
 /** What the database holds for one device: when it was first seen, its stored options. */
@@ -16,15 +16,15 @@ interface Row {
   option_position: number | null;
 }
 
-/** Reads devices; the lookups of one event-loop turn share one query (BatchLoader). */
+/** Reads devices; concurrent lookups share one query (BatchLoader). */
 export class DeviceReader {
   private readonly loader: BatchLoader<string, DeviceState>;
 
   constructor(
     private readonly pool: Pool,
-    maxBatch = 500,
+    batching: BatchLoaderOptions = {},
   ) {
-    this.loader = new BatchLoader((tokens) => this.query(tokens), maxBatch);
+    this.loader = new BatchLoader((tokens) => this.query(tokens), batching);
   }
 
   async read(token: string): Promise<DeviceState | null> {

@@ -1,0 +1,83 @@
+import { expect } from 'chai';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { BatchLoader } from '../../lib/db/batch-loader.js';
+
+/** A loader whose loads stay open until the test ends them; records each load's keys and context. */
+function controlled<C = undefined>() {
+  const calls: Array<{ keys: string[]; context: C | undefined; finish(): void }> = [];
+  const loadMany = (keys: string[], context: C | undefined) =>
+    new Promise<Map<string, string>>((resolve) => {
+      calls.push({ keys, context, finish: () => resolve(new Map(keys.map((k) => [k, k.toUpperCase()]))) });
+    });
+  return { calls, loadMany };
+}
+
+describe('BatchLoader', () => {
+  it('with maxInFlight, lookups arriving while a load runs share the next one', async () => {
+    const { calls, loadMany } = controlled();
+    const loader = new BatchLoader(loadMany, { maxInFlight: 1 });
+    const a = loader.load('a');
+    await nextTurn();
+    expect(calls.map((c) => c.keys)).to.deep.equal([['a']]);
+    // Three turns while the first load is open: nothing new starts.
+    const rest = [loader.load('b')];
+    await nextTurn();
+    rest.push(loader.load('c'));
+    await nextTurn();
+    rest.push(loader.load('d'), loader.load('b'));
+    await nextTurn();
+    expect(calls).to.have.length(1);
+    calls[0]!.finish();
+    expect(await a).to.equal('A');
+    await nextTurn();
+    expect(calls.map((c) => c.keys)).to.deep.equal([['a'], ['b', 'c', 'd']]);
+    calls[1]!.finish();
+    expect(await Promise.all(rest)).to.deep.equal(['B', 'C', 'D', 'B']);
+  });
+
+  it('splits what waited into loads of at most maxBatch keys', async () => {
+    const { calls, loadMany } = controlled();
+    const loader = new BatchLoader(loadMany, { maxInFlight: 1, maxBatch: 2 });
+    const first = loader.load('a');
+    await nextTurn();
+    const waiting = ['b', 'c', 'd'].map((k) => loader.load(k));
+    await nextTurn();
+    calls[0]!.finish();
+    await first;
+    await nextTurn();
+    expect(calls.map((c) => c.keys)).to.deep.equal([['a'], ['b', 'c']]);
+    calls[1]!.finish();
+    await Promise.all(waiting.slice(0, 2));
+    await nextTurn();
+    expect(calls.map((c) => c.keys)).to.deep.equal([['a'], ['b', 'c'], ['d']]);
+    calls[2]!.finish();
+    expect(await Promise.all(waiting)).to.deep.equal(['B', 'C', 'D']);
+  });
+
+  it('unbounded by default: one load per turn, however many are open', async () => {
+    const { calls, loadMany } = controlled();
+    const loader = new BatchLoader(loadMany);
+    const a = loader.load('a');
+    await nextTurn();
+    const b = loader.load('b');
+    await nextTurn();
+    expect(calls.map((c) => c.keys)).to.deep.equal([['a'], ['b']]);
+    for (const c of calls) c.finish();
+    expect([await a, await b]).to.deep.equal(['A', 'B']);
+  });
+
+  it('loads each context apart', async () => {
+    const { calls, loadMany } = controlled<string[]>();
+    const loader = new BatchLoader(loadMany);
+    const ctxA = ['x'];
+    const ctxB = ['y'];
+    const all = Promise.all([loader.load('1', ctxA), loader.load('2', ctxB), loader.load('3', ctxA)]);
+    await nextTurn();
+    expect(calls.map((c) => [c.keys, c.context])).to.deep.equal([
+      [['1', '3'], ctxA],
+      [['2'], ctxB],
+    ]);
+    for (const c of calls) c.finish();
+    expect(await all).to.deep.equal(['1', '2', '3']);
+  });
+});
