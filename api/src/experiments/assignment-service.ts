@@ -58,14 +58,17 @@ export class AssignmentService {
     observeBatch: BatchObserver = () => {},
   ) {
     this.cache = new Lru(cacheSize);
-    // Two statements in flight each: what arrives meanwhile shares the next (group commit).
+    // Few statements in flight: what arrives meanwhile shares the next (group commit). One
+    // registration at a time: PostgreSQL's cost per registered device fell from ~210 to
+    // ~155 µs of CPU at 2,000 new devices/s against two at a time, with the same latency
+    // (a paced run straight against the database); lookups are cheap enough for two.
     this.reader = new DeviceReader(pool, {
       maxInFlight: 2,
       onLoad: (keys) => observeBatch('devices-read', keys),
     });
     this.registrar = new DeviceRegistrar(pool, {
       maxBatch: 200,
-      maxInFlight: 2,
+      maxInFlight: 1,
       onLoad: (keys) => observeBatch('devices-register', keys),
     });
   }
