@@ -131,6 +131,44 @@ describe('npm start', function () {
     await waitFor('the user to be deleted', status, (s) => s === 404, 60_000, 250);
   });
 
+  it("runs the README's user segments example as written", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## User segments'));
+    const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block, 'the bash block of the User segments section').to.be.a('string');
+    // The same commands; only the port and, since the database outlives this run, the slugs differ.
+    const tag = uniqueName('r')
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, '_');
+    const script = block!
+      .replaceAll('localhost:8080', `127.0.0.1:${port}`)
+      .replaceAll('VOICE_MESSAGES', `VOICE_MESSAGES_${tag}`)
+      .replaceAll('PREMIUM_TRIAL', `PREMIUM_TRIAL_${tag}`);
+    const { stdout } = await exec('bash', ['-euo', 'pipefail', '-c', script], {
+      cwd: ROOT,
+      env: { ...process.env, LOCAL_DATA_DIR: dataDir, JWT_SECRET: '' },
+    });
+    // The user's segments right after the change: both.
+    expect(stdout).to.match(new RegExp(`"slug":"VOICE_MESSAGES_${tag}"`));
+    expect(stdout).to.match(new RegExp(`"slug":"PREMIUM_TRIAL_${tag}"`));
+    // The history CSV: header, both adds, and the removal by the segment's deletion.
+    const csv = stdout.slice(stdout.indexOf('user;segment;operation;timestamp'));
+    expect(csv, stdout).to.have.length.above(0);
+    const mine = csv.split('\n').filter((l) => l.includes(tag));
+    expect(
+      mine.some((l) => new RegExp(`;VOICE_MESSAGES_${tag};add`).test(l)),
+      csv,
+    ).to.equal(true);
+    expect(
+      mine.some((l) => new RegExp(`;PREMIUM_TRIAL_${tag};add`).test(l)),
+      csv,
+    ).to.equal(true);
+    expect(
+      mine.some((l) => new RegExp(`;VOICE_MESSAGES_${tag};remove`).test(l)),
+      csv,
+    ).to.equal(true);
+  });
+
   it('stops cleanly on SIGINT: HTTP, ETL, producer and the local broker', async () => {
     process.kill(-proc.pid!, 'SIGINT');
     await exited(proc);
