@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from '../../lib/log.js';
 import type { Metrics } from '../../lib/metrics/registry.js';
@@ -78,6 +79,10 @@ export class BatchConsumer implements Service {
   };
   private readonly consumer: Consumer;
   private readonly stopping = new AbortController();
+  /** Partitions whose first block since the last (re)assignment was checked in ClickHouse. */
+  private readonly checked = new Set<number>();
+  /** Tells this process's re-insert tokens apart from any earlier process's. */
+  private readonly incarnation = randomUUID();
   private readonly log: Logger;
 
   constructor(
@@ -99,6 +104,7 @@ export class BatchConsumer implements Service {
     // A rebalance may have moved partitions: their windows must be rebuilt from ClickHouse.
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       deps.windows.invalidate();
+      this.checked.clear();
       this.log.info({ assignment: e.payload.memberAssignment }, 'etl_partitions_assigned');
     });
   }
@@ -146,6 +152,12 @@ export class BatchConsumer implements Service {
       const alreadyStored = new Set<string>(); // found stored after an ambiguous failure
       const dead = await this.insertAll(fresh, block.token, payload, log, alreadyStored);
       if (!dead.done) return;
+      if (!this.checked.has(batch.partition)) {
+        const landed = await this.insertMissing(fresh, dead.value, block, payload, log, alreadyStored);
+        if (!landed.done) return;
+        dead.value.push(...landed.value);
+        this.checked.add(batch.partition);
+      }
       const letters = this.lettersFor(batch.topic, batch.partition, block, dead.value);
       const commit = {
         groupId: this.opts.groupId,
@@ -251,6 +263,35 @@ export class BatchConsumer implements Service {
       dead.push(...sub.value);
     }
     return { done: true, value: dead };
+  }
+
+  /**
+   * The first block of a partition after a (re)assignment starts at the committed offset,
+   * where a process killed mid-insert may have left its dedup token without its rows:
+   * ClickHouse logs a block's token before it commits the part, so a kill in between keeps
+   * the token and loses the part, and this block (same range, same token) would be dropped
+   * as the duplicate of rows that were never stored, its offsets then committed. So its
+   * rows are checked in ClickHouse once inserted, and any missing are inserted again under
+   * a token of this process. Later blocks start past what this process committed itself.
+   */
+  private async insertMissing(
+    fresh: BlockRow<Buffer>[],
+    dead: { row: BlockRow<Buffer> }[],
+    block: InsertBlock<Buffer>,
+    payload: EachBatchPayload,
+    log: Logger,
+    alreadyStored: Set<string>,
+  ): Promise<Outcome<{ row: BlockRow<Buffer>; reason: string }[]>> {
+    if (fresh.length === 0) return { done: true, value: [] };
+    const deadOffsets = new Set(dead.map((d) => d.row.offset));
+    const stored = await this.retry(payload, log, 'etl_first_block_check', () =>
+      this.deps.windows.storedInRange(payload.batch.partition, block.firstOffset, block.lastOffset),
+    );
+    if (!stored.done) return stored;
+    const missing = fresh.filter((r) => !deadOffsets.has(r.offset) && !stored.value.has(r.id));
+    if (missing.length === 0) return { done: true, value: [] };
+    log.warn({ token: block.token, rows: missing.length }, 'etl_dedup_token_without_rows');
+    return this.insertAll(missing, `${block.token}@${this.incarnation}`, payload, log, alreadyStored);
   }
 
   /**

@@ -7,6 +7,9 @@ import { request, startHarness, type Harness } from '../helpers/harness.js';
 import { ROOT } from '../helpers/processes.js';
 import { progressMessage } from '../helpers/progress-messages.js';
 import { testEnv } from '../helpers/test-env.js';
+import { dedupToken } from '../../etl/src/batch-builder.js';
+import { ClickHouseSink } from '../../etl/src/clickhouse-sink.js';
+import { decodeProgress } from '../../etl/src/progress-row.js';
 
 const exec = promisify(execFile);
 
@@ -195,5 +198,68 @@ describe('dead letters', () => {
     expect(second.stderr, 'the cursor moved: only the two new letters').to.contain(
       'replayed 2 dead letter(s)',
     );
+  });
+});
+
+describe('ETL restart over a dedup token left without its rows', () => {
+  it('stores a block whose token an earlier (killed) process had logged without committing its part', async () => {
+    // ClickHouse logs a block's insert_deduplication_token before it commits the part; a
+    // process killed in between leaves the token without the rows. Here that state is made
+    // on purpose: the token of the first block a fresh ETL will build is logged with one
+    // of its rows only, as an insert through the ETL's own sink.
+    const seed = await startHarness();
+    const topic = seed.config.kafkaTopicProgress;
+    const table = `${seed.config.clickhouseDatabase}.progress_events`;
+    const viewer = randomUUID();
+    const messages = Array.from({ length: 20 }, () => progressMessage({ viewer_id: viewer }));
+    const etl = await (async () => {
+      try {
+        await produceRaw(
+          topic,
+          messages.map((m) => ({ key: viewer, value: JSON.stringify(m) })),
+        );
+        const admin = testKafka(testEnv().brokers).admin();
+        await admin.connect();
+        const offsets = await admin.fetchTopicOffsets(topic);
+        await admin.disconnect();
+        const partition = offsets.find((o) => o.high === '20')!.partition;
+        const first = decodeProgress(Buffer.from(JSON.stringify(messages[0])), partition, '0');
+        if (!first.ok) throw new Error('the seeded message must decode');
+        const sink = new ClickHouseSink(testEnv().clickhouse, {
+          table,
+          useDedupToken: true,
+          distributedSync: false,
+        });
+        await sink.insert([first.row], dedupToken(topic, partition, '0', '19'));
+        expect(await count(table, `viewer_id = '${viewer}'`)).to.equal(1);
+        return await startHarness({
+          etl: true,
+          env: { KAFKA_TOPIC_PROGRESS: topic, CLICKHOUSE_DATABASE: seed.config.clickhouseDatabase },
+        });
+      } finally {
+        await seed.stop();
+      }
+    })();
+    try {
+      await drained(etl);
+      // Without the check, the block (same range, same token) is dropped as a duplicate
+      // and its offsets committed: 19 events lost.
+      expect(await count(table, `viewer_id = '${viewer}'`)).to.equal(20);
+      expect(await count(table, `viewer_id = '${viewer}'`)).to.equal(
+        Number(
+          (
+            await (
+              await testEnv().clickhouse.query({
+                query: `SELECT uniqExact(event_id) AS n FROM ${table} WHERE viewer_id = '${viewer}'`,
+                format: 'JSONEachRow',
+              })
+            ).json<{ n: string }>()
+          )[0]!.n,
+        ),
+      );
+      expect(etl.logs.some((l) => l.msg === 'etl_dedup_token_without_rows')).to.equal(true);
+    } finally {
+      await etl.stop();
+    }
   });
 });
