@@ -36,9 +36,9 @@ interface Split {
  *   device that covers every eligible experiment needs no query at all; one that does not
  *   (an experiment that became visible late) goes to the database. Safe across replicas.
  *
- * Cost: returning device in cache 0 queries; not in cache 1 (shared with the other lookups
- * of the same event-loop turn); new device 2 (the lookup, then a registration whose
- * statement and commit it shares with the other new devices of its turn). A device that has not entered a
+ * Cost: returning device in cache 0 queries; not in cache 1 (shared with concurrent
+ * lookups); new device 2 (the lookup, then a registration whose statement and commit it
+ * shares with concurrent new devices). A device that has not entered a
  * running segment-targeted experiment is read every time (1), plus its viewer's segments
  * (1) and the entry (1) when it carries a viewer token.
  */
