@@ -10,6 +10,8 @@ import {
   newDevice,
 } from '../helpers/experiments.js';
 import { uniqueName } from '../helpers/ids.js';
+import { waitFor } from '../helpers/kafka-helpers.js';
+import { bucketOf, pickOption } from '../../lib/experiments/bucketing.js';
 
 describe('experiments: assignment (GET /api/v1/experiments)', function () {
   this.timeout(120_000);
@@ -133,6 +135,58 @@ describe('experiments: assignment (GET /api/v1/experiments)', function () {
     expect((await counterValue('experiment_assignments_total', key)) - assignedBefore).to.equal(
       devices.length + crowd.length,
     );
+  });
+
+  it('serves the value of another replica that registers the same new device at the same moment', async () => {
+    const key = uniqueName('exp_replica_race');
+    await createExperiment(h, key, [
+      { value: 'a', weight: 1 },
+      { value: 'b', weight: 1 },
+      { value: 'c', weight: 1 },
+    ]);
+    const device = newDevice();
+    const assignedBefore = await counterValue('experiment_assignments_total', key);
+    // The other replica: device and assignment inserted, not yet committed. Its option is
+    // one this device's hash would not give it, so the answer shows whose value was served.
+    const other = await h.pool.connect();
+    try {
+      await other.query('BEGIN');
+      const { rows } = await other.query<{ id: string; seed: string }>(
+        'SELECT id, seed FROM experiments WHERE key = $1',
+        [key],
+      );
+      const theirs = (pickOption([1, 1, 1], bucketOf(rows[0]!.seed, device)) + 1) % 3;
+      await other.query('INSERT INTO devices (token) VALUES ($1)', [device]);
+      await other.query(
+        'INSERT INTO assignments (device_token, experiment_id, option_position) VALUES ($1, $2, $3)',
+        [device, rows[0]!.id, theirs],
+      );
+      const answer = getExperiments(h, device);
+      // The API's statement has reached the uncommitted device and waits for it.
+      await waitFor(
+        "the API's statement waiting on the uncommitted device",
+        async () =>
+          (
+            await h.pool.query(
+              `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO devices%'`,
+            )
+          ).rowCount,
+        (n) => n === 1,
+        20_000,
+        50,
+      );
+      await other.query('COMMIT');
+      const res = await answer;
+      expect(res.status).to.equal(200);
+      expect(asMap(res.body)[key]).to.equal(['a', 'b', 'c'][theirs]);
+    } finally {
+      other.release();
+    }
+    const devices = await h.pool.query('SELECT count(*)::int AS n FROM devices WHERE token = $1', [device]);
+    expect(devices.rows[0].n).to.equal(1);
+    expect((await assignmentRows(device)).filter((r) => r.key === key)).to.have.length(1);
+    // The other replica made the assignment: not counted here.
+    expect(await counterValue('experiment_assignments_total', key)).to.equal(assignedBefore);
   });
 
   it('converges on the weights over many devices (tolerance from the sample size)', async () => {

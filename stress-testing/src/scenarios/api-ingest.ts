@@ -48,14 +48,21 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
       };
     };
     const duration = ctx.quick ? 1 : 8;
-    // Warm up JIT and connections.
-    await runLoad({
-      url,
-      connections: 8,
-      durationSec: ctx.quick ? 1 : 3,
-      request: single,
-      eventsPerRequest: 1,
-    });
+    // Warm up JIT, connections and the broker (started moments ago: its own JIT, the new
+    // topic's leaders). One fixed warm-up was not always enough: a run once measured its
+    // first step at p50 14 ms and p99 383 ms where others measure 3 and 7, and stopped the
+    // curve there. So: short runs until one holds the target, five at most.
+    for (let w = 0; w < (ctx.quick ? 1 : 5); w++) {
+      const warm = await runLoad({
+        url,
+        connections: 8,
+        durationSec: ctx.quick ? 1 : 3,
+        request: single,
+        eventsPerRequest: 1,
+      });
+      ctx.log(`  warm-up ${w + 1}: ${warm.eventsPerSec} ev/s p99 ${warm.p99Ms} ms`);
+      if (warm.p99Ms <= TARGET_P99_MS) break;
+    }
     // The API's own CPU per accepted event: what a step cost the process under test.
     const measured = async (spec: Parameters<typeof runLoad>[0]): Promise<LoadResult> => {
       const cpu0 = processCpuSeconds(api.proc.pid) ?? 0;
@@ -65,6 +72,7 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
       return { ...r, cpuMsPer1kEvents: cpuMsPer1k(cpu, events) };
     };
     const steps: LoadResult[] = [];
+    let broken = 0;
     for (const connections of ctx.quick ? [4, 16] : [1, 2, 4, 8, 16, 32, 64, 128]) {
       const r = await measured({
         url,
@@ -77,7 +85,10 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
       ctx.log(
         `  api single c=${connections}: ${r.eventsPerSec} ev/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms errors ${r.errors + r.non2xx}, API CPU ${r.cpuMsPer1kEvents} ms per 1k events`,
       );
-      if (r.p99Ms > 4 * TARGET_P99_MS) break; // latency broke: more connections only queue
+      // Latency broke twice in a row: more connections only queue. Twice, so one step that
+      // lands on a stall of this shared machine does not end the curve.
+      broken = r.p99Ms > 4 * TARGET_P99_MS ? broken + 1 : 0;
+      if (broken === 2) break;
     }
     const withinTarget = steps.filter((s) => s.p99Ms <= TARGET_P99_MS && s.non2xx + s.errors === 0);
     const best = (withinTarget.length > 0 ? withinTarget : steps).reduce((a, b) =>
