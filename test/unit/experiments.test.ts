@@ -166,4 +166,37 @@ describe('Lru', () => {
     off.set('a', 1);
     expect(off.get('a')).to.equal(undefined);
   });
+
+  it('keeps exactly the most recently used keys over many random gets and sets', async () => {
+    const { Lru } = await import('../../lib/lru.js');
+    // Small bounds so eviction, re-insertion and the holes they leave happen thousands of times.
+    for (const max of [1, 3, 50]) {
+      const lru = new Lru<number, number>(max);
+      const order: number[] = []; // reference: least recent first
+      const touch = (k: number) => {
+        const i = order.indexOf(k);
+        if (i >= 0) order.splice(i, 1);
+        order.push(k);
+      };
+      let seed = max;
+      const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+      for (let op = 0; op < 20_000; op++) {
+        const k = rand(4 * max + 2);
+        if (rand(2) === 0) {
+          lru.set(k, op);
+          touch(k);
+          if (order.length > max) order.shift();
+        } else {
+          const hit = order.includes(k);
+          expect(lru.get(k) !== undefined, `get ${k} at op ${op}`).to.equal(hit);
+          if (hit) touch(k);
+        }
+        expect(lru.size).to.equal(order.length);
+      }
+      for (const k of order) expect(lru.get(k), `key ${k}`).not.to.equal(undefined);
+      lru.clear();
+      lru.set(7, 1);
+      expect(lru.get(7)).to.equal(1);
+    }
+  });
 });
