@@ -43,14 +43,8 @@ export class Lru<K, V> {
     this.oldest = this.map.keys();
   }
 
-  /** The least recently used key (the map is not empty). */
+  /** The least recently used key; called only while the map holds more than maxEntries ≥ 1 keys. */
   private takeOldest(): K {
-    let next = this.oldest.next();
-    if (next.done === true) {
-      // A finished iterator stays finished (it ran dry while the map was empty): start again.
-      this.oldest = this.map.keys();
-      next = this.oldest.next();
-    }
-    return next.value as K;
+    return this.oldest.next().value as K;
   }
 }

@@ -179,7 +179,11 @@ describe('Lru', () => {
         order.push(k);
       };
       let seed = max;
-      const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+      // 32-bit LCG; its high bits, since the low ones cycle with short periods.
+      const rand = (n: number) => {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        return (seed >>> 16) % n;
+      };
       for (let op = 0; op < 20_000; op++) {
         const k = rand(4 * max + 2);
         if (rand(2) === 0) {
