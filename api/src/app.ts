@@ -1,6 +1,6 @@
 import Koa from 'koa';
 import compress from 'koa-compress';
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import type { Logger } from '../../lib/log.js';
 import { corsMiddleware } from './http/cors.js';
 import { errorMiddleware } from './http/error.middleware.js';
@@ -30,10 +30,14 @@ export function createApp(deps: AppDeps): Koa {
   app.use(corsMiddleware(deps.corsAllowedOrigins));
   // Large answers only (a 500-event batch returns 500 ids): small ones are not worth the CPU.
   app.use(compress({ threshold: 1024, br: false, deflate: false }));
-  for (const router of deps.routers) {
-    app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
-  }
+  // One root router: a request is matched once, against every route. A middleware pair per
+  // router made each request walk all of them in turn, and each read ctx.host (a header
+  // parse behind a proxy): about a fifth of the API's CPU on a cached experiments request.
+  // Router-level middleware (auth) keeps its router's prefix when nested.
+  const root = new Router();
+  for (const router of deps.routers) root.use(router.routes());
+  app.use(root.routes());
+  app.use(root.allowedMethods({ throw: true }));
   ROUTERS.set(app, deps.routers);
   return app;
 }

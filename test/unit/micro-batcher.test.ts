@@ -66,6 +66,32 @@ describe('MicroBatcher', () => {
     expect(maxSeen).to.equal(1);
   });
 
+  it('holds what queued during a send until lingerMs after its first item, not just until the send ends', async () => {
+    const lingerMs = 40;
+    const sends: number[][] = [];
+    const gate = deferred();
+    const started = deferred();
+    const b = new MicroBatcher<number>({ lingerMs, maxItems: 100, maxInFlight: 1 }, async (items) => {
+      sends.push(items);
+      if (sends.length === 1) {
+        started.resolve();
+        await gate.promise;
+      }
+    });
+    const first = b.add([1], 10_000);
+    await started.promise;
+    const queuedAt = performance.now();
+    const queued = b.add([2], 10_000);
+    gate.resolve();
+    await first;
+    await new Promise((r) => setImmediate(r));
+    expect(sends, 'sent as soon as the first send ended').to.deep.equal([[1]]);
+    await queued;
+    expect(sends).to.deep.equal([[1], [2]]);
+    // Slack: libuv runs timers against a loop clock rounded to whole milliseconds.
+    expect(performance.now() - queuedAt).to.be.at.least(lingerMs - 5);
+  });
+
   it('rejects every caller of a failed send with the send error', async () => {
     const boom = new Error('broker said no');
     const b = new MicroBatcher<number>({ lingerMs: 1, maxItems: 10, maxInFlight: 1 }, () =>

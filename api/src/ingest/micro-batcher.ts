@@ -3,7 +3,10 @@
  * when *its* items were sent. Rules:
  * - a batch goes out when it holds maxItems, or lingerMs after its first item;
  * - at most maxInFlight sends run at once; while they run, new items accumulate, so batch
- *   size grows with load instead of the number of requests (Nagle-style);
+ *   size grows with load instead of the number of requests (Nagle-style). When a send
+ *   ends, what queued meanwhile still waits out lingerMs from its first item: with a long
+ *   linger (exposures, 50 ms) sending it at once made one produce request per broker
+ *   round trip (~10 messages each at 2,000 requests/s) instead of one per linger;
  * - one add() is never split across sends, so a request's events succeed or fail together;
  * - an add() that timed out before its batch left is dropped, never sent after its caller
  *   was told it failed.
@@ -23,6 +26,8 @@ export interface MicroBatcherOptions {
 
 interface Unit<T> {
   items: T[];
+  /** performance.now() when it was added: the linger runs from the oldest queued unit. */
+  addedAt: number;
   settled: boolean;
   timer: NodeJS.Timeout | undefined;
   resolve(): void;
@@ -43,7 +48,14 @@ export class MicroBatcher<T> {
   /** Resolves once `items` were sent; rejects with the send error or BatchTimeoutError. */
   add(items: T[], timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const unit: Unit<T> = { items, settled: false, timer: undefined, resolve, reject };
+      const unit: Unit<T> = {
+        items,
+        addedAt: performance.now(),
+        settled: false,
+        timer: undefined,
+        resolve,
+        reject,
+      };
       unit.timer = setTimeout(() => this.settle(unit, new BatchTimeoutError(timeoutMs)), timeoutMs);
       this.pending.push(unit);
       this.pendingItems += items.length;
@@ -64,10 +76,13 @@ export class MicroBatcher<T> {
   }
 
   private schedule(): void {
-    if (this.pendingItems >= this.opts.maxItems || this.opts.lingerMs === 0) {
+    const oldest = this.pending[0];
+    if (oldest === undefined) return;
+    const waitMs = this.opts.lingerMs - (performance.now() - oldest.addedAt);
+    if (this.pendingItems >= this.opts.maxItems || waitMs <= 0) {
       this.flush();
     } else {
-      this.lingerTimer ??= setTimeout(() => this.flush(), this.opts.lingerMs);
+      this.lingerTimer ??= setTimeout(() => this.flush(), waitMs);
     }
   }
 
@@ -87,8 +102,8 @@ export class MicroBatcher<T> {
       this.inFlight.add(sending);
       void sending.finally(() => {
         this.inFlight.delete(sending);
-        // Items that queued while this send ran have waited long enough.
-        if (this.pending.length > 0) this.flush();
+        // Items that queued while this send ran go now if their linger is over, else when it is.
+        this.schedule();
       });
     }
   }
