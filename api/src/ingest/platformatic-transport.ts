@@ -1,12 +1,7 @@
-import {
-  compatibilityPartitioner,
-  ProduceAcks,
-  Producer,
-  stringSerializers,
-  type MessageToProduce,
-} from '@platformatic/kafka';
+import { ProduceAcks, Producer, stringSerializers, type MessageToProduce } from '@platformatic/kafka';
 import type { KeyedMessage } from './kafka-publisher.js';
 import { lastKeyMemo } from './last-key-memo.js';
+import { javaCompatiblePartition } from './murmur2.js';
 import type { ProduceTransport } from './produce-transport.js';
 
 export interface PlatformaticTransportOptions {
@@ -18,7 +13,8 @@ export interface PlatformaticTransportOptions {
 /**
  * @platformatic/kafka: half kafkajs' CPU per produced message in the side-by-side
  * measurement (ADR 0008). Its default partitioner is NOT the Java client's (murmur2 taken
- * unsigned); `compatibilityPartitioner` is, and test/integration/produce-transports.test.ts
+ * unsigned); its `compatibilityPartitioner` is, but hashes with BigInt: ours gives the same
+ * answers without allocating (murmur2.ts), and test/integration/produce-transports.test.ts
  * checks both transports place every key alike.
  */
 export class PlatformaticTransport implements ProduceTransport {
@@ -37,7 +33,7 @@ export class PlatformaticTransport implements ProduceTransport {
       idempotent: true,
       acks: ProduceAcks.ALL,
       autocreateTopics: false,
-      partitioner: lastKeyMemo(compatibilityPartitioner),
+      partitioner: lastKeyMemo(javaCompatiblePartition),
       retries: 5,
       retryDelay: 100,
     });
