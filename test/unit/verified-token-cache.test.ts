@@ -63,7 +63,20 @@ describe('verified-token cache', () => {
     expect(f.calls).to.have.length(3);
   });
 
-  it('holds at most maxEntries tokens, dropping the oldest', async () => {
+  it('holds at most maxEntries tokens, dropping the least recently used', async () => {
+    const f = fakeVerifier({});
+    const v = cachedVerifier(f.verify, { maxEntries: 2, ttlMs: 60_000, clockToleranceSec: 0, now });
+    await v('a');
+    await v('b');
+    await v('a'); // a is now the most recently used
+    await v('c'); // evicts b, not a (insertion order would drop a)
+    await v('a');
+    expect(f.calls).to.deep.equal(['a', 'b', 'c']);
+    await v('b');
+    expect(f.calls).to.deep.equal(['a', 'b', 'c', 'b']);
+  });
+
+  it('evicts in order without re-verifying the tokens it keeps', async () => {
     const f = fakeVerifier({});
     const v = cachedVerifier(f.verify, { maxEntries: 2, ttlMs: 60_000, clockToleranceSec: 0, now });
     await v('a');
