@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { runQueueWaitCounter } from './runqueue-wait.js';
 
 /**
  * Every metric the platform exports, in one typed object per process. Names carry units
@@ -13,6 +14,8 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
   const sizeBuckets = [1, 10, 50, 100, 500, 1000, 5000, 10_000, 50_000, 100_000];
   return {
     registry,
+    /** Null where the kernel does not report it (see runqueue-wait.ts). */
+    eventLoopRunQueueWait: runQueueWaitCounter(registry),
     httpRequestDuration: new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration by route and status',

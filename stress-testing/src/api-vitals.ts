@@ -20,6 +20,11 @@ export interface ApiVitals {
    */
   eventLoopDelayP99Ms: number;
   eventLoopDelayMaxMs: number;
+  /**
+   * Time the API's event-loop thread was runnable but waited for a CPU, ms over the window
+   * (nodejs_eventloop_runqueue_wait_seconds_total): the cores taken by something else.
+   */
+  runQueueWaitMs: number;
   /** CPU seconds the API process used per second of the window (1 = one core). */
   cpuCores: number;
   /** Of which in the kernel (syscalls, network stack, wake-ups). */
@@ -83,6 +88,7 @@ export async function openVitalsWindow(url: string, route: string): Promise<() =
       gcShare: round(gcSec / seconds, 4),
       eventLoopDelayP99Ms: delayMs('nodejs_eventloop_lag_p99_seconds'),
       eventLoopDelayMaxMs: delayMs('nodejs_eventloop_lag_max_seconds'),
+      runQueueWaitMs: round(delta('nodejs_eventloop_runqueue_wait_seconds_total') * 1000, 0),
       cpuCores: round(delta('process_cpu_seconds_total') / seconds, 3),
       cpuSystemCores: round(delta('process_cpu_system_seconds_total') / seconds, 3),
       pgStatementsPerRequest: requests > 0 ? round(statements / requests, 3) : 0,

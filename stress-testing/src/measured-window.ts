@@ -115,7 +115,7 @@ export function describeVitals(w: MeasuredWindow): string {
   const usPerRequest = Math.round((w.api.cpuCores * 1e6) / Math.max(1, w.load.achievedPerSec));
   return (
     `api ${w.api.cpuCores} cores (${usPerRequest} µs/req), ${(w.api.serverOver10msShare * 100).toFixed(2)}% over 10 ms inside, ` +
-    `loop delay max ${w.api.eventLoopDelayMaxMs} ms, PG statements/req ${pgStatements(w)}, PG ${w.machine.coresByCommand['postgres'] ?? 0} cores; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; control p99 ${w.control.p99Ms} ms, max ${w.control.maxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
+    `loop delay max ${w.api.eventLoopDelayMaxMs} ms, loop thread waited for a CPU ${w.api.runQueueWaitMs} ms, PG statements/req ${pgStatements(w)}, PG ${w.machine.coresByCommand['postgres'] ?? 0} cores; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; control p99 ${w.control.p99Ms} ms, max ${w.control.maxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
   );
 }
 
@@ -138,14 +138,14 @@ export function windowsTable(
   rows: Array<{ label: string; window: MeasuredWindow; verdict: string }>,
 ): string {
   const head =
-    '| Window | offered / achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | send lag p99 / max ms | control p99 / max ms | API CPU µs/req | API > 10 ms | loop delay max ms | PG statements / req (keys each) | PG cores | machine busy | steal | target |\n' +
+    '| Window | offered / achieved req/s | p50 ms | p90 ms | p99 ms | max ms | errors | send lag p99 / max ms | control p99 / max ms | API CPU µs/req | API > 10 ms | loop delay max ms | loop waited for CPU ms | PG statements / req (keys each) | PG cores | machine busy | steal | target |\n' +
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
   const body = rows.map(({ label, window: w, verdict }) => {
     const l = w.load;
     const usPerRequest = Math.round((w.api.cpuCores * 1e6) / Math.max(1, l.achievedPerSec));
     return (
       `| ${label} | ${l.rate.toLocaleString('en')} / ${l.achievedPerSec.toLocaleString('en')} | ${l.p50Ms} | ${l.p90Ms} | **${l.p99Ms}** | ${l.maxMs} | ` +
-      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${w.control.p99Ms} / ${w.control.maxMs} | ${usPerRequest} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${pgStatements(w)} | ${w.machine.coresByCommand['postgres'] ?? 0} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
+      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${w.control.p99Ms} / ${w.control.maxMs} | ${usPerRequest} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${w.api.runQueueWaitMs} | ${pgStatements(w)} | ${w.machine.coresByCommand['postgres'] ?? 0} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
     );
   });
   return [head, ...body].join('\n');
@@ -156,8 +156,9 @@ export const WINDOW_COLUMNS_NOTE = `- **send lag**: how late after its due time 
   or every connection busy); part of the latencies.
 - **control**: a bare \`node:http\` server in its own process (\`src/control-target.ts\`), loaded at 200 req/s in
   the same window: its tail is the machine's own (hypervisor, kernel, neighbours), the floor under any server here.
-- **API CPU µs/req**, **API > 10 ms** (share of requests the API itself took over 10 ms) and **loop delay max** come
-  from the API's own \`/metrics\` over the window; **machine busy** and **steal** from \`/proc/stat\`.
+- **API CPU µs/req**, **API > 10 ms** (share of requests the API itself took over 10 ms), **loop delay max** and
+  **loop waited for CPU** (time the API's event-loop thread was runnable but had no core, from the kernel's
+  schedstat: \`nodejs_eventloop_runqueue_wait_seconds_total\`) come from the API's own \`/metrics\` over the window; **machine busy** and **steal** from \`/proc/stat\`.
 - **PG statements / req (keys each)**: batched PostgreSQL statements (\`pg_batch_keys\`) per request, and the
   requests' keys each one carried: concurrent requests share statements (one round trip and one commit for many);
   **PG cores**: CPU of every PostgreSQL process over the window.

@@ -35,6 +35,7 @@ function windowOf(over: Partial<OpenLoopResult> = {}): MeasuredWindow {
       gcShare: 0.01,
       eventLoopDelayP99Ms: 1,
       eventLoopDelayMaxMs: 5,
+      runQueueWaitMs: 30,
       cpuCores: 0.4,
       cpuSystemCores: 0.02,
       pgStatementsPerRequest: 0.5,
