@@ -28,6 +28,14 @@ import {
 import { runOpenLoop } from './open-loop.js';
 import { bucketOf, pickOption } from '../../lib/experiments/bucketing.js';
 import { ROOT } from './proc.js';
+import {
+  appendHistory,
+  currentCommit,
+  historyTable,
+  readHistory,
+  summariseRun,
+  type RunSummary,
+} from './run-history.js';
 import { sleep } from '../../lib/retry.js';
 
 const TARGET_RPS = 2000;
@@ -81,6 +89,8 @@ async function main(): Promise<void> {
   const rate = quick ? 200 : TARGET_RPS;
   const durationSec = quick ? 2 : 10;
   const repeats = quick ? 1 : 3;
+  // Taken before the run: the run writes its own results into the tree.
+  const commit = currentCommit();
   const { ctx, url, control, postgresUrl, api, log, stop } = await startApiBench('experiments', quick);
   const phases: Phase[] = [];
   try {
@@ -200,22 +210,35 @@ async function main(): Promise<void> {
     const suffix = quick ? '-quick' : '';
     writeFileSync(join(outDir, 'results', `experiments-${results.date.slice(0, 10)}${suffix}.json`), json);
     writeFileSync(join(outDir, 'results', `experiments-latest${suffix}.json`), json);
-    if (!quick) writeFileSync(join(outDir, 'EXPERIMENTS.md'), markdown(results));
+    if (!quick) {
+      const historyFile = join(outDir, 'results', 'experiments-history.jsonl');
+      appendHistory(
+        historyFile,
+        summariseRun(
+          { date: results.date, commit, cpu: results.machine.cpu },
+          phases.filter((p) => p.rate >= TARGET_RPS),
+        ),
+      );
+      writeFileSync(join(outDir, 'EXPERIMENTS.md'), markdown(results, readHistory(historyFile)));
+    }
     process.stdout.write(json);
   } finally {
     await stop();
   }
 }
 
-function markdown(r: {
-  date: string;
-  quick: boolean;
-  rateRps: number;
-  durationSec: number;
-  database: { devices: number; assignments: number };
-  apiPeakRssMiB: number;
-  phases: Phase[];
-}): string {
+function markdown(
+  r: {
+    date: string;
+    quick: boolean;
+    rateRps: number;
+    durationSec: number;
+    database: { devices: number; assignments: number };
+    apiPeakRssMiB: number;
+    phases: Phase[];
+  },
+  history: RunSummary[],
+): string {
   const table = windowsTable(
     r.phases.flatMap((p) =>
       p.windows.map((window, i) => ({
@@ -254,6 +277,11 @@ ${WINDOW_COLUMNS_NOTE}
 - **returning (not cached)**: devices assigned earlier (another replica, before a restart), each asked for once: one indexed lookup, shared with the lookups running beside it.
 - **mixed**: 70% cached, 20% not cached, 10% new devices; half the requests carry a viewer token (JWT verified, recorded on the exposures).
 - **new devices**: every request a device never seen: the lookup that finds it unknown, then one statement that registers it and stores its assignments; both shared with the requests beside them (at most two of each in flight, what arrives meanwhile goes in the next: group commit). Rising rates show where this path's capacity ends here.
+
+Every full run of this benchmark (\`results/experiments-history.jsonl\`, newest first; per judged shape: windows met,
+median p99, median API CPU per request, median time the API's event loop waited for a CPU per window, highest steal):
+
+${historyTable(history)}
 
 Database after the run: ${r.database.devices.toLocaleString('en')} devices, ${r.database.assignments.toLocaleString('en')} assignments.
 API peak RSS ${r.apiPeakRssMiB} MiB (it embeds the ClickHouse engine in this harness).
