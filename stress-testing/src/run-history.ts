@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import type { RepeatedWindows } from './measured-window.js';
+import { apiUsPerRequest, median, type RepeatedWindows } from './measured-window.js';
 import { ROOT } from './proc.js';
 
 export interface PhaseSummary {
@@ -29,11 +29,6 @@ export interface RunSummary {
   phases: PhaseSummary[];
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)] ?? 0;
-}
-
 /** The judged phases of a run, one summary each. */
 export function summariseRun(
   run: { date: string; commit: string; cpu: string },
@@ -46,9 +41,7 @@ export function summariseRun(
       windows: p.windows.length,
       met: p.metWindows,
       p99MedianMs: p.p99MedianMs,
-      apiUsPerRequest: Math.round(
-        median(p.windows.map((w) => (w.api.cpuCores * 1e6) / Math.max(1, w.load.achievedPerSec))),
-      ),
+      apiUsPerRequest: median(p.windows.map(apiUsPerRequest)),
       runQueueWaitMs: p.windows.every((w) => typeof w.api.runQueueWaitMs === 'number')
         ? median(p.windows.map((w) => w.api.runQueueWaitMs))
         : null,
@@ -93,7 +86,7 @@ export function historyTable(runs: RunSummary[], limit = 12): string {
       const cells = names.map((n) => {
         const p = r.phases.find((x) => x.name === n);
         if (p === undefined) return '–';
-        const wait = p.runQueueWaitMs === null ? '' : `, waited ${p.runQueueWaitMs} ms`;
+        const wait = p.runQueueWaitMs === null ? '' : ` · waited ${p.runQueueWaitMs} ms`;
         return `${p.met}/${p.windows} · p99 ${p.p99MedianMs} ms · ${p.apiUsPerRequest} µs/req${wait} · steal ≤ ${p.stealMaxPct}%`;
       });
       return `| ${r.date.slice(0, 16).replace('T', ' ')} | ${r.commit} | ${r.cpu} | ${cells.join(' | ')} |`;

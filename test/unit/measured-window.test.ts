@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { judgeWindows, windowMet, type MeasuredWindow } from '../../stress-testing/src/measured-window.js';
+import {
+  judgeWindows,
+  windowMet,
+  windowsTable,
+  type MeasuredWindow,
+} from '../../stress-testing/src/measured-window.js';
 import type { OpenLoopResult } from '../../stress-testing/src/open-loop.js';
 
 const target = { rps: 2000, p99Ms: 10 };
@@ -70,6 +75,16 @@ describe('measured windows: a latency target judged over repeated windows', () =
     expect(one).to.include({ p99MedianMs: 5, p99WorstMs: 40, metWindows: 2, met: false });
     // The windows stay in the order they ran.
     expect(one.windows.map((w) => w.load.p99Ms)).to.deep.equal([3, 40, 5]);
+  });
+
+  it('renders a window table whose header, separator and rows have the same cells', () => {
+    const lines = windowsTable([{ label: 'cached 1', window: windowOf(), verdict: 'met' }]).split('\n');
+    const cells = lines.map((line) => line.split('|').length);
+    expect(lines).to.have.length(3);
+    expect(cells[1]).to.equal(cells[0]);
+    expect(cells[2]).to.equal(cells[0]);
+    expect(lines[2]).to.contain('| 200 |'); // API CPU µs/req: 0.4 cores at 2,000 req/s
+    expect(lines[2]).to.contain('| 30 |'); // loop waited for CPU ms
   });
 
   it('refuses to judge no windows at all', () => {

@@ -92,13 +92,13 @@ describe('benchmark run history', () => {
         ...run,
         date: '2026-11-23T12:00:00.000Z',
         commit: 'new',
-        phases: [phase('cached', 3), phase('mixed', 2)],
+        phases: [{ ...phase('cached', 3), runQueueWaitMs: 444 }, phase('mixed', 2)],
       },
     ];
     const lines = historyTable(runs, 2).split('\n');
     expect(lines[0]).to.equal('| Run (UTC) | commit | host CPU | cached | mixed |');
     expect(lines.slice(2)).to.deep.equal([
-      '| 2026-11-23 12:00 | new | AMD EPYC | 3/3 · p99 9.9 ms · 250 µs/req · steal ≤ 0.1% | 2/3 · p99 9.9 ms · 250 µs/req · steal ≤ 0.1% |',
+      '| 2026-11-23 12:00 | new | AMD EPYC | 3/3 · p99 9.9 ms · 250 µs/req · waited 444 ms · steal ≤ 0.1% | 2/3 · p99 9.9 ms · 250 µs/req · steal ≤ 0.1% |',
       '| 2026-11-23 11:00 | mid | AMD EPYC | 1/3 · p99 9.9 ms · 250 µs/req · steal ≤ 0.1% | – |',
     ]);
   });
