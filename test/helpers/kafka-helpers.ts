@@ -39,8 +39,14 @@ export async function readAll(brokers: string[], topic: string, timeoutMs = 30_0
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const deadline = Date.now() + timeoutMs;
+  // A rebalance of the reader's own group re-delivers what it had not committed yet: each
+  // offset is kept once, so a duplicate in the result is one the topic really holds.
+  const seen = new Set<string>();
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
+      const at = `${partition}:${message.offset}`;
+      if (seen.has(at)) return;
+      seen.add(at);
       out.push({
         partition,
         offset: message.offset,
