@@ -6,11 +6,13 @@ import { runServices } from '../../lib/lifecycle.js';
 import { clickhouseService, topicsStep } from '../../lib/runtime/services.js';
 import { createProcessBase, exitOnFatal, exitWhenStopped } from '../../lib/runtime/process.js';
 import { createPostgres } from '../../lib/db/postgres-services.js';
+import { warnOnMissingApiNodeFlags } from '../../lib/runtime/node-flags.js';
 import { buildApi } from './build-api.js';
 
 /** API process: HTTP → Kafka, resume reads from a ClickHouse server. */
 async function main(): Promise<void> {
   const { config, log, kafka, clickhouse, metrics } = await createProcessBase('api');
+  warnOnMissingApiNodeFlags(log);
   if (config.clickhouseUrl === undefined) {
     // chdb binds its data directory to one process; the ETL must share it.
     throw new ConfigError(

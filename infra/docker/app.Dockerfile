@@ -11,4 +11,5 @@ COPY api ./api
 COPY etl ./etl
 USER node
 EXPOSE 8080
-CMD ["node", "--import", "tsx", "api/src/main.ts"]
+# V8 flags of every API process: why in lib/runtime/node-flags.ts (a test keeps them in step).
+CMD ["node", "--max-semi-space-size=64", "--v8-pool-size=1", "--import", "tsx", "api/src/main.ts"]

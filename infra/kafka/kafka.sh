@@ -10,6 +10,8 @@
 #   kafka.sh start [DIR] [NODES] [PORT]    fetch + format (if new) + run all nodes, wait
 #
 # Defaults: DIR=.data/kafka NODES=1 PORT=9092. Heap per node: KAFKA_HEAP (default 512m).
+# Extra JVM flags: KAFKA_JVM_OPTS (default none), e.g. GC logging or GC threads for a
+# broker that shares its cores.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LIB="$HERE/target/lib"
@@ -69,7 +71,8 @@ PROPS
 
 run() {
   local dir="$1" node="$2"
-  exec java -Xms"${KAFKA_HEAP:-512m}" -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC \
+  # shellcheck disable=SC2086 # KAFKA_JVM_OPTS is a list of flags, split on purpose
+  exec java -Xms"${KAFKA_HEAP:-512m}" -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC ${KAFKA_JVM_OPTS:-} \
     -Djava.awt.headless=true -Dkafka.log.file="$dir/broker-$node.log" \
     -Dlog4j2.configurationFile="$HERE/log4j2.properties" \
     -cp "$LIB/*" kafka.Kafka "$dir/server-$node.properties"

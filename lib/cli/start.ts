@@ -7,6 +7,7 @@ import { signHs256 } from '../auth/sign-token.js';
 import { runServices, type Service } from '../lifecycle.js';
 import { devSecret } from '../runtime/dev-secret.js';
 import { LocalKafka } from '../runtime/local-kafka.js';
+import { warnOnMissingApiNodeFlags } from '../runtime/node-flags.js';
 import { isPortFree } from '../runtime/ports.js';
 import { createProcessBase, exitOnFatal, exitWhenStopped } from '../runtime/process.js';
 import { startupStep } from '../runtime/services.js';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   env.DEV_ROUTES ??= 'true';
 
   const base = await createProcessBase('standalone', env);
+  warnOnMissingApiNodeFlags(base.log);
   const { services: product, api } = standaloneServices(base);
   services.push(...product);
   services.push(

@@ -1,3 +1,4 @@
+import { API_NODE_FLAGS } from '../../lib/runtime/node-flags.js';
 import { join } from 'node:path';
 import pg from 'pg';
 import { findFreePort } from '../../lib/runtime/ports.js';
@@ -39,6 +40,7 @@ export async function startApiBench(name: string, quick: boolean): Promise<ApiBe
       POSTGRES_URL: postgresUrl,
     }),
     logFile(ctx, `api-${name}`),
+    API_NODE_FLAGS,
   );
   const url = `http://127.0.0.1:${port}`;
   const controlPort = await findFreePort();

@@ -14,12 +14,18 @@ export interface Child {
 
 /**
  * Starts a TypeScript entry point as a process under test (node --import tsx: the pid is
- * the real process). BENCH_NODE_ARGS adds node flags
- * to it (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
+ * the real process), with `nodeFlags` (the API's launch flags, for a process serving the
+ * API: lib/runtime/node-flags.ts). BENCH_NODE_ARGS adds node flags after them, so it can
+ * also override them (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
  */
-export function startTs(entry: string, env: Record<string, string>, logFile: string): Child {
+export function startTs(
+  entry: string,
+  env: Record<string, string>,
+  logFile: string,
+  nodeFlags: readonly string[] = [],
+): Child {
   const out = openSync(logFile, 'a');
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const nodeArgs = [...nodeFlags, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', resolve(ROOT, entry)], {
     cwd: ROOT,
     env: { ...process.env, ...env },

@@ -1,3 +1,4 @@
+import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { findFreePort } from '../../../lib/runtime/ports.js';
@@ -30,6 +31,7 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
       KAFKA_TOPIC_PROGRESS: `bench-api-${randomUUID()}`,
     }),
     logFile(ctx, 'api'),
+    API_NODE_FLAGS,
   );
   try {
     const url = `http://127.0.0.1:${port}`;

@@ -1,3 +1,4 @@
+import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { sleep } from '../../../lib/retry.js';
@@ -35,6 +36,7 @@ export async function freshness(ctx: BenchContext, backgroundRate: number): Prom
       ETL_EVENTS_GROUP_ID: `${topic}-etl-events`,
     }),
     logFile(ctx, 'standalone'),
+    API_NODE_FLAGS,
   );
   try {
     const url = `http://127.0.0.1:${port}`;

@@ -1,3 +1,4 @@
+import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { findFreePort } from '../../../lib/runtime/ports.js';
@@ -47,6 +48,7 @@ export async function readPath(ctx: BenchContext): Promise<ReadPathResult> {
     'stress-testing/src/api-target.ts',
     baseEnv(ctx, { PORT: String(port), CLICKHOUSE_DATA_DIR: dataDir }),
     logFile(ctx, 'api-read'),
+    API_NODE_FLAGS,
   );
   try {
     const url = `http://127.0.0.1:${port}`;
