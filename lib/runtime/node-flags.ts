@@ -11,12 +11,21 @@ import type { Logger } from '../log.js';
  *   requests still in flight (exposures waiting for their batch, produce requests) die
  *   there instead of being promoted. Major GCs went from every 4–7 s to every ~20 s, for
  *   ~90 MiB more heap.
+ * - `--heap-growing-percent=100`: the next major GC when the old generation has doubled
+ *   since the last one. V8 picked ~1.2× here (its model sees only how cheap a GC is, not the
+ *   latency it costs next to the event loop): a major GC every ~5 s while returning devices
+ *   filled the device cache. Doubling: one in 60 s, for an old generation up to twice the
+ *   live heap.
  * - `--v8-pool-size=1`: one V8 background thread, which is one core minus the event loop's
  *   core on a 2-core replica (Node's default is 4 whatever the cores). With 4, concurrent
  *   marking ran 4 threads next to the event loop and pushed it off its core for ~100 ms.
  *   Give a replica with more cores its cores minus one.
  */
-export const API_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64', '--v8-pool-size=1'];
+export const API_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=64',
+  '--heap-growing-percent=100',
+  '--v8-pool-size=1',
+];
 
 /** The V8 flag names (`--name`) of API_NODE_FLAGS this process was started without. */
 export function missingNodeFlags(

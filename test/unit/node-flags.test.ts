@@ -15,26 +15,30 @@ function flagsBeforeImport(argv: readonly string[]): string[] {
   return argv.slice(node + 1, end);
 }
 
+const ALL = ['--max-semi-space-size', '--heap-growing-percent', '--v8-pool-size'];
+
 describe('API node flags', () => {
   it('finds every flag missing from a bare command line', () => {
-    expect(missingNodeFlags(API_NODE_FLAGS, [], undefined)).to.deep.equal([
-      '--max-semi-space-size',
-      '--v8-pool-size',
-    ]);
+    expect(missingNodeFlags(API_NODE_FLAGS, [], undefined)).to.deep.equal(ALL);
   });
 
   it('takes the flags from the command line or NODE_OPTIONS, with any value and either spelling', () => {
     expect(missingNodeFlags(API_NODE_FLAGS, [...API_NODE_FLAGS], undefined)).to.deep.equal([]);
-    expect(
-      missingNodeFlags(API_NODE_FLAGS, [], ' --max-semi-space-size=64   --v8-pool-size=1 '),
-    ).to.deep.equal([]);
+    expect(missingNodeFlags(API_NODE_FLAGS, [], ` ${API_NODE_FLAGS.join('   ')} `)).to.deep.equal([]);
     // A replica with more cores was given a bigger pool on purpose: not missing.
-    expect(missingNodeFlags(API_NODE_FLAGS, ['--v8-pool-size=3'], '--max_semi_space_size=32')).to.deep.equal(
-      [],
+    expect(
+      missingNodeFlags(
+        API_NODE_FLAGS,
+        ['--v8-pool-size=3', '--heap-growing-percent=50'],
+        '--max_semi_space_size=32',
+      ),
+    ).to.deep.equal([]);
+    expect(missingNodeFlags(API_NODE_FLAGS, ['--import', 'tsx'], '--max-old-space-size=512')).to.deep.equal(
+      ALL,
     );
-    expect(missingNodeFlags(API_NODE_FLAGS, ['--import', 'tsx'], '--max-old-space-size=512')).to.deep.equal([
+    expect(missingNodeFlags(API_NODE_FLAGS, ['--v8-pool-size=1'], undefined)).to.deep.equal([
       '--max-semi-space-size',
-      '--v8-pool-size',
+      '--heap-growing-percent',
     ]);
   });
 
@@ -49,7 +53,7 @@ describe('API node flags', () => {
         }),
       ) as string[];
     expect(run(API_NODE_FLAGS)).to.deep.equal([]);
-    expect(run([])).to.deep.equal(['--max-semi-space-size', '--v8-pool-size']);
+    expect(run([])).to.deep.equal(ALL);
   });
 
   it('is what every launcher of the API starts node with', () => {
