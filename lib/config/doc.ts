@@ -1,3 +1,4 @@
+import { API_NODE_FLAG_DOCS } from '../runtime/node-flags.js';
 import { OPTIONS } from './config.js';
 
 /** docs/configuration.md, generated from OPTIONS so code and docs cannot drift. */
@@ -16,6 +17,17 @@ export function renderConfigDoc(): string {
     '| Variable | Default | Meaning |',
     '| --- | --- | --- |',
     ...rows,
+    '',
+    '## Node.js flags of API processes',
+    '',
+    'Every launcher of a process that serves the API puts these on the node command line (`npm start`,',
+    "`npm run start:api`, `npm run start:standalone`, the image's CMD, the benchmarks): V8 reads them only at",
+    'startup, so they are not environment variables. A process started without one logs `api_node_flags_missing`.',
+    'From `lib/runtime/node-flags.ts`; measured in architecture/adr/0006 ("Major GC set the tail").',
+    '',
+    '| Flag | Why |',
+    '| --- | --- |',
+    ...API_NODE_FLAG_DOCS.map((f) => `| \`${f.flag}\` | ${f.why} |`),
     '',
   ].join('\n');
 }

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { API_NODE_FLAGS, missingNodeFlags } from '../../lib/runtime/node-flags.js';
+import { API_NODE_FLAGS, missingNodeFlags, warnOnMissingApiNodeFlags } from '../../lib/runtime/node-flags.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -54,6 +54,20 @@ describe('API node flags', () => {
       ) as string[];
     expect(run(API_NODE_FLAGS)).to.deep.equal([]);
     expect(run([])).to.deep.equal(ALL);
+  });
+
+  it('logs the missing flags at startup, and nothing when all are there', () => {
+    const lines: unknown[][] = [];
+    const log = { warn: (...args: unknown[]) => void lines.push(args) };
+    warnOnMissingApiNodeFlags(log as never, ['--import', 'tsx'], '--v8-pool-size=2');
+    expect(lines).to.deep.equal([
+      [
+        { missing: ['--max-semi-space-size', '--heap-growing-percent'], expected: API_NODE_FLAGS },
+        'api_node_flags_missing',
+      ],
+    ]);
+    warnOnMissingApiNodeFlags(log as never, [...API_NODE_FLAGS], undefined);
+    expect(lines).to.have.length(1);
   });
 
   it('is what every launcher of the API starts node with', () => {
