@@ -25,6 +25,12 @@ export interface ApiVitals {
    * (nodejs_eventloop_runqueue_wait_seconds_total): the cores taken by something else.
    */
   runQueueWaitMs: number;
+  /**
+   * Major (mark-compact) GCs that ended in the window (nodejs_gc_duration_seconds_count,
+   * kind major). Their pause is short, but their concurrent marking takes cores from the
+   * event loop for 50–150 ms first (architecture/adr/0006, "Major GC set the tail").
+   */
+  majorGcs: number;
   /** CPU seconds the API process used per second of the window (1 = one core). */
   cpuCores: number;
   /** Of which in the kernel (syscalls, network stack, wake-ups). */
@@ -40,8 +46,10 @@ export interface ApiVitals {
 /** prom-client's default eventLoopMonitoringPrecision. */
 const LAG_RESOLUTION_MS = 10;
 
-interface Scrape {
+export interface Scrape {
+  /** When it was taken, ms (performance.now()). */
   at: number;
+  /** The /metrics text. */
   text: string;
 }
 
@@ -69,30 +77,33 @@ export function sampleSum(text: string, name: string, labels: Record<string, str
 /** Starts a window now; the returned function closes it and reports. */
 export async function openVitalsWindow(url: string, route: string): Promise<() => Promise<ApiVitals>> {
   const before = await scrape(url);
-  return async () => {
-    const after = await scrape(url);
-    const delta = (name: string, labels: Record<string, string> = {}) =>
-      sampleSum(after.text, name, labels) - sampleSum(before.text, name, labels);
-    const requests = delta('http_request_duration_seconds_count', { route });
-    const within10ms = delta('http_request_duration_seconds_bucket', { route, le: '0.01' });
-    const seconds = (after.at - before.at) / 1000;
-    const statements = delta('pg_batch_keys_count');
-    const gcSec = delta('nodejs_gc_duration_seconds_sum');
-    const round = (v: number, digits = 2) => Number(v.toFixed(digits));
-    const delayMs = (name: string) =>
-      round(Math.max(0, sampleSum(after.text, name) * 1000 - LAG_RESOLUTION_MS));
-    return {
-      requests,
-      serverOver10msShare: requests > 0 ? round(1 - within10ms / requests, 5) : 0,
-      gcMs: round(gcSec * 1000, 1),
-      gcShare: round(gcSec / seconds, 4),
-      eventLoopDelayP99Ms: delayMs('nodejs_eventloop_lag_p99_seconds'),
-      eventLoopDelayMaxMs: delayMs('nodejs_eventloop_lag_max_seconds'),
-      runQueueWaitMs: round(delta('nodejs_eventloop_runqueue_wait_seconds_total') * 1000, 0),
-      cpuCores: round(delta('process_cpu_seconds_total') / seconds, 3),
-      cpuSystemCores: round(delta('process_cpu_system_seconds_total') / seconds, 3),
-      pgStatementsPerRequest: requests > 0 ? round(statements / requests, 3) : 0,
-      pgKeysPerStatement: statements > 0 ? round(delta('pg_batch_keys_sum') / statements) : 0,
-    };
+  return async () => vitalsBetween(before, await scrape(url), route);
+}
+
+/** The API's vitals over the window between two scrapes of its /metrics, for `route`. */
+export function vitalsBetween(before: Scrape, after: Scrape, route: string): ApiVitals {
+  const delta = (name: string, labels: Record<string, string> = {}) =>
+    sampleSum(after.text, name, labels) - sampleSum(before.text, name, labels);
+  const requests = delta('http_request_duration_seconds_count', { route });
+  const within10ms = delta('http_request_duration_seconds_bucket', { route, le: '0.01' });
+  const seconds = (after.at - before.at) / 1000;
+  const statements = delta('pg_batch_keys_count');
+  const gcSec = delta('nodejs_gc_duration_seconds_sum');
+  const round = (v: number, digits = 2) => Number(v.toFixed(digits));
+  const delayMs = (name: string) =>
+    round(Math.max(0, sampleSum(after.text, name) * 1000 - LAG_RESOLUTION_MS));
+  return {
+    requests,
+    serverOver10msShare: requests > 0 ? round(1 - within10ms / requests, 5) : 0,
+    gcMs: round(gcSec * 1000, 1),
+    gcShare: round(gcSec / seconds, 4),
+    eventLoopDelayP99Ms: delayMs('nodejs_eventloop_lag_p99_seconds'),
+    eventLoopDelayMaxMs: delayMs('nodejs_eventloop_lag_max_seconds'),
+    runQueueWaitMs: round(delta('nodejs_eventloop_runqueue_wait_seconds_total') * 1000, 0),
+    majorGcs: delta('nodejs_gc_duration_seconds_count', { kind: 'major' }),
+    cpuCores: round(delta('process_cpu_seconds_total') / seconds, 3),
+    cpuSystemCores: round(delta('process_cpu_system_seconds_total') / seconds, 3),
+    pgStatementsPerRequest: requests > 0 ? round(statements / requests, 3) : 0,
+    pgKeysPerStatement: statements > 0 ? round(delta('pg_batch_keys_sum') / statements) : 0,
   };
 }

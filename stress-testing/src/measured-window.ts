@@ -125,7 +125,7 @@ export function apiUsPerRequest(w: MeasuredWindow): number {
 export function describeVitals(w: MeasuredWindow): string {
   return (
     `api ${w.api.cpuCores} cores (${apiUsPerRequest(w)} µs/req), ${(w.api.serverOver10msShare * 100).toFixed(2)}% over 10 ms inside, ` +
-    `loop delay max ${w.api.eventLoopDelayMaxMs} ms, loop thread waited for a CPU ${w.api.runQueueWaitMs} ms, PG statements/req ${pgStatements(w)}, PG ${w.machine.coresByCommand['postgres'] ?? 0} cores; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; control p99 ${w.control.p99Ms} ms, max ${w.control.maxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
+    `loop delay max ${w.api.eventLoopDelayMaxMs} ms, loop thread waited for a CPU ${w.api.runQueueWaitMs} ms, major GCs ${w.api.majorGcs}, PG statements/req ${pgStatements(w)}, PG ${w.machine.coresByCommand['postgres'] ?? 0} cores; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; control p99 ${w.control.p99Ms} ms, max ${w.control.maxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
   );
 }
 
@@ -161,6 +161,7 @@ export function windowsTable(
     'API > 10 ms',
     'loop delay max ms',
     'loop waited for CPU ms',
+    'major GCs',
     'PG statements / req (keys each)',
     'PG cores',
     'machine busy',
@@ -175,7 +176,7 @@ export function windowsTable(
     const l = w.load;
     return (
       `| ${label} | ${l.rate.toLocaleString('en')} / ${l.achievedPerSec.toLocaleString('en')} | ${l.p50Ms} | ${l.p90Ms} | **${l.p99Ms}** | ${l.maxMs} | ` +
-      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${w.control.p99Ms} / ${w.control.maxMs} | ${apiUsPerRequest(w)} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${w.api.runQueueWaitMs} | ${pgStatements(w)} | ${w.machine.coresByCommand['postgres'] ?? 0} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
+      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${w.control.p99Ms} / ${w.control.maxMs} | ${apiUsPerRequest(w)} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${w.api.runQueueWaitMs} | ${w.api.majorGcs} | ${pgStatements(w)} | ${w.machine.coresByCommand['postgres'] ?? 0} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
     );
   });
   return [head, ...body].join('\n');
@@ -188,7 +189,9 @@ export const WINDOW_COLUMNS_NOTE = `- **send lag**: how late after its due time 
   the same window: its tail is the machine's own (hypervisor, kernel, neighbours), the floor under any server here.
 - **API CPU µs/req**, **API > 10 ms** (share of requests the API itself took over 10 ms), **loop delay max** and
   **loop waited for CPU** (time the API's event-loop thread was runnable but had no core, from the kernel's
-  schedstat: \`nodejs_eventloop_runqueue_wait_seconds_total\`) come from the API's own \`/metrics\` over the window; **machine busy** and **steal** from \`/proc/stat\`.
+  schedstat: \`nodejs_eventloop_runqueue_wait_seconds_total\`) and **major GCs** (mark-compacts that ended in the
+  window: each one's concurrent marking takes cores from the event loop for 50–150 ms first, architecture/adr/0006)
+  come from the API's own \`/metrics\` over the window; **machine busy** and **steal** from \`/proc/stat\`.
 - **PG statements / req (keys each)**: batched PostgreSQL statements (\`pg_batch_keys\`) per request, and the
   requests' keys each one carried: concurrent requests share statements (one round trip and one commit for many);
   **PG cores**: CPU of every PostgreSQL process over the window.

@@ -41,6 +41,7 @@ function windowOf(over: Partial<OpenLoopResult> = {}): MeasuredWindow {
       eventLoopDelayP99Ms: 1,
       eventLoopDelayMaxMs: 5,
       runQueueWaitMs: 30,
+      majorGcs: 2,
       cpuCores: 0.4,
       cpuSystemCores: 0.02,
       pgStatementsPerRequest: 0.5,
@@ -84,7 +85,7 @@ describe('measured windows: a latency target judged over repeated windows', () =
     expect(cells[1]).to.equal(cells[0]);
     expect(cells[2]).to.equal(cells[0]);
     expect(lines[2]).to.contain('| 200 |'); // API CPU µs/req: 0.4 cores at 2,000 req/s
-    expect(lines[2]).to.contain('| 30 |'); // loop waited for CPU ms
+    expect(lines[2]).to.contain('| 30 | 2 |'); // loop waited for CPU ms, major GCs
   });
 
   it('refuses to judge no windows at all', () => {
