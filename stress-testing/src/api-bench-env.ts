@@ -1,6 +1,6 @@
-import { API_NODE_FLAGS } from '../../lib/runtime/node-flags.js';
 import { join } from 'node:path';
 import pg from 'pg';
+import { API_NODE_FLAGS } from '../../lib/runtime/node-flags.js';
 import { findFreePort } from '../../lib/runtime/ports.js';
 import { startBenchRun } from './bench-broker.js';
 import { baseEnv, logFile, type BenchContext } from './context.js';

@@ -1,6 +1,6 @@
-import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { findFreePort } from '../../../lib/runtime/ports.js';
 import { baseEnv, logFile, viewerTokens, type BenchContext } from '../context.js';
 import { batchBody, progressBody, runLoad, type LoadResult } from '../load.js';

@@ -1,7 +1,7 @@
-import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { sleep } from '../../../lib/retry.js';
+import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { findFreePort } from '../../../lib/runtime/ports.js';
 import { baseEnv, logFile, percentile, viewerTokens, type BenchContext } from '../context.js';
 import { progressBody, runLoad } from '../load.js';

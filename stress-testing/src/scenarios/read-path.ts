@@ -1,6 +1,6 @@
-import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { findFreePort } from '../../../lib/runtime/ports.js';
 import { baseEnv, logFile, viewerTokens, type BenchContext } from '../context.js';
 import { filmUuid, viewerUuid } from '../ids.js';
