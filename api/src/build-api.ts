@@ -188,7 +188,10 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         assignments: new AssignmentService(
           deps.pool,
           running,
-          config.experimentsDeviceCacheSize,
+          {
+            cacheSize: config.experimentsDeviceCacheSize,
+            registerLingerMs: config.experimentsRegisterLingerMs,
+          },
           (viewer) => segments.activeSlugs(viewer),
           observeBatch,
         ),

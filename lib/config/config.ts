@@ -340,6 +340,13 @@ export const OPTIONS = {
     'Devices whose assignments the API keeps in memory (assignments never change once stored, so a returning device needs no query). 0: off.',
     0,
   ),
+  experimentsRegisterLingerMs: int(
+    'EXPERIMENTS_REGISTER_LINGER_MS',
+    1,
+    'How long the API holds a new device before registering it, so that new devices arriving together share one statement and one commit (more per commit: less CPU for the API and PostgreSQL, a little more latency). 0: no wait beyond the statement already running.',
+    0,
+    100,
+  ),
   experimentsCacheMs: int(
     'EXPERIMENTS_CACHE_MS',
     1000,

@@ -16,6 +16,18 @@ export interface BatchLoaderOptions {
   maxInFlight?: number;
   /** Called with the number of keys of each load as it starts (a batch-size metric). */
   onLoad?: (keys: number) => void;
+  /**
+   * A load starts no sooner than this after the oldest key it carries arrived, unless it
+   * holds maxBatch keys (0: at the end of the turn). Worth it where each load has a large
+   * fixed cost, such as a commit.
+   */
+  lingerMs?: number;
+}
+
+interface Group<K, V> {
+  /** performance.now() when the group's first key arrived: its linger runs from there. */
+  since: number;
+  keys: Map<K, Waiter<V>[]>;
 }
 
 /**
@@ -30,17 +42,24 @@ export interface BatchLoaderOptions {
  * when idle. Lookups of the same key in one batch share the answer; a key the load does
  * not return resolves to undefined.
  *
+ * `lingerMs` makes a load wait that long from its oldest key first (as the Kafka
+ * micro-batcher lingers), for loads whose fixed cost is large: a registration's commit.
+ * Keys that already waited that long behind a running load go as soon as it ends.
+ *
  * `context` (optional): what the load needs besides the keys, such as the experiments a
  * new device is assigned in. Only lookups with the same context (by identity) share a
  * load, so a batch never applies one caller's context to another's key.
  */
 export class BatchLoader<K, V, C = undefined> {
-  private pending = new Map<C | undefined, Map<K, Waiter<V>[]>>();
+  /** Oldest group first (a Map keeps insertion order). */
+  private pending = new Map<C | undefined, Group<K, V>>();
   private size = 0;
   private inFlight = 0;
   private scheduled = false;
+  private lingerTimer: NodeJS.Timeout | undefined;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly lingerMs: number;
   private readonly onLoad: (keys: number) => void;
 
   constructor(
@@ -49,16 +68,20 @@ export class BatchLoader<K, V, C = undefined> {
   ) {
     this.maxBatch = opts.maxBatch ?? 500;
     this.maxInFlight = opts.maxInFlight ?? Infinity;
+    this.lingerMs = opts.lingerMs ?? 0;
     this.onLoad = opts.onLoad ?? (() => {});
   }
 
   load(key: K, context?: C): Promise<V | undefined> {
     return new Promise((resolve, reject) => {
       let group = this.pending.get(context);
-      if (group === undefined) this.pending.set(context, (group = new Map<K, Waiter<V>[]>()));
-      const waiters = group.get(key);
+      if (group === undefined) {
+        group = { since: performance.now(), keys: new Map<K, Waiter<V>[]>() };
+        this.pending.set(context, group);
+      }
+      const waiters = group.keys.get(key);
       if (waiters === undefined) {
-        group.set(key, [{ resolve, reject }]);
+        group.keys.set(key, [{ resolve, reject }]);
         this.size += 1;
       } else waiters.push({ resolve, reject });
       if (this.size >= this.maxBatch) this.flush();
@@ -73,28 +96,38 @@ export class BatchLoader<K, V, C = undefined> {
   }
 
   private flush(): void {
-    while (this.size > 0 && this.inFlight < this.maxInFlight) this.start(this.take());
+    while (this.size > 0 && this.inFlight < this.maxInFlight) {
+      const [context, group] = this.pending.entries().next().value as [C | undefined, Group<K, V>];
+      const waitMs = this.lingerMs - (performance.now() - group.since);
+      if (waitMs > 0 && group.keys.size < this.maxBatch) {
+        this.lingerTimer ??= setTimeout(() => {
+          this.lingerTimer = undefined;
+          this.flush();
+        }, waitMs);
+        return;
+      }
+      this.start(context, this.take(context, group));
+    }
   }
 
-  /** Up to maxBatch keys of one context, removed from pending. */
-  private take(): [C | undefined, Map<K, Waiter<V>[]>] {
-    const [context, group] = this.pending.entries().next().value as [C | undefined, Map<K, Waiter<V>[]>];
-    if (group.size <= this.maxBatch) {
+  /** Up to maxBatch keys of the group, removed from pending; the rest keeps its place and age. */
+  private take(context: C | undefined, group: Group<K, V>): Map<K, Waiter<V>[]> {
+    if (group.keys.size <= this.maxBatch) {
       this.pending.delete(context);
-      this.size -= group.size;
-      return [context, group];
+      this.size -= group.keys.size;
+      return group.keys;
     }
     const batch = new Map<K, Waiter<V>[]>();
-    for (const [key, waiters] of group) {
+    for (const [key, waiters] of group.keys) {
       if (batch.size === this.maxBatch) break;
       batch.set(key, waiters);
-      group.delete(key);
+      group.keys.delete(key);
     }
     this.size -= batch.size;
-    return [context, batch];
+    return batch;
   }
 
-  private start([context, batch]: [C | undefined, Map<K, Waiter<V>[]>]): void {
+  private start(context: C | undefined, batch: Map<K, Waiter<V>[]>): void {
     this.inFlight += 1;
     this.onLoad(batch.size);
     void this.loadMany([...batch.keys()], context)

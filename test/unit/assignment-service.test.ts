@@ -37,7 +37,10 @@ describe('AssignmentService (statement sharing)', () => {
   it('registers the concurrent first requests of many new devices in shared statements', async () => {
     const statements: Array<{ name: string; tokens: string[] }> = [];
     const running = new RunningExperiments({ running: async () => [experiment] }, 60_000);
-    const service = new AssignmentService(emptyDatabase(statements), running, 1000);
+    const service = new AssignmentService(emptyDatabase(statements), running, {
+      cacheSize: 1000,
+      registerLingerMs: 0,
+    });
     const devices = Array.from({ length: 40 }, (_, i) => `device-${i}`);
     const answers = await Promise.all(devices.map((d) => service.assign(d)));
     answers.forEach((a, i) => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { BatchLoader } from '../../lib/db/batch-loader.js';
 
 /** A loader whose loads stay open until the test ends them; records each load's keys and context. */
@@ -79,5 +79,73 @@ describe('BatchLoader', () => {
     ]);
     for (const c of calls) c.finish();
     expect(await all).to.deep.equal(['1', '2', '3']);
+  });
+
+  describe('with lingerMs', () => {
+    it('a load waits out the linger from its oldest key, and takes what arrived meanwhile', async () => {
+      const { calls, loadMany } = controlled();
+      const lingerMs = 40;
+      const loader = new BatchLoader(loadMany, { maxInFlight: 1, lingerMs });
+      const started = performance.now();
+      const all = [loader.load('a')];
+      await nextTurn();
+      all.push(loader.load('b'));
+      await nextTurn();
+      all.push(loader.load('c'));
+      await nextTurn();
+      // Three turns later, still nothing: without the linger 'a' would have gone alone.
+      expect(calls).to.have.length(0);
+      while (calls.length === 0) await sleep(5);
+      expect(performance.now() - started).to.be.at.least(lingerMs - 2);
+      expect(calls.map((c) => c.keys)).to.deep.equal([['a', 'b', 'c']]);
+      calls[0]!.finish();
+      expect(await Promise.all(all)).to.deep.equal(['A', 'B', 'C']);
+    });
+
+    it('a full batch goes at once', async () => {
+      const { calls, loadMany } = controlled();
+      const loader = new BatchLoader(loadMany, { maxBatch: 2, lingerMs: 60_000 });
+      const all = [loader.load('a'), loader.load('b')];
+      await nextTurn();
+      expect(calls.map((c) => c.keys)).to.deep.equal([['a', 'b']]);
+      calls[0]!.finish();
+      expect(await Promise.all(all)).to.deep.equal(['A', 'B']);
+    });
+
+    it('keys that already waited the linger out behind a running load go as soon as it ends', async () => {
+      const { calls, loadMany } = controlled();
+      const lingerMs = 20;
+      const loader = new BatchLoader(loadMany, { maxInFlight: 1, lingerMs });
+      const a = loader.load('a');
+      while (calls.length === 0) await sleep(2);
+      const b = loader.load('b');
+      await sleep(lingerMs * 2);
+      expect(calls).to.have.length(1);
+      calls[0]!.finish();
+      await a;
+      await nextTurn();
+      expect(calls.map((c) => c.keys)).to.deep.equal([['a'], ['b']]);
+      calls[1]!.finish();
+      expect(await b).to.equal('B');
+    });
+
+    it('what arrives during a load waits out its own linger after the load ends', async () => {
+      const { calls, loadMany } = controlled();
+      const lingerMs = 30;
+      const loader = new BatchLoader(loadMany, { maxInFlight: 1, lingerMs });
+      const a = loader.load('a');
+      while (calls.length === 0) await sleep(2);
+      const queued = performance.now();
+      const b = loader.load('b');
+      calls[0]!.finish();
+      await a;
+      await nextTurn();
+      expect(calls).to.have.length(1);
+      while (calls.length === 1) await sleep(2);
+      expect(performance.now() - queued).to.be.at.least(lingerMs - 2);
+      expect(calls.map((c) => c.keys)).to.deep.equal([['a'], ['b']]);
+      calls[1]!.finish();
+      expect(await b).to.equal('B');
+    });
   });
 });
