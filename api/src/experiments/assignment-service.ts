@@ -69,10 +69,10 @@ export class AssignmentService {
     // registration at a time: PostgreSQL's cost per registered device fell from ~210 to
     // ~155 µs of CPU at 2,000 new devices/s against two at a time, with the same latency
     // (a paced run straight against the database); lookups are cheap enough for two.
-    // Registrations also linger (1 ms by default) so more share a commit: at 2,000 new
-    // devices/s PostgreSQL went from 0.49–0.52 to 0.35–0.39 cores and the API from 264–282
-    // to 213–234 µs per request, for ~0.6 ms more at the median (architecture/adr/0006).
-    // Lookups do not: most are for returning devices, and a commit is what a linger saves.
+    // Registrations can also linger (EXPERIMENTS_REGISTER_LINGER_MS, off by default) so more
+    // share a commit. At 2,000 new devices/s, 1 ms took PostgreSQL from ~0.5 to ~0.36 cores
+    // and the API from ~265 to ~215 µs per request, but added ~0.7 ms at the median and
+    // ~1 ms at p99 (architecture/adr/0006): worth it where PostgreSQL's CPU is what runs out.
     this.reader = new DeviceReader(pool, {
       maxInFlight: 2,
       onLoad: (keys) => observeBatch('devices-read', keys),
