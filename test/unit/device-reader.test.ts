@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Pool } from 'pg';
 import { DeviceReader } from '../../api/src/experiments/device-reader.js';
+import { firstSeenUs, storedEntries } from '../../api/src/experiments/device-state.js';
 
 /** A pool double answering from a fixed table and recording each query's tokens. */
 function fakePool(rows: Record<string, Array<[string, number] | null>>, calls: string[][]): Pool {
@@ -46,13 +47,13 @@ describe('DeviceReader', () => {
       reader.read('c'),
     ]);
     expect(calls).to.deep.equal([['a', 'b', 'c']]);
-    expect(a!.firstSeenUs).to.equal(1000);
-    expect([...a!.stored]).to.deep.equal([
+    expect(firstSeenUs(a!)).to.equal(1000);
+    expect(storedEntries(a!)).to.deep.equal([
       [1, 0],
       [2, 1],
     ]);
     expect(a2).to.equal(a);
-    expect(b!.stored.size).to.equal(0);
+    expect(storedEntries(b!)).to.deep.equal([]);
     expect(c).to.equal(null);
     await reader.read('b');
     expect(calls).to.have.length(2);

@@ -3,7 +3,15 @@ import type { OptionValue } from '../../../lib/contracts/experiment.js';
 import type { BatchObserver } from '../../../lib/db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
 import { Lru } from '../../../lib/lru.js';
-import { DeviceReader, type DeviceState } from './device-reader.js';
+import { DeviceReader } from './device-reader.js';
+import {
+  deviceState,
+  firstSeenUs,
+  hasStored,
+  storedOption,
+  withStored,
+  type DeviceState,
+} from './device-state.js';
 import { DeviceRegistrar, pickFor } from './device-registrar.js';
 import { admits, isTargeted, type StoredExperiment } from './experiment-store.js';
 import type { RunningExperiments } from './running-experiments.js';
@@ -102,20 +110,22 @@ export class AssignmentService {
       state = await this.load(deviceToken, open, created);
       this.cache.set(deviceToken, state);
     }
-    const firstSeenUs = state.firstSeenUs;
-    const pending = targeted.filter((e) => e.createdAtUs <= firstSeenUs && !state.stored.has(e.id));
+    const seenUs = firstSeenUs(state);
+    const known = state;
+    const pending = targeted.filter((e) => e.createdAtUs <= seenUs && !hasStored(known, e.id));
     if (pending.length > 0 && viewerId !== null) {
       const segments = await this.viewerSegments(viewerId);
       const entering = pending.filter((e) => admits(e, segments));
       if (entering.length > 0) {
-        await this.insert(deviceToken, entering, state, created);
-        await this.rereadLost(deviceToken, entering, state);
+        state = await this.insert(deviceToken, entering, state, created);
+        state = await this.rereadLost(deviceToken, entering, state);
+        this.cache.set(deviceToken, state);
       }
     }
     const out: Assignment[] = [];
     for (const e of experiments) {
-      if (e.createdAtUs > state.firstSeenUs) continue;
-      const index = state.stored.get(e.id);
+      if (e.createdAtUs > seenUs) continue;
+      const index = storedOption(state, e.id);
       const option = index === undefined ? undefined : e.options[index];
       if (index === undefined || option === undefined) continue;
       out.push({ experiment: e, optionIndex: index, value: option.value, isNew: created.has(e.id) });
@@ -142,20 +152,18 @@ export class AssignmentService {
     experiments: StoredExperiment[],
     created: Set<number>,
   ): Promise<DeviceState> {
-    // A copy: the reader's state may be shared by concurrent requests for the same device.
+    // States are immutable, so one the reader shares between concurrent requests for the
+    // same device is safe to keep.
     const read = await this.reader.read(token);
-    let state: DeviceState | null =
-      read === null ? null : { firstSeenUs: read.firstSeenUs, stored: new Map(read.stored) };
-    if (state === null) {
+    let state: DeviceState;
+    if (read === null) {
       state = await this.register(token, experiments, created);
     } else {
-      const missing = experiments.filter(
-        (e) => e.createdAtUs <= state!.firstSeenUs && !state!.stored.has(e.id),
-      );
-      if (missing.length > 0) await this.insert(token, missing, state, created);
+      const seenUs = firstSeenUs(read);
+      const missing = experiments.filter((e) => e.createdAtUs <= seenUs && !hasStored(read, e.id));
+      state = missing.length > 0 ? await this.insert(token, missing, read, created) : read;
     }
-    await this.rereadLost(token, experiments, state);
-    return state;
+    return this.rereadLost(token, experiments, state);
   }
 
   /** Values a concurrent request stored first (its insert won): theirs is the value of record. */
@@ -163,9 +171,10 @@ export class AssignmentService {
     token: string,
     experiments: StoredExperiment[],
     state: DeviceState,
-  ): Promise<void> {
-    const lost = experiments.filter((e) => e.createdAtUs <= state.firstSeenUs && !state.stored.has(e.id));
-    if (lost.length === 0) return;
+  ): Promise<DeviceState> {
+    const seenUs = firstSeenUs(state);
+    const lost = experiments.filter((e) => e.createdAtUs <= seenUs && !hasStored(state, e.id));
+    if (lost.length === 0) return state;
     const rows = await db(() =>
       this.pool.query<{ experiment_id: string; option_position: number }>({
         name: 'assignments-reread',
@@ -174,7 +183,9 @@ export class AssignmentService {
         values: [token, lost.map((e) => e.id)],
       }),
     );
-    for (const r of rows.rows) state.stored.set(Number(r.experiment_id), r.option_position);
+    let out = state;
+    for (const r of rows.rows) out = withStored(out, Number(r.experiment_id), r.option_position);
+    return out;
   }
 
   /** A new device: registered and assigned (shared statement and commit, see DeviceRegistrar). */
@@ -185,7 +196,9 @@ export class AssignmentService {
   ): Promise<DeviceState> {
     const reg = await this.registrar.register(token, experiments);
     if (reg.first) for (const id of reg.inserted.keys()) created.add(id);
-    return { firstSeenUs: reg.firstSeenUs, stored: new Map(reg.inserted) };
+    let state = deviceState(reg.firstSeenUs);
+    for (const [id, position] of reg.inserted) state = withStored(state, id, position);
+    return state;
   }
 
   private async insert(
@@ -193,7 +206,7 @@ export class AssignmentService {
     missing: StoredExperiment[],
     state: DeviceState,
     created: Set<number>,
-  ): Promise<void> {
+  ): Promise<DeviceState> {
     const picks = missing.map((e) => pickFor(e, token));
     const inserted = await db(() =>
       this.pool.query<{ experiment_id: string }>({
@@ -206,19 +219,21 @@ export class AssignmentService {
       }),
     );
     const ids = new Set(inserted.rows.map((r) => Number(r.experiment_id)));
+    let out = state;
     missing.forEach((e, i) => {
       if (ids.has(e.id)) {
-        state.stored.set(e.id, picks[i]!);
+        out = withStored(out, e.id, picks[i]!);
         created.add(e.id);
       }
     });
+    return out;
   }
 }
 
 /** Whether the cached state holds a value for every running experiment the device is eligible for. */
 function covers(state: DeviceState, experiments: StoredExperiment[]): boolean {
   for (const e of experiments) {
-    if (e.createdAtUs <= state.firstSeenUs && !state.stored.has(e.id)) return false;
+    if (e.createdAtUs <= firstSeenUs(state) && !hasStored(state, e.id)) return false;
   }
   return true;
 }

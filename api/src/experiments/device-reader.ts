@@ -1,13 +1,7 @@
 import type { Pool } from 'pg';
 import { BatchLoader, type BatchLoaderOptions } from '../../../lib/db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
-
-/** What the database holds for one device: when it was first seen, its stored options. */
-export interface DeviceState {
-  firstSeenUs: number;
-  /** experiment id → option position. */
-  stored: Map<number, number>;
-}
+import { deviceState, withStored, type DeviceState } from './device-state.js';
 
 interface Row {
   token: string;
@@ -44,12 +38,11 @@ export class DeviceReader {
     );
     const states = new Map<string, DeviceState>();
     for (const r of res.rows) {
-      let state = states.get(r.token);
-      if (state === undefined) {
-        state = { firstSeenUs: Number(r.first_seen_us), stored: new Map() };
-        states.set(r.token, state);
-      }
-      if (r.experiment_id !== null) state.stored.set(Number(r.experiment_id), r.option_position!);
+      const state = states.get(r.token) ?? deviceState(Number(r.first_seen_us));
+      states.set(
+        r.token,
+        r.experiment_id === null ? state : withStored(state, Number(r.experiment_id), r.option_position!),
+      );
     }
     return states;
   }
