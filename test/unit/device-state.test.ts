@@ -5,6 +5,7 @@ import {
   hasStored,
   storedEntries,
   storedOption,
+  unstored,
   withStored,
 } from '../../api/src/experiments/device-state.js';
 
@@ -53,5 +54,17 @@ describe('DeviceState', () => {
     const s = withStored(deviceState(seen), 2, 1);
     expect(storedOption(s, 1)).to.equal(undefined);
     expect(hasStored(s, 1)).to.equal(false);
+  });
+
+  it('unstored: eligible experiments (created at or before first seen) without a stored option', () => {
+    const s = withStored(deviceState(seen), 1, 0);
+    const experiments = [
+      { id: 1, createdAtUs: seen - 10 }, // stored
+      { id: 2, createdAtUs: seen }, // eligible, created the same µs: not stored
+      { id: 3, createdAtUs: seen + 1 }, // created after the device was first seen
+      { id: 4, createdAtUs: seen - 1 }, // eligible, not stored
+    ];
+    expect(unstored(s, experiments).map((e) => e.id)).to.deep.equal([2, 4]);
+    expect(unstored(withStored(withStored(s, 2, 1), 4, 0), experiments)).to.deep.equal([]);
   });
 });

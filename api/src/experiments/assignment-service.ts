@@ -9,6 +9,7 @@ import {
   firstSeenUs,
   hasStored,
   storedOption,
+  unstored,
   withStored,
   type DeviceState,
 } from './device-state.js';
@@ -111,8 +112,7 @@ export class AssignmentService {
       this.cache.set(deviceToken, state);
     }
     const seenUs = firstSeenUs(state);
-    const known = state;
-    const pending = targeted.filter((e) => e.createdAtUs <= seenUs && !hasStored(known, e.id));
+    const pending = unstored(state, targeted);
     if (pending.length > 0 && viewerId !== null) {
       const segments = await this.viewerSegments(viewerId);
       const entering = pending.filter((e) => admits(e, segments));
@@ -159,8 +159,7 @@ export class AssignmentService {
     if (read === null) {
       state = await this.register(token, experiments, created);
     } else {
-      const seenUs = firstSeenUs(read);
-      const missing = experiments.filter((e) => e.createdAtUs <= seenUs && !hasStored(read, e.id));
+      const missing = unstored(read, experiments);
       state = missing.length > 0 ? await this.insert(token, missing, read, created) : read;
     }
     return this.rereadLost(token, experiments, state);
@@ -172,8 +171,7 @@ export class AssignmentService {
     experiments: StoredExperiment[],
     state: DeviceState,
   ): Promise<DeviceState> {
-    const seenUs = firstSeenUs(state);
-    const lost = experiments.filter((e) => e.createdAtUs <= seenUs && !hasStored(state, e.id));
+    const lost = unstored(state, experiments);
     if (lost.length === 0) return state;
     const rows = await db(() =>
       this.pool.query<{ experiment_id: string; option_position: number }>({
@@ -230,7 +228,10 @@ export class AssignmentService {
   }
 }
 
-/** Whether the cached state holds a value for every running experiment the device is eligible for. */
+/**
+ * Whether the cached state holds a value for every running experiment the device is eligible
+ * for: `unstored(...)` is empty, without building the list on the cached path.
+ */
 function covers(state: DeviceState, experiments: StoredExperiment[]): boolean {
   for (const e of experiments) {
     if (e.createdAtUs <= firstSeenUs(state) && !hasStored(state, e.id)) return false;

@@ -35,6 +35,18 @@ export function hasStored(state: DeviceState, experimentId: number): boolean {
   return storedOption(state, experimentId) !== undefined;
 }
 
+/**
+ * The experiments the device is eligible for (first seen at or after their creation) that
+ * hold no stored option yet.
+ */
+export function unstored<E extends { id: number; createdAtUs: number }>(
+  state: DeviceState,
+  experiments: E[],
+): E[] {
+  const seenUs = firstSeenUs(state);
+  return experiments.filter((e) => e.createdAtUs <= seenUs && !hasStored(state, e.id));
+}
+
 /** The state with the option of one experiment recorded (replacing one recorded before). */
 export function withStored(state: DeviceState, experimentId: number, position: number): DeviceState {
   for (let i = 1; i < state.length; i += 2) {
