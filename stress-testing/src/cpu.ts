@@ -3,8 +3,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** Linux clock ticks per second for /proc times (USER_HZ, 100 on every x86-64 kernel). */
 const TICKS = 100;
 
+/** A process's command name and the CPU seconds it has used so far. */
+export interface ProcessCpu {
+  name: string;
+  cpuSeconds: number;
+}
+
 /** A process's command name and CPU seconds (user + system) from /proc/<pid>/stat. */
-function readStat(pid: number | string): { name: string; cpuSeconds: number } {
+function readStat(pid: number | string): ProcessCpu {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -49,14 +55,13 @@ export function machineBusy(): () => number {
   };
 }
 
-/** CPU seconds every process on the machine has used so far, summed by command name. */
-function cpuSecondsByCommand(): Map<string, number> {
-  const out = new Map<string, number>();
+/** CPU seconds every process on the machine has used so far, by pid. */
+function cpuSecondsByPid(): Map<string, ProcessCpu> {
+  const out = new Map<string, ProcessCpu>();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      const { name, cpuSeconds } = readStat(pid);
-      out.set(name, (out.get(name) ?? 0) + cpuSeconds);
+      out.set(pid, readStat(pid));
     } catch {
       // exited between the listing and the read
     }
@@ -65,22 +70,36 @@ function cpuSecondsByCommand(): Map<string, number> {
 }
 
 /**
- * Where the cores went between start() and the returned function's call: cores used per
- * command name (1 = one core all the time), largest first, those under 0.01 left out.
- * Processes that started and ended inside the window are not counted.
+ * Cores used per command name between two readings `seconds` apart (1 = one core all the
+ * time), largest first, those under 0.01 left out. Differences are taken per process, then
+ * summed by name: summed by name first, a process that exited in the window took its whole
+ * lifetime's CPU out of the end reading (a PostgreSQL backend whose pool closed it read as
+ * 0 cores for all of PostgreSQL). A process that exited in the window is not counted; one
+ * that started in it counts whole. A pid reused by another command counts as new.
  */
+export function coresBetween(
+  start: ReadonlyMap<string, ProcessCpu>,
+  end: ReadonlyMap<string, ProcessCpu>,
+  seconds: number,
+): Record<string, number> {
+  const byName = new Map<string, number>();
+  for (const [pid, now] of end) {
+    const before = start.get(pid);
+    const used = now.cpuSeconds - (before?.name === now.name ? before.cpuSeconds : 0);
+    byName.set(now.name, (byName.get(now.name) ?? 0) + used);
+  }
+  const used = [...byName]
+    .map(([name, cpu]) => [name, cpu / seconds] as const)
+    .filter(([, cores]) => cores >= 0.01)
+    .sort((a, b) => b[1] - a[1]);
+  return Object.fromEntries(used.map(([name, cores]) => [name, Math.round(cores * 100) / 100]));
+}
+
+/** Where the cores went between start() and the returned function's call (coresBetween). */
 function coresByCommand(): () => Record<string, number> {
-  const start = cpuSecondsByCommand();
+  const start = cpuSecondsByPid();
   const t0 = performance.now();
-  return () => {
-    const end = cpuSecondsByCommand();
-    const seconds = (performance.now() - t0) / 1000;
-    const used = [...end]
-      .map(([name, cpu]) => [name, (cpu - (start.get(name) ?? 0)) / seconds] as const)
-      .filter(([, cores]) => cores >= 0.01)
-      .sort((a, b) => b[1] - a[1]);
-    return Object.fromEntries(used.map(([name, cores]) => [name, Math.round(cores * 100) / 100]));
-  };
+  return () => coresBetween(start, cpuSecondsByPid(), (performance.now() - t0) / 1000);
 }
 
 /**
