@@ -72,10 +72,10 @@ function cpuSecondsByPid(): Map<string, ProcessCpu> {
 /**
  * Cores used per command name between two readings `seconds` apart (1 = one core all the
  * time), largest first, those under 0.01 left out. Differences are taken per process, then
- * summed by name: summed by name first, a process that exited in the window took its whole
- * lifetime's CPU out of the end reading (a PostgreSQL backend whose pool closed it read as
- * 0 cores for all of PostgreSQL). A process that exited in the window is not counted; one
- * that started in it counts whole. A pid reused by another command counts as new.
+ * summed by name; summing by name first let a process that exited in the window take its
+ * whole lifetime's CPU out of the end reading (PostgreSQL read 0 cores when a pool closed a
+ * long-lived backend). A process that exited in the window is not counted; one that started
+ * in it counts whole; a pid reused by another command counts as new.
  */
 export function coresBetween(
   start: ReadonlyMap<string, ProcessCpu>,
