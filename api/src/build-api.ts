@@ -191,6 +191,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
           {
             cacheSize: config.experimentsDeviceCacheSize,
             registerLingerMs: config.experimentsRegisterLingerMs,
+            deviceLoad: config.experimentsDeviceLoad,
           },
           (viewer) => segments.activeSlugs(viewer),
           observeBatch,

@@ -343,9 +343,15 @@ export const OPTIONS = {
   experimentsRegisterLingerMs: int(
     'EXPERIMENTS_REGISTER_LINGER_MS',
     0,
-    'How long the API holds a new device before registering it, so that new devices arriving together share one statement and one commit: at 2,000 new devices/s, 1 ms cut PostgreSQL CPU by ~28% and the API by ~19%, for ~1 ms more latency. 0: a registration waits only for the one already running.',
+    "How long the API holds a device before its read-or-register statement (a new device's registration; every load not in the cache while most are new, see EXPERIMENTS_DEVICE_LOAD), so that devices arriving together share one statement and one commit: at 2,000 new devices/s, 1 ms cut PostgreSQL CPU by ~28% and the API by ~19%, for ~1 ms more latency. 0: a statement waits only for the one already running.",
     0,
     100,
+  ),
+  experimentsDeviceLoad: oneOf(
+    'EXPERIMENTS_DEVICE_LOAD',
+    'adaptive',
+    ['adaptive', 'lookup-first', 'one-statement'] as const,
+    'How the API loads a device it does not hold: `lookup-first` (a read, then a registration for a device not found), `one-statement` (read-or-register in one statement, one at a time), or `adaptive` (one statement while most devices loaded are new, lookup first otherwise).',
   ),
   experimentsCacheMs: int(
     'EXPERIMENTS_CACHE_MS',

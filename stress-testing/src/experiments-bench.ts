@@ -276,7 +276,7 @@ ${WINDOW_COLUMNS_NOTE}
 - **returning (cached)**: devices this process served before; assignments never change, so no query.
 - **returning (not cached)**: devices assigned earlier (another replica, before a restart), each asked for once: one indexed lookup, shared with the lookups running beside it.
 - **mixed**: 70% cached, 20% not cached, 10% new devices; half the requests carry a viewer token (JWT verified, recorded on the exposures).
-- **new devices**: every request a device never seen: the lookup that finds it unknown, then one statement that registers it and stores its assignments; both shared with the requests beside them (at most two of each in flight, what arrives meanwhile goes in the next: group commit). Rising rates show where this path's capacity ends here.
+- **new devices**: every request a device never seen. Once most devices the API loads are new (\`EXPERIMENTS_DEVICE_LOAD=adaptive\`), each goes straight to one read-or-register statement that registers it and stores its assignments, shared with the requests beside it (one in flight, what arrives meanwhile goes in the next: group commit); before that, a lookup first. Rising rates show where this path's capacity ends here.
 
 Every full run of this benchmark (\`results/experiments-history.jsonl\`, newest first; per judged shape: windows met,
 median p99, median API CPU per request, median time the API's event loop waited for a CPU per window, highest steal):

@@ -5,7 +5,6 @@ import { db } from '../../../lib/db/errors.js';
 import { Lru } from '../../../lib/lru.js';
 import { DeviceReader } from './device-reader.js';
 import {
-  deviceState,
   firstSeenUs,
   hasStored,
   storedOption,
@@ -13,7 +12,8 @@ import {
   withStored,
   type DeviceState,
 } from './device-state.js';
-import { DeviceRegistrar, pickFor } from './device-registrar.js';
+import { DeviceLoader, pickFor } from './device-loader.js';
+import { DeviceLoadRoute, type DeviceLoadMode } from './device-load-route.js';
 import { admits, isTargeted, type StoredExperiment } from './experiment-store.js';
 import type { RunningExperiments } from './running-experiments.js';
 
@@ -30,6 +30,8 @@ export interface AssignmentServiceOptions {
   cacheSize: number;
   /** How long a new device waits to share its registration (EXPERIMENTS_REGISTER_LINGER_MS). */
   registerLingerMs: number;
+  /** Lookup first, one statement, or whichever suits the traffic (EXPERIMENTS_DEVICE_LOAD). */
+  deviceLoad?: DeviceLoadMode;
 }
 
 interface Split {
@@ -53,21 +55,23 @@ interface Split {
  *   (an experiment that became visible late) goes to the database. Safe across replicas.
  *
  * Cost: returning device in cache 0 queries; not in cache 1 (shared with concurrent
- * lookups); new device 2 (the lookup, then a registration whose statement and commit it
- * shares with concurrent new devices). A device that has not entered a
+ * lookups); new device 2 (the lookup, then the read-or-register statement whose commit it
+ * shares with concurrent new devices), or 1 while most devices loaded are new (straight to
+ * read-or-register, see DeviceLoadRoute). A device that has not entered a
  * running segment-targeted experiment is read every time (1), plus its viewer's segments
  * (1) and the entry (1) when it carries a viewer token.
  */
 export class AssignmentService {
   private readonly cache: Lru<string, DeviceState>;
   private readonly reader: DeviceReader;
-  private readonly registrar: DeviceRegistrar;
+  private readonly devices: DeviceLoader;
+  private readonly route: DeviceLoadRoute;
   private readonly splits = new WeakMap<StoredExperiment[], Split>();
 
   constructor(
     private readonly pool: Pool,
     private readonly running: RunningExperiments,
-    { cacheSize, registerLingerMs }: AssignmentServiceOptions,
+    { cacheSize, registerLingerMs, deviceLoad = 'adaptive' }: AssignmentServiceOptions,
     /** The segments a viewer is active in (targeted experiments). */
     private readonly viewerSegments: (viewerId: string) => Promise<ReadonlySet<string>> = () =>
       Promise.resolve(new Set()),
@@ -75,7 +79,7 @@ export class AssignmentService {
   ) {
     this.cache = new Lru(cacheSize);
     // Few statements in flight: what arrives meanwhile shares the next (group commit). One
-    // registration at a time: PostgreSQL's cost per registered device fell from ~210 to
+    // read-or-register at a time, since it may commit: PostgreSQL's cost per registered device fell from ~210 to
     // ~155 µs of CPU at 2,000 new devices/s against two at a time, with the same latency
     // (a paced run straight against the database); lookups are cheap enough for two.
     // Registrations can also linger (EXPERIMENTS_REGISTER_LINGER_MS, off by default) so more
@@ -86,12 +90,13 @@ export class AssignmentService {
       maxInFlight: 2,
       onLoad: (keys) => observeBatch('devices-read', keys),
     });
-    this.registrar = new DeviceRegistrar(pool, {
+    this.devices = new DeviceLoader(pool, {
       maxBatch: 200,
       maxInFlight: 1,
       lingerMs: registerLingerMs,
-      onLoad: (keys) => observeBatch('devices-register', keys),
+      onLoad: (keys) => observeBatch('devices-load', keys),
     });
+    this.route = new DeviceLoadRoute(deviceLoad);
   }
 
   /**
@@ -136,7 +141,7 @@ export class AssignmentService {
   /**
    * The open and the targeted experiments of a running list, made once per list: the same
    * arrays for every request while the list is cached, so the registrations of concurrent
-   * requests share a statement (DeviceRegistrar groups by the list's identity).
+   * requests share a statement (DeviceLoader groups by the list's identity).
    */
   private split(experiments: StoredExperiment[]): Split {
     let split = this.splits.get(experiments);
@@ -154,14 +159,18 @@ export class AssignmentService {
   ): Promise<DeviceState> {
     // States are immutable, so one the reader shares between concurrent requests for the
     // same device is safe to keep.
-    const read = await this.reader.read(token);
-    let state: DeviceState;
-    if (read === null) {
-      state = await this.register(token, experiments, created);
-    } else {
-      const missing = unstored(read, experiments);
-      state = missing.length > 0 ? await this.insert(token, missing, read, created) : read;
-    }
+    let state = this.route.oneStatement() ? null : await this.reader.read(token);
+    if (state === null) {
+      const loaded = await this.devices.load(token, experiments);
+      this.route.observe(loaded.registered);
+      for (const id of loaded.created) created.add(id);
+      state = loaded.state;
+    } else this.route.observe(false);
+    // A device known before, in an experiment it has no value in yet (one that became
+    // visible to this process late); or one another replica registered at the same moment,
+    // whose values are theirs: the insert keeps them and the re-read below fetches them.
+    const missing = unstored(state, experiments);
+    if (missing.length > 0) state = await this.insert(token, missing, state, created);
     return this.rereadLost(token, experiments, state);
   }
 
@@ -184,19 +193,6 @@ export class AssignmentService {
     let out = state;
     for (const r of rows.rows) out = withStored(out, Number(r.experiment_id), r.option_position);
     return out;
-  }
-
-  /** A new device: registered and assigned (shared statement and commit, see DeviceRegistrar). */
-  private async register(
-    token: string,
-    experiments: StoredExperiment[],
-    created: Set<number>,
-  ): Promise<DeviceState> {
-    const reg = await this.registrar.register(token, experiments);
-    if (reg.first) for (const id of reg.inserted.keys()) created.add(id);
-    let state = deviceState(reg.firstSeenUs);
-    for (const [id, position] of reg.inserted) state = withStored(state, id, position);
-    return state;
   }
 
   private async insert(
