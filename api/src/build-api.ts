@@ -1,3 +1,4 @@
+import type { BatchObserver } from '../../lib/db/batch-loader.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type Koa from 'koa';
 import { routesOf } from './http/routes-of.js';
@@ -126,8 +127,10 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         },
       )
     : undefined;
-  const observeBatch = (statement: string, keys: number) =>
-    deps.metrics.pgBatchKeys.observe({ statement }, keys);
+  const observeBatch: BatchObserver = {
+    keys: (statement, keys) => deps.metrics.pgBatchKeys.observe({ statement }, keys),
+    wait: (statement, seconds) => deps.metrics.pgBatchWait.observe({ statement }, seconds),
+  };
   const segments = new SegmentStore(deps.pool, config.segmentRolloutTimeoutMs, observeBatch);
   const store = new ExperimentStore(deps.pool);
   const running = new RunningExperiments(store, config.experimentsCacheMs);

@@ -1,10 +1,30 @@
 interface Waiter<V> {
   resolve(value: V | undefined): void;
   reject(err: unknown): void;
+  /** performance.now() when this caller asked. */
+  since: number;
 }
 
-/** Told the keys of each batched statement, by statement name (the pg_batch_keys metric). */
-export type BatchObserver = (statement: string, keys: number) => void;
+/** Told about each batched statement, by statement name. */
+export interface BatchObserver {
+  /** Keys of a statement as it starts (pg_batch_keys). */
+  keys(statement: string, keys: number): void;
+  /** How long one caller waited for its answer, queue and round trip (pg_batch_wait_seconds). */
+  wait(statement: string, seconds: number): void;
+}
+
+export const IGNORE_BATCHES: BatchObserver = { keys: () => {}, wait: () => {} };
+
+/** The loader options that report statement `name` to `observer`. */
+export function observed(
+  name: string,
+  observer: BatchObserver,
+): Pick<BatchLoaderOptions, 'onLoad' | 'onWait'> {
+  return {
+    onLoad: (keys) => observer.keys(name, keys),
+    onWait: (seconds) => observer.wait(name, seconds),
+  };
+}
 
 export interface BatchLoaderOptions {
   /** Most keys in one load. */
@@ -16,6 +36,11 @@ export interface BatchLoaderOptions {
   maxInFlight?: number;
   /** Called with the number of keys of each load as it starts (a batch-size metric). */
   onLoad?: (keys: number) => void;
+  /**
+   * Called for every caller as its answer (or error) arrives, with how long it waited in
+   * seconds: the queue behind loads in flight, any linger, and the round trip.
+   */
+  onWait?: (seconds: number) => void;
   /**
    * A load starts no sooner than this after the oldest key it carries arrived, unless it
    * holds maxBatch keys (0: at the end of the turn). Worth it where each load has a large
@@ -61,6 +86,7 @@ export class BatchLoader<K, V, C = undefined> {
   private readonly maxInFlight: number;
   private readonly lingerMs: number;
   private readonly onLoad: (keys: number) => void;
+  private readonly onWait: (seconds: number) => void;
 
   constructor(
     private readonly loadMany: (keys: K[], context: C | undefined) => Promise<Map<K, V>>,
@@ -70,6 +96,7 @@ export class BatchLoader<K, V, C = undefined> {
     this.maxInFlight = opts.maxInFlight ?? Infinity;
     this.lingerMs = opts.lingerMs ?? 0;
     this.onLoad = opts.onLoad ?? (() => {});
+    this.onWait = opts.onWait ?? (() => {});
   }
 
   load(key: K, context?: C): Promise<V | undefined> {
@@ -79,11 +106,12 @@ export class BatchLoader<K, V, C = undefined> {
         group = { since: performance.now(), keys: new Map<K, Waiter<V>[]>() };
         this.pending.set(context, group);
       }
+      const waiter = { resolve, reject, since: performance.now() };
       const waiters = group.keys.get(key);
       if (waiters === undefined) {
-        group.keys.set(key, [{ resolve, reject }]);
+        group.keys.set(key, [waiter]);
         this.size += 1;
-      } else waiters.push({ resolve, reject });
+      } else waiters.push(waiter);
       if (this.size >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -133,10 +161,22 @@ export class BatchLoader<K, V, C = undefined> {
     void this.loadMany([...batch.keys()], context)
       .then(
         (values) => {
-          for (const [key, waiters] of batch) for (const w of waiters) w.resolve(values.get(key));
+          const now = performance.now();
+          for (const [key, waiters] of batch) {
+            for (const w of waiters) {
+              this.onWait((now - w.since) / 1000);
+              w.resolve(values.get(key));
+            }
+          }
         },
         (err: unknown) => {
-          for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
+          const now = performance.now();
+          for (const waiters of batch.values()) {
+            for (const w of waiters) {
+              this.onWait((now - w.since) / 1000);
+              w.reject(err);
+            }
+          }
         },
       )
       .finally(() => {

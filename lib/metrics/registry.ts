@@ -61,6 +61,13 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
       registers: [registry],
     }),
+    pgBatchWait: new Histogram({
+      name: 'pg_batch_wait_seconds',
+      help: 'How long a caller of a batched PostgreSQL statement waited for its answer: the queue behind statements in flight, then the round trip',
+      labelNames: ['statement'] as const,
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     kafkaProduceBatchSize: new Histogram({
       name: 'kafka_produce_batch_messages',
       help: 'Messages per produce request (micro-batch size)',

@@ -157,6 +157,7 @@ for (const mode of ['lookup-first', 'one-statement']) {
       // Many new devices at once, each asked for three times: registrations share statements
       // (one per event-loop turn), a device can sit in two of them, and every answer must
       // still be the one stored.
+      const waitsBefore = await waitCount('devices-load');
       const crowd = Array.from({ length: 60 }, newDevice);
       const asked = [...crowd, ...crowd, ...crowd].sort(() => Math.random() - 0.5);
       const crowdAnswers = await Promise.all(asked.map((d) => getExperiments(h, d)));
@@ -173,6 +174,8 @@ for (const mode of ['lookup-first', 'one-statement']) {
         expect(rows, device).to.have.length(1);
         expect(seen.get(device)).to.equal([1, 2, 3][rows[0]!.option_position]);
       }
+      // Every caller that waited on the registering statement is timed (pg_batch_wait_seconds).
+      expect((await waitCount('devices-load')) - waitsBefore).to.be.at.least(crowd.length);
       // Exactly one first assignment per device was counted: the losers re-read, not re-assign.
       expect((await counterValue('experiment_assignments_total', key)) - assignedBefore).to.equal(
         devices.length + crowd.length,
@@ -301,6 +304,17 @@ for (const mode of ['lookup-first', 'one-statement']) {
       expect(asMap((await getExperiments(h, device)).body)).to.not.have.property(key);
       expect(asMap((await getExperiments(h, newDevice())).body)).to.not.have.property(key);
     });
+
+    async function waitCount(statement: string): Promise<number> {
+      const metric = await h.metrics.registry.getSingleMetric('pg_batch_wait_seconds')!.get();
+      return (
+        metric.values.find(
+          (v) =>
+            v.labels.statement === statement &&
+            String((v as { metricName?: string }).metricName).endsWith('_count'),
+        )?.value ?? 0
+      );
+    }
 
     async function counterValue(name: string, experiment: string): Promise<number> {
       const metric = await h.metrics.registry.getSingleMetric(name)!.get();

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { BatchLoader } from '../../lib/db/batch-loader.js';
+import { BatchLoader, observed } from '../../lib/db/batch-loader.js';
 
 /** A loader whose loads stay open until the test ends them; records each load's keys and context. */
 function controlled<C = undefined>() {
@@ -33,6 +33,44 @@ describe('BatchLoader', () => {
     expect(calls.map((c) => c.keys)).to.deep.equal([['a'], ['b', 'c', 'd']]);
     calls[1]!.finish();
     expect(await Promise.all(rest)).to.deep.equal(['B', 'C', 'D', 'B']);
+  });
+
+  it("reports each caller's wait, queue included, also for a failed load", async () => {
+    const { calls, loadMany } = controlled();
+    const seen: Array<[string, string, number]> = [];
+    const loader = new BatchLoader(loadMany, {
+      maxInFlight: 1,
+      ...observed('lookups', {
+        keys: (s, n) => seen.push(['keys', s, n]),
+        wait: (s, w) => seen.push(['wait', s, w]),
+      }),
+    });
+    const first = loader.load('a');
+    await nextTurn();
+    // 'b' queues behind the load in flight, twice (two callers of one key).
+    const queued = [loader.load('b'), loader.load('b')];
+    await sleep(30);
+    calls[0]!.finish();
+    await first;
+    await nextTurn();
+    await sleep(20);
+    calls[1]!.finish();
+    await Promise.all(queued);
+    const waits = seen.filter((e) => e[0] === 'wait').map((e) => e[2]);
+    expect(seen.filter((e) => e[0] === 'keys')).to.deep.equal([
+      ['keys', 'lookups', 1],
+      ['keys', 'lookups', 1],
+    ]);
+    expect(waits).to.have.length(3);
+    // In seconds: the first waited its own load (~30 ms); the queued ones that and their own (~20 ms).
+    expect(waits[0]).to.be.within(0.025, 5);
+    expect(waits[1]).to.be.within(0.045, 5);
+    expect(waits[2]).to.be.closeTo(waits[1]!, 0.005);
+    const failing = new BatchLoader(() => Promise.reject(new Error('down')), {
+      onWait: (w) => seen.push(['wait', 'failing', w]),
+    });
+    await failing.load('x').catch(() => {});
+    expect(seen.filter((e) => e[1] === 'failing')).to.have.length(1);
   });
 
   it('splits what waited into loads of at most maxBatch keys', async () => {

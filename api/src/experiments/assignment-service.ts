@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { OptionValue } from '../../../lib/contracts/experiment.js';
-import type { BatchObserver } from '../../../lib/db/batch-loader.js';
+import { IGNORE_BATCHES, observed, type BatchObserver } from '../../../lib/db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
 import { Lru } from '../../../lib/lru.js';
 import { DeviceReader } from './device-reader.js';
@@ -75,7 +75,7 @@ export class AssignmentService {
     /** The segments a viewer is active in (targeted experiments). */
     private readonly viewerSegments: (viewerId: string) => Promise<ReadonlySet<string>> = () =>
       Promise.resolve(new Set()),
-    observeBatch: BatchObserver = () => {},
+    observeBatch: BatchObserver = IGNORE_BATCHES,
   ) {
     this.cache = new Lru(cacheSize);
     // Few statements in flight: what arrives meanwhile shares the next (group commit). One
@@ -88,13 +88,13 @@ export class AssignmentService {
     // ~1 ms at p99 (architecture/adr/0006): worth it where PostgreSQL's CPU is what runs out.
     this.reader = new DeviceReader(pool, {
       maxInFlight: 2,
-      onLoad: (keys) => observeBatch('devices-read', keys),
+      ...observed('devices-read', observeBatch),
     });
     this.devices = new DeviceLoader(pool, {
       maxBatch: 200,
       maxInFlight: 1,
       lingerMs: registerLingerMs,
-      onLoad: (keys) => observeBatch('devices-load', keys),
+      ...observed('devices-load', observeBatch),
     });
     this.route = new DeviceLoadRoute(deviceLoad);
   }

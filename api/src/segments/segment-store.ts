@@ -1,6 +1,6 @@
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 import type { CreateSegment, SegmentChange, UserSegments } from '../../../lib/contracts/segment.js';
-import { BatchLoader, type BatchObserver } from '../../../lib/db/batch-loader.js';
+import { BatchLoader, IGNORE_BATCHES, observed, type BatchObserver } from '../../../lib/db/batch-loader.js';
 import { db, isUniqueViolation } from '../../../lib/db/errors.js';
 import { inTransaction } from '../../../lib/db/transaction.js';
 import { ConflictError, NotFoundError } from '../../../lib/errors.js';
@@ -27,10 +27,10 @@ export class SegmentStore {
     private readonly pool: Pool,
     /** Longest a percentage rollout over every user may take (it runs in one statement). */
     private readonly rolloutTimeoutMs = 120_000,
-    observeBatch: BatchObserver = () => {},
+    observeBatch: BatchObserver = IGNORE_BATCHES,
   ) {
     this.reader = new BatchLoader((ids) => this.readMany(ids), {
-      onLoad: (keys) => observeBatch('user-segments-read', keys),
+      ...observed('user-segments-read', observeBatch),
     });
   }
 
