@@ -41,6 +41,12 @@ export interface ApiVitals {
    */
   pgStatementsPerRequest: number;
   pgKeysPerStatement: number;
+  /**
+   * Of the callers of batched statements in the window, the share that waited more than
+   * 10 ms for their answer (pg_batch_wait_seconds: the queue behind statements in flight and
+   * the round trip). Next to "API > 10 ms" it tells a slow database lane from the rest.
+   */
+  pgWaitOver10msShare: number;
 }
 
 /** prom-client's default eventLoopMonitoringPrecision. */
@@ -88,6 +94,8 @@ export function vitalsBetween(before: Scrape, after: Scrape, route: string): Api
   const within10ms = delta('http_request_duration_seconds_bucket', { route, le: '0.01' });
   const seconds = (after.at - before.at) / 1000;
   const statements = delta('pg_batch_keys_count');
+  const pgWaits = delta('pg_batch_wait_seconds_count');
+  const pgWaitsWithin10ms = delta('pg_batch_wait_seconds_bucket', { le: '0.01' });
   const gcSec = delta('nodejs_gc_duration_seconds_sum');
   const round = (v: number, digits = 2) => Number(v.toFixed(digits));
   const delayMs = (name: string) =>
@@ -105,5 +113,6 @@ export function vitalsBetween(before: Scrape, after: Scrape, route: string): Api
     cpuSystemCores: round(delta('process_cpu_system_seconds_total') / seconds, 3),
     pgStatementsPerRequest: requests > 0 ? round(statements / requests, 3) : 0,
     pgKeysPerStatement: statements > 0 ? round(delta('pg_batch_keys_sum') / statements) : 0,
+    pgWaitOver10msShare: pgWaits > 0 ? round(1 - pgWaitsWithin10ms / pgWaits, 5) : 0,
   };
 }

@@ -14,6 +14,8 @@ function metricsText(o: {
   major: number;
   minor: number;
   cpu: number;
+  pgWaits?: number;
+  pgWaitsWithin10ms?: number;
 }): string {
   return [
     `http_request_duration_seconds_bucket{le="0.01",method="GET",route="${ROUTE}",status="200"} ${o.within10ms}`,
@@ -23,6 +25,9 @@ function metricsText(o: {
     `nodejs_gc_duration_seconds_count{kind="minor",service="api"} ${o.minor}`,
     `nodejs_gc_duration_seconds_sum{kind="major",service="api"} ${o.major * 0.01}`,
     `process_cpu_seconds_total{service="api"} ${o.cpu}`,
+    `pg_batch_wait_seconds_bucket{le="0.005",statement="devices-load",service="api"} ${(o.pgWaitsWithin10ms ?? 0) / 2}`,
+    `pg_batch_wait_seconds_bucket{le="0.01",statement="devices-load",service="api"} ${o.pgWaitsWithin10ms ?? 0}`,
+    `pg_batch_wait_seconds_count{statement="devices-load",service="api"} ${o.pgWaits ?? 0}`,
   ].join('\n');
 }
 
@@ -34,9 +39,18 @@ describe('API vitals between two scrapes', () => {
     };
     const after = {
       at: 10_000,
-      text: metricsText({ requests: 20_100, within10ms: 20_080, major: 5, minor: 90, cpu: 15 }),
+      text: metricsText({
+        requests: 20_100,
+        within10ms: 20_080,
+        major: 5,
+        minor: 90,
+        cpu: 15,
+        pgWaits: 4_000,
+        pgWaitsWithin10ms: 3_960,
+      }),
     };
     const v = vitalsBetween(before, after, ROUTE);
+    expect(v.pgWaitOver10msShare).to.equal(0.01); // 40 of 4,000, only the le="0.01" bucket
     expect(v.requests).to.equal(20_000);
     expect(v.serverOver10msShare).to.equal(0.001);
     expect(v.majorGcs).to.equal(2); // the minor ones are not counted
