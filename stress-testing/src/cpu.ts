@@ -7,6 +7,12 @@ const TICKS = 100;
 export interface ProcessCpu {
   name: string;
   cpuSeconds: number;
+  /**
+   * Seconds its main thread was runnable but waited for a CPU, so far (/proc/<pid>/schedstat,
+   * absent where the kernel has no schedstats). The main thread is the whole of a PostgreSQL
+   * backend and the event loop of a Node process.
+   */
+  runQueueWaitSeconds?: number;
 }
 
 /** A process's command name and CPU seconds (user + system) from /proc/<pid>/stat. */
@@ -18,6 +24,16 @@ function readStat(pid: number | string): ProcessCpu {
     name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
     cpuSeconds: (Number(fields[11]) + Number(fields[12])) / TICKS,
   };
+}
+
+/** schedstat's second field: ns spent runnable on a run queue. */
+function readRunQueueWait(pid: string): number | undefined {
+  try {
+    const wait = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]);
+    return Number.isFinite(wait) ? wait / 1e9 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** CPU seconds (user + system) a process has used so far; its last value after it exits. */
@@ -61,7 +77,7 @@ function cpuSecondsByPid(): Map<string, ProcessCpu> {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      out.set(pid, readStat(pid));
+      out.set(pid, { ...readStat(pid), runQueueWaitSeconds: readRunQueueWait(pid) });
     } catch {
       // exited between the listing and the read
     }
@@ -82,24 +98,55 @@ export function coresBetween(
   end: ReadonlyMap<string, ProcessCpu>,
   seconds: number,
 ): Record<string, number> {
-  const byName = new Map<string, number>();
-  for (const [pid, now] of end) {
-    const before = start.get(pid);
-    const used = now.cpuSeconds - (before?.name === now.name ? before.cpuSeconds : 0);
-    byName.set(now.name, (byName.get(now.name) ?? 0) + used);
-  }
-  const used = [...byName]
+  const used = [...deltaByName(start, end, (p) => p.cpuSeconds)]
     .map(([name, cpu]) => [name, cpu / seconds] as const)
     .filter(([, cores]) => cores >= 0.01)
     .sort((a, b) => b[1] - a[1]);
   return Object.fromEntries(used.map(([name, cores]) => [name, Math.round(cores * 100) / 100]));
 }
 
+/**
+ * Milliseconds the processes of each command waited for a CPU between two readings (their
+ * main threads' run-queue time), with coresBetween's rules; commands under 1 ms left out.
+ * Next to the API's own "loop waited for CPU" it tells whether PostgreSQL was starved too.
+ */
+export function runQueueWaitMsBetween(
+  start: ReadonlyMap<string, ProcessCpu>,
+  end: ReadonlyMap<string, ProcessCpu>,
+): Record<string, number> {
+  const waited = [...deltaByName(start, end, (p) => p.runQueueWaitSeconds ?? 0)]
+    .map(([name, sec]) => [name, Math.round(sec * 1000)] as const)
+    .filter(([, ms]) => ms >= 1)
+    .sort((a, b) => b[1] - a[1]);
+  return Object.fromEntries(waited);
+}
+
+/** Per-process differences of `value` between two readings, summed by command name. */
+function deltaByName(
+  start: ReadonlyMap<string, ProcessCpu>,
+  end: ReadonlyMap<string, ProcessCpu>,
+  value: (p: ProcessCpu) => number,
+): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const [pid, now] of end) {
+    const before = start.get(pid);
+    const used = value(now) - (before?.name === now.name ? value(before) : 0);
+    byName.set(now.name, (byName.get(now.name) ?? 0) + used);
+  }
+  return byName;
+}
+
 /** Where the cores went between start() and the returned function's call (coresBetween). */
-function coresByCommand(): () => Record<string, number> {
+function coresByCommand(): () => Pick<MachineWindow, 'coresByCommand' | 'runQueueWaitMsByCommand'> {
   const start = cpuSecondsByPid();
   const t0 = performance.now();
-  return () => coresBetween(start, cpuSecondsByPid(), (performance.now() - t0) / 1000);
+  return () => {
+    const end = cpuSecondsByPid();
+    return {
+      coresByCommand: coresBetween(start, end, (performance.now() - t0) / 1000),
+      runQueueWaitMsByCommand: runQueueWaitMsBetween(start, end),
+    };
+  };
 }
 
 /**
@@ -119,6 +166,8 @@ export interface MachineWindow {
   /** Share the hypervisor ran something else on this VM's cores: wanted and not given. */
   steal: number;
   coresByCommand: Record<string, number>;
+  /** Run-queue wait of each command's processes over the window, ms (runQueueWaitMsBetween). */
+  runQueueWaitMsByCommand: Record<string, number>;
   diskReadMiB: number;
 }
 
@@ -133,7 +182,7 @@ export function machineWindow(): () => MachineWindow {
     return {
       busy: Number(((end.busy - ticks.busy) / total).toFixed(3)),
       steal: Number(((end.steal - ticks.steal) / total).toFixed(3)),
-      coresByCommand: cores(),
+      ...cores(),
       diskReadMiB: disk(),
     };
   };

@@ -125,7 +125,7 @@ export function apiUsPerRequest(w: MeasuredWindow): number {
 export function describeVitals(w: MeasuredWindow): string {
   return (
     `api ${w.api.cpuCores} cores (${apiUsPerRequest(w)} µs/req), ${(w.api.serverOver10msShare * 100).toFixed(2)}% over 10 ms inside, ` +
-    `loop delay max ${w.api.eventLoopDelayMaxMs} ms, loop thread waited for a CPU ${w.api.runQueueWaitMs} ms, major GCs ${w.api.majorGcs}, PG statements/req ${pgStatements(w)}, PG waits over 10 ms ${pgWaits(w)}, PG ${w.machine.coresByCommand['postgres'] ?? 0} cores; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; control p99 ${w.control.p99Ms} ms, max ${w.control.maxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
+    `loop delay max ${w.api.eventLoopDelayMaxMs} ms, loop thread waited for a CPU ${w.api.runQueueWaitMs} ms, major GCs ${w.api.majorGcs}, PG statements/req ${pgStatements(w)}, PG waits over 10 ms ${pgWaits(w)}, PG ${w.machine.coresByCommand['postgres'] ?? 0} cores, waited for a CPU ${pgRunQueueWait(w)} ms; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; control p99 ${w.control.p99Ms} ms, max ${w.control.maxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
   );
 }
 
@@ -139,6 +139,11 @@ function pgStatements(w: MeasuredWindow): string {
 /** Share of batched-statement callers that waited over 10 ms; a dash where the route made none. */
 function pgWaits(w: MeasuredWindow): string {
   return w.api.pgStatementsPerRequest === 0 ? '–' : `${(w.api.pgWaitOver10msShare * 100).toFixed(2)}%`;
+}
+
+/** PostgreSQL's processes' run-queue wait over the window, ms (0 where none was measured). */
+function pgRunQueueWait(w: MeasuredWindow): number {
+  return w.machine.runQueueWaitMsByCommand['postgres'] ?? 0;
 }
 
 function pct(share: number): string {
@@ -170,6 +175,7 @@ export function windowsTable(
     'PG statements / req (keys each)',
     'PG waits > 10 ms',
     'PG cores',
+    'PG waited for CPU ms',
     'machine busy',
     'steal',
     'target',
@@ -182,7 +188,7 @@ export function windowsTable(
     const l = w.load;
     return (
       `| ${label} | ${l.rate.toLocaleString('en')} / ${l.achievedPerSec.toLocaleString('en')} | ${l.p50Ms} | ${l.p90Ms} | **${l.p99Ms}** | ${l.maxMs} | ` +
-      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${w.control.p99Ms} / ${w.control.maxMs} | ${apiUsPerRequest(w)} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${w.api.runQueueWaitMs} | ${w.api.majorGcs} | ${pgStatements(w)} | ${pgWaits(w)} | ${w.machine.coresByCommand['postgres'] ?? 0} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
+      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${w.control.p99Ms} / ${w.control.maxMs} | ${apiUsPerRequest(w)} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${w.api.runQueueWaitMs} | ${w.api.majorGcs} | ${pgStatements(w)} | ${pgWaits(w)} | ${w.machine.coresByCommand['postgres'] ?? 0} | ${pgRunQueueWait(w)} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
     );
   });
   return [head, ...body].join('\n');
@@ -202,6 +208,7 @@ export const WINDOW_COLUMNS_NOTE = `- **send lag**: how late after its due time 
   requests' keys each one carried: concurrent requests share statements (one round trip and one commit for many);
   **PG waits > 10 ms**: share of the callers of those statements that waited over 10 ms for their answer
   (\`pg_batch_wait_seconds\`: the queue behind the statements in flight, then the round trip);
-  **PG cores**: CPU of every PostgreSQL process over the window.
+  **PG cores**: CPU of every PostgreSQL process over the window; **PG waited for CPU**: the time those processes were
+  runnable but had no core (their schedstat), summed: PostgreSQL starved by its neighbours, as the API's loop can be.
 - A slow window whose control is slow too is the machine's; one whose API > 10 ms share stays near zero while
   the client saw more is queueing outside the handler (the kernel's loopback path, scheduling on 2 shared cores).`;

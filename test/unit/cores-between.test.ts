@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { coresBetween, type ProcessCpu } from '../../stress-testing/src/cpu.js';
+import { coresBetween, runQueueWaitMsBetween, type ProcessCpu } from '../../stress-testing/src/cpu.js';
 
 const snapshot = (rows: Array<[pid: string, name: string, cpuSeconds: number]>) =>
   new Map<string, ProcessCpu>(rows.map(([pid, name, cpuSeconds]) => [pid, { name, cpuSeconds }]));
@@ -54,5 +54,26 @@ describe('coresBetween (bench CPU per command)', () => {
       ['b', 0.9],
       ['c', 0.1],
     ]);
+  });
+
+  it('sums run-queue wait per command the same way, in ms, and leaves out processes without schedstat', () => {
+    const at = (rows: Array<[pid: string, name: string, wait: number | undefined]>) =>
+      new Map<string, ProcessCpu>(
+        rows.map(([pid, name, wait]) => [pid, { name, cpuSeconds: 0, runQueueWaitSeconds: wait }]),
+      );
+    const start = at([
+      ['10', 'postgres', 50],
+      ['11', 'postgres', 1],
+      ['20', 'node', 2],
+      ['30', 'java', undefined],
+    ]);
+    const end = at([
+      // 10 exited in the window: not counted (its lifetime would be subtracted otherwise).
+      ['11', 'postgres', 1.25],
+      ['12', 'postgres', 0.05], // started in the window: counted whole
+      ['20', 'node', 2.0004], // under 1 ms: left out
+      ['30', 'java', undefined],
+    ]);
+    expect(runQueueWaitMsBetween(start, end)).to.deep.equal({ postgres: 300 });
   });
 });

@@ -48,7 +48,7 @@ function windowOf(over: Partial<OpenLoopResult> = {}): MeasuredWindow {
       pgKeysPerStatement: 2,
       pgWaitOver10msShare: 0,
     },
-    machine: { busy: 0.5, steal: 0, coresByCommand: {}, diskReadMiB: 0 },
+    machine: { busy: 0.5, steal: 0, coresByCommand: {}, runQueueWaitMsByCommand: {}, diskReadMiB: 0 },
     control: load({ rate: 200, achievedPerSec: 200, p99Ms: 1 }),
   };
 }

@@ -20,7 +20,7 @@ function win(
   return {
     load: { achievedPerSec: 2000, p99Ms } as MeasuredWindow['load'],
     api: { cpuCores, runQueueWaitMs } as MeasuredWindow['api'],
-    machine: { busy: 0.5, steal, coresByCommand: {}, diskReadMiB: 0 },
+    machine: { busy: 0.5, steal, coresByCommand: {}, runQueueWaitMsByCommand: {}, diskReadMiB: 0 },
     control: {} as MeasuredWindow['control'],
   };
 }
