@@ -1,4 +1,3 @@
-import type { BatchObserver } from '../../lib/db/batch-loader.js';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type Koa from 'koa';
 import { routesOf } from './http/routes-of.js';
@@ -37,6 +36,7 @@ import { UsersReplica } from './segments/users-replica.js';
 import { SegmentHistoryExport } from './segments/history-export.js';
 import { HistoryLinks, linkKey } from './segments/history-links.js';
 import { historyRoutes } from './segments/history.routes.js';
+import type { BatchObserver } from '../../lib/db/batch-loader.js';
 import { postgresOptions } from '../../lib/db/postgres.js';
 import { DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
 import type { Service } from '../../lib/lifecycle.js';

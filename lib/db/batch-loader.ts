@@ -158,26 +158,20 @@ export class BatchLoader<K, V, C = undefined> {
   private start(context: C | undefined, batch: Map<K, Waiter<V>[]>): void {
     this.inFlight += 1;
     this.onLoad(batch.size);
+    // Every caller is told its wait (onWait), then settled.
+    const settle = (each: (w: Waiter<V>, key: K) => void) => {
+      const now = performance.now();
+      for (const [key, waiters] of batch) {
+        for (const w of waiters) {
+          this.onWait((now - w.since) / 1000);
+          each(w, key);
+        }
+      }
+    };
     void this.loadMany([...batch.keys()], context)
       .then(
-        (values) => {
-          const now = performance.now();
-          for (const [key, waiters] of batch) {
-            for (const w of waiters) {
-              this.onWait((now - w.since) / 1000);
-              w.resolve(values.get(key));
-            }
-          }
-        },
-        (err: unknown) => {
-          const now = performance.now();
-          for (const waiters of batch.values()) {
-            for (const w of waiters) {
-              this.onWait((now - w.since) / 1000);
-              w.reject(err);
-            }
-          }
-        },
+        (values) => settle((w, key) => w.resolve(values.get(key))),
+        (err: unknown) => settle((w) => w.reject(err)),
       )
       .finally(() => {
         this.inFlight -= 1;

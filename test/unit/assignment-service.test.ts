@@ -47,14 +47,23 @@ function emptyDatabase(statements: Array<{ name: string; tokens: string[] }>): P
 
 const devices = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
+/** A service over an empty database double, the statements it sends recorded in `statements`. */
+function serviceOn(
+  statements: Array<{ name: string; tokens: string[] }>,
+  deviceLoad?: 'lookup-first',
+): AssignmentService {
+  const running = new RunningExperiments({ running: async () => [experiment] }, 60_000);
+  return new AssignmentService(emptyDatabase(statements), running, {
+    cacheSize: 1000,
+    registerLingerMs: 0,
+    deviceLoad,
+  });
+}
+
 describe('AssignmentService (statement sharing)', () => {
   it('registers the concurrent first requests of many new devices in shared statements', async () => {
     const statements: Array<{ name: string; tokens: string[] }> = [];
-    const running = new RunningExperiments({ running: async () => [experiment] }, 60_000);
-    const service = new AssignmentService(emptyDatabase(statements), running, {
-      cacheSize: 1000,
-      registerLingerMs: 0,
-    });
+    const service = serviceOn(statements);
     const fresh = devices(40, 'device');
     const answers = await Promise.all(fresh.map((d) => service.assign(d)));
     answers.forEach((a, i) => {
@@ -74,11 +83,7 @@ describe('AssignmentService (statement sharing)', () => {
 
   it('goes straight to read-or-register once most devices it loads are new (adaptive)', async () => {
     const statements: Array<{ name: string; tokens: string[] }> = [];
-    const running = new RunningExperiments({ running: async () => [experiment] }, 60_000);
-    const service = new AssignmentService(emptyDatabase(statements), running, {
-      cacheSize: 1000,
-      registerLingerMs: 0,
-    });
+    const service = serviceOn(statements);
     // One at a time, so each load is its own statement: ~177 new devices move the share past 0.75.
     for (const d of devices(200, 'early')) await service.assign(d);
     const before = statements.length;
@@ -87,11 +92,7 @@ describe('AssignmentService (statement sharing)', () => {
     expect(statements.slice(before).map((s) => s.name)).to.deep.equal(['devices-load']);
     // Forced lookup first: the same traffic keeps reading first.
     const forced: Array<{ name: string; tokens: string[] }> = [];
-    const lookupFirst = new AssignmentService(emptyDatabase(forced), running, {
-      cacheSize: 1000,
-      registerLingerMs: 0,
-      deviceLoad: 'lookup-first',
-    });
+    const lookupFirst = serviceOn(forced, 'lookup-first');
     for (const d of devices(200, 'early')) await lookupFirst.assign(d);
     expect(forced.filter((s) => s.name === 'devices-read')).to.have.length(200);
   });

@@ -79,8 +79,9 @@ export class AssignmentService {
   ) {
     this.cache = new Lru(cacheSize);
     // Few statements in flight: what arrives meanwhile shares the next (group commit). One
-    // read-or-register at a time, since it may commit: PostgreSQL's cost per registered device fell from ~210 to
-    // ~155 µs of CPU at 2,000 new devices/s against two at a time, with the same latency
+    // read-or-register at a time, since it may commit: PostgreSQL's cost per registered
+    // device fell from ~210 to ~155 µs of CPU at 2,000 new devices/s against two at a time,
+    // with the same latency
     // (a paced run straight against the database); lookups are cheap enough for two.
     // Registrations can also linger (EXPERIMENTS_REGISTER_LINGER_MS, off by default) so more
     // share a commit. At 2,000 new devices/s, 1 ms took PostgreSQL from ~0.5 to ~0.36 cores
