@@ -104,4 +104,21 @@ describe('benchmark harness (quick smoke run)', function () {
     expect(w.control.completed).to.equal(w.control.sent);
     expect(w.control.non2xx + w.control.errors).to.equal(0);
   });
+
+  it('runs the device-load benchmark: both paths, new and known devices; a read writes no WAL', async () => {
+    const out = join(testEnv().workDir, uniqueName('bench_load'));
+    await exec('npm', ['run', '-s', 'bench:device-load', '--', '--quick', '--batches', '1,7', '--out', out], {
+      cwd: ROOT,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const r = JSON.parse(readFileSync(join(out, 'results', 'device-load-latest-quick.json'), 'utf8'));
+    expect(r.rows).to.have.length(2 * 2 * 2);
+    for (const row of r.rows) {
+      expect(row.cpuUsPerDevice, row.path).to.be.a('number').and.at.least(0);
+      expect(row.wallUsPerCall).to.be.greaterThan(0);
+      // Registering writes the device and its assignments; reading known devices writes nothing.
+      if (row.devices === 'new') expect(row.walBytesPerDevice).to.be.greaterThan(0);
+      else expect(row.walBytesPerDevice).to.equal(0);
+    }
+  });
 });

@@ -2,27 +2,12 @@ import { expect } from 'chai';
 import type { Pool } from 'pg';
 import { DeviceLoader, pickFor } from '../../api/src/experiments/device-loader.js';
 import { firstSeenUs, storedEntries } from '../../api/src/experiments/device-state.js';
-import type { StoredExperiment } from '../../api/src/experiments/experiment-store.js';
-
-function experiment(id: number, weights: number[]): StoredExperiment {
-  return {
-    id,
-    key: `e${id}`,
-    description: '',
-    seed: `seed-${id}`,
-    status: 'running',
-    createdAtUs: 0,
-    stoppedAtUs: null,
-    options: weights.map((weight, i) => ({ value: i, weight })),
-    include: [],
-    exclude: [],
-  };
-}
+import { storedExperiment as experiment } from '../helpers/stored-experiment.js';
 
 type Values = [string[], string[], number[], number[], number[]];
 
 /**
- * A database double for device_read_or_register: `known` devices are read (first seen at
+ * A database double for the device-load statement: `known` devices are read (first seen at
  * 1000, with their stored options); every other token is registered (first seen at 5) with
  * every candidate assignment given for it. Records each call's values.
  */

@@ -2,6 +2,7 @@ import type { Pool } from 'pg';
 import { BatchLoader, type BatchLoaderOptions } from '../../../lib/db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
 import { bucketOf, pickOption } from '../../../lib/experiments/bucketing.js';
+import { DEVICE_LOAD_SQL } from './device-load-sql.js';
 import { deviceState, withStored, type DeviceState } from './device-state.js';
 import type { StoredExperiment } from './experiment-store.js';
 
@@ -41,9 +42,35 @@ export function pickFor(e: StoredExperiment, token: string): number {
   );
 }
 
+/** The device-load statement's $2-$5: each token's option in each experiment. */
+export interface Candidates {
+  token: string[];
+  experiment: number[];
+  position: number[];
+  createdUs: number[];
+}
+
+/**
+ * The candidate assignment of every token (in the order given) in every experiment (by id):
+ * the order every writer of assignments uses.
+ */
+export function candidates(tokens: string[], experiments: StoredExperiment[]): Candidates {
+  const ordered = [...experiments].sort((x, y) => x.id - y.id);
+  const a: Candidates = { token: [], experiment: [], position: [], createdUs: [] };
+  for (const token of tokens) {
+    for (const e of ordered) {
+      a.token.push(token);
+      a.experiment.push(e.id);
+      a.position.push(pickFor(e, token));
+      a.createdUs.push(e.createdAtUs);
+    }
+  }
+  return a;
+}
+
 /**
  * Loads the devices the API does not hold, registering the unknown ones in the same round
- * trip (`device_read_or_register`, PostgreSQL migration 4); concurrent loads share one call
+ * trip (DEVICE_LOAD_SQL, device-load-sql.ts); concurrent loads share one call
  * (BatchLoader, grouped by the experiments list, which is one shared array while cached).
  *
  * Why one statement: a new device used to cost two (the lookup that found nothing, then the
@@ -67,8 +94,8 @@ export class DeviceLoader {
 
   async load(token: string, experiments: StoredExperiment[]): Promise<LoadedDevice> {
     const out = await this.loader.load(token, experiments);
-    // The function returns every token it was given (read or registered).
-    if (out === undefined) throw new Error('device read-or-register returned no row for a token');
+    // The statement answers for every token it was given (read or registered).
+    if (out === undefined) throw new Error('the device-load statement returned no row for a token');
     const created = out.claimed ? [] : out.inserted;
     out.claimed = true;
     return { state: out.state, created, registered: out.registered };
@@ -76,26 +103,11 @@ export class DeviceLoader {
 
   private async call(tokens: string[], experiments: StoredExperiment[]): Promise<Map<string, Shared>> {
     tokens.sort();
-    const ordered = [...experiments].sort((x, y) => x.id - y.id);
-    const a = {
-      token: [] as string[],
-      experiment: [] as number[],
-      position: [] as number[],
-      createdUs: [] as number[],
-    };
-    for (const token of tokens) {
-      for (const e of ordered) {
-        a.token.push(token);
-        a.experiment.push(e.id);
-        a.position.push(pickFor(e, token));
-        a.createdUs.push(e.createdAtUs);
-      }
-    }
+    const a = candidates(tokens, experiments);
     const res = await db(() =>
       this.pool.query<Row>({
         name: 'devices-load',
-        text: `SELECT token, first_seen_us, experiment_id, option_position, registered
-                 FROM device_read_or_register($1::text[], $2::text[], $3::bigint[], $4::smallint[], $5::bigint[])`,
+        text: DEVICE_LOAD_SQL,
         values: [tokens, a.token, a.experiment, a.position, a.createdUs],
       }),
     );

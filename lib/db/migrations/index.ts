@@ -2,6 +2,7 @@ import { experimentsMigration } from './0001-experiments.js';
 import { segmentsMigration } from './0002-segments.js';
 import { experimentTargetsMigration } from './0003-experiment-targets.js';
 import { deviceReadOrRegisterMigration } from './0004-device-read-or-register.js';
+import { assignmentsKeptByTheirWriterMigration } from './0005-assignments-kept-by-their-writer.js';
 import type { PgMigration } from './migration.js';
 
 /** Every PostgreSQL migration, in order. Append only; never edit one that has shipped. */
@@ -10,4 +11,5 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
   segmentsMigration,
   experimentTargetsMigration,
   deviceReadOrRegisterMigration,
+  assignmentsKeptByTheirWriterMigration,
 ];
