@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import pg from 'pg';
-import { DEVICE_LOAD_SQL } from '../../api/src/experiments/device-load-sql.js';
+import { DEVICE_LOAD_SQL, DEVICE_READ_SQL } from '../../api/src/experiments/device-load-sql.js';
 import { DeviceLoader } from '../../api/src/experiments/device-loader.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { createExperiment, getExperiments, newDevice } from '../helpers/experiments.js';
@@ -108,7 +108,7 @@ describe('experiments: the device-load statement plan', function () {
   // statement read all of `assignments` on every call, and a scratch run at 2,000 new
   // devices/s collapsed as the table grew. Each device and its assignments must be reached
   // through the primary keys whatever the estimates.
-  it('reads devices and assignments by key in the plan it keeps, even made before any ANALYZE', async () => {
+  it('reads devices and assignments by key in the plans it keeps, even made before any ANALYZE', async () => {
     await client.query(`INSERT INTO devices (token) SELECT 'seed-' || g FROM generate_series(1, 600) g`);
     await client.query(
       `INSERT INTO assignments (device_token, experiment_id, option_position)
@@ -120,18 +120,25 @@ describe('experiments: the device-load statement plan', function () {
     );
     expect(analysed.rows[0].n).to.equal(0);
     await client.query('SET plan_cache_mode = force_generic_plan');
-    await client.query(
-      `PREPARE device_load (text[], text[], bigint[], smallint[], bigint[]) AS ${DEVICE_LOAD_SQL}`,
-    );
-    const plan = (
-      await client.query<{ 'QUERY PLAN': string }>(
-        `EXPLAIN EXECUTE device_load ('{a}', '{a}', '{1}', '{0}', '{0}')`,
-      )
-    ).rows
-      .map((r) => r['QUERY PLAN'])
-      .join('\n');
-    expect(plan).to.match(/Index Scan using devices_pkey/);
-    expect(plan).to.match(/assignments_pkey/);
-    expect(plan).to.not.match(/Seq Scan on (devices|assignments)/);
+    const statements = [
+      { name: 'device_read', sql: DEVICE_READ_SQL, types: 'text[]', args: `'{a}'` },
+      {
+        name: 'device_load',
+        sql: DEVICE_LOAD_SQL,
+        types: 'text[], text[], bigint[], smallint[], bigint[]',
+        args: `'{a}', '{a}', '{1}', '{0}', '{0}'`,
+      },
+    ];
+    for (const st of statements) {
+      await client.query(`PREPARE ${st.name} (${st.types}) AS ${st.sql}`);
+      const plan = (
+        await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE ${st.name} (${st.args})`)
+      ).rows
+        .map((r) => r['QUERY PLAN'])
+        .join('\n');
+      expect(plan, st.name).to.match(/Index Scan using devices_pkey/);
+      expect(plan, st.name).to.match(/assignments_pkey/);
+      expect(plan, st.name).to.not.match(/Seq Scan on (devices|assignments)/);
+    }
   });
 });

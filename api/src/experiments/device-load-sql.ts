@@ -1,4 +1,18 @@
 /**
+ * Devices by token, each with its stored assignments: one row per assignment, or one row with
+ * none (`experiment_id` null); tokens not stored give no row. The lookup (DeviceReader) and
+ * the known part of the device-load statement below. $1: the tokens.
+ */
+export const DEVICE_READ_SQL = `
+SELECT d.token, (extract(epoch FROM d.first_seen_at) * 1000000)::bigint AS first_seen_us,
+       a.experiment_id, a.option_position
+  FROM unnest($1::text[]) AS t,
+       LATERAL (SELECT token, first_seen_at FROM devices WHERE devices.token = t LIMIT 1) AS d
+       LEFT JOIN LATERAL (
+         SELECT experiment_id, option_position FROM assignments WHERE device_token = d.token OFFSET 0
+       ) AS a ON true`;
+
+/**
  * The device-load statement: one round trip for devices the API does not hold. It reads
  * them, and it registers the unknown ones with their assignments. It is the only writer of
  * `assignments`, which have no foreign keys (PostgreSQL migration 5 says why); the
@@ -24,14 +38,14 @@
  *   device that has none.
  *
  * Devices and assignments are reached per token through their primary keys (`LATERAL`
- * subqueries; `LIMIT 1` and `OFFSET 0` keep the planner from flattening them into joins).
- * The pool prepares this statement, and PostgreSQL keeps one generic plan per connection
- * until the tables are analysed again. Written as plain joins, the plan made while the
- * tables held a few hundred rows and had never been analysed read all of `assignments` on
- * every call. In a scratch run from an empty database with autovacuum off, PostgreSQL then
- * went to 0.9 cores, and answers to 20 s. Here the per-token lookups cost more in
- * the estimates than a scan of a small table, yet the planner still picks the index, since each
- * lookup finds one row (tested: the plan kept holds no sequential scan of either table).
+ * subqueries in DEVICE_READ_SQL; `LIMIT 1` and `OFFSET 0` keep the planner from flattening
+ * them into joins). The pool prepares both statements, and PostgreSQL may keep one generic
+ * plan per connection until the tables are analysed again. Written as plain joins, the plan
+ * made while the tables held a few hundred rows and had never been analysed read all of
+ * `assignments` on every call. In a scratch run from an empty database with autovacuum off,
+ * PostgreSQL then went to 0.9 cores, and answers to 20 s. A per-token lookup that finds one
+ * row is estimated cheaper than a scan at any table size, so this plan holds (tested for both
+ * statements: the generic plan holds no sequential scan of either table).
  *
  * Why a statement and not the PL/pgSQL function of migration 4: the same work without the
  * function's per-statement executor start-ups. Measured interleaved against the function on the
@@ -40,34 +54,28 @@
  * its plans) and measured slower than both.
  */
 export const DEVICE_LOAD_SQL = `
-WITH known AS (
-  SELECT d.token, (extract(epoch FROM d.first_seen_at) * 1000000)::bigint AS seen_us
-    FROM unnest($1::text[]) AS t,
-         LATERAL (SELECT token, first_seen_at FROM devices WHERE devices.token = t LIMIT 1) AS d
+WITH known AS (${DEVICE_READ_SQL}
 ), registered AS (
   INSERT INTO devices (token)
   SELECT t FROM unnest($1::text[]) AS t
    WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.token = t)
    ORDER BY t
   ON CONFLICT ON CONSTRAINT devices_pkey DO UPDATE SET token = EXCLUDED.token
-  RETURNING devices.token, (extract(epoch FROM devices.first_seen_at) * 1000000)::bigint AS seen_us
+  RETURNING devices.token, (extract(epoch FROM devices.first_seen_at) * 1000000)::bigint AS first_seen_us
 ), assigned AS (
   INSERT INTO assignments (device_token, experiment_id, option_position)
   SELECT c.t, c.e, c.p
     FROM unnest($2::text[], $3::bigint[], $4::smallint[], $5::bigint[]) AS c (t, e, p, created_us)
     JOIN registered r ON r.token = c.t
     JOIN experiments x ON x.id = c.e
-   WHERE c.created_us <= r.seen_us
+   WHERE c.created_us <= r.first_seen_us
    ORDER BY c.t, c.e
   ON CONFLICT DO NOTHING
   RETURNING assignments.device_token, assignments.experiment_id, assignments.option_position
 )
-SELECT k.token, k.seen_us AS first_seen_us, a.experiment_id, a.option_position, false AS registered
-  FROM known k
-  LEFT JOIN LATERAL (
-    SELECT experiment_id, option_position FROM assignments WHERE device_token = k.token OFFSET 0
-  ) AS a ON true
+SELECT token, first_seen_us, experiment_id, option_position, false AS registered
+  FROM known
 UNION ALL
-SELECT r.token, r.seen_us, s.experiment_id, s.option_position, true
+SELECT r.token, r.first_seen_us, s.experiment_id, s.option_position, true
   FROM registered r
   LEFT JOIN assigned s ON s.device_token = r.token`;

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { BatchLoader, type BatchLoaderOptions } from '../../../lib/db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
+import { DEVICE_READ_SQL } from './device-load-sql.js';
 import { deviceState, withStored, type DeviceState } from './device-state.js';
 
 interface Row {
@@ -29,10 +30,7 @@ export class DeviceReader {
     const res = await db(() =>
       this.pool.query<Row>({
         name: 'devices-read',
-        text: `SELECT d.token, (extract(epoch FROM d.first_seen_at) * 1000000)::bigint AS first_seen_us,
-                      a.experiment_id, a.option_position
-                 FROM devices d LEFT JOIN assignments a ON a.device_token = d.token
-                WHERE d.token = ANY($1::text[])`,
+        text: DEVICE_READ_SQL,
         values: [tokens],
       }),
     );
