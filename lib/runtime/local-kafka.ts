@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { sleep } from '../retry.js';
+import { signalChild } from './signal-child.js';
 
 const SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../infra/kafka/kafka.sh');
 
@@ -39,13 +40,14 @@ export class LocalKafka {
     await this.waitReady(timeoutMs);
   }
 
-  /** Signals one node (e.g. SIGKILL for a crash) and waits until its process has exited. */
-  async kill(node: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /**
+   * Signals one node (e.g. SIGKILL for a crash) and waits until its process has exited; with
+   * `killAfterMs`, SIGKILL follows if it is still running that long after.
+   */
+  async kill(node: number, signal: NodeJS.Signals = 'SIGKILL', killAfterMs?: number): Promise<void> {
     const proc = this.procs.get(node);
-    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill(signal);
-    await exited;
+    if (proc === undefined) return;
+    await signalChild(proc, signal, killAfterMs);
     this.procs.delete(node);
   }
 
@@ -58,8 +60,14 @@ export class LocalKafka {
     this.spawnNode(node);
   }
 
-  async stop(): Promise<void> {
-    await Promise.all([...this.procs.keys()].map((n) => this.kill(n, 'SIGTERM')));
+  /**
+   * Stops every node: SIGTERM (a controlled shutdown), then SIGKILL for a node still running
+   * after `graceMs`. NOTE: when every node of a KRaft quorum stops at once, a node can wait
+   * on a quorum its peers took down with them; the 3-node fault suite's teardown once hung
+   * past its 120 s bound.
+   */
+  async stop(graceMs = 30_000): Promise<void> {
+    await Promise.all([...this.procs.keys()].map((n) => this.kill(n, 'SIGTERM', graceMs)));
   }
 
   /** Kills every node now, synchronously; for process 'exit' handlers. */

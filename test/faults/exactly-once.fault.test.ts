@@ -75,8 +75,9 @@ describe('fault suite: exactly once under crashes', function () {
   after(async function () {
     this.timeout(120_000);
     await api?.stop();
-    await server?.kill('SIGTERM');
-    await kafka?.stop();
+    // Bounded: a teardown that hangs would fail a suite whose test passed.
+    await server?.kill('SIGTERM', 20_000);
+    await kafka?.stop(20_000);
   });
 
   it(`stores ${EVENTS} acknowledged events exactly once and dead-letters exactly the injected garbage`, async function () {

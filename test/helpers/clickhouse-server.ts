@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../../lib/retry.js';
 import { findFreePort } from '../../lib/runtime/ports.js';
+import { signalChild } from '../../lib/runtime/signal-child.js';
 
 /**
  * A real clickhouse-server process (Debian's package, 18.16) in its own directory and
@@ -60,12 +61,9 @@ export class ClickHouseServer {
     throw new Error('clickhouse-server did not answer /ping within 30 s');
   }
 
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const proc = this.proc;
-    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill(signal);
-    await exited;
+  /** Signals the server and waits for it to exit; SIGKILL follows after `killAfterMs`, if given. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL', killAfterMs?: number): Promise<void> {
+    if (this.proc !== undefined) await signalChild(this.proc, signal, killAfterMs);
   }
 
   async query(sql: string): Promise<string> {

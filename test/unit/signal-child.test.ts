@@ -1,0 +1,32 @@
+import { spawn } from 'node:child_process';
+import { expect } from 'chai';
+import { signalChild } from '../../lib/runtime/signal-child.js';
+
+// A child that ignores SIGTERM (the disposition survives exec), as a hung graceful stop does.
+const deaf = () => spawn('bash', ['-c', 'trap "" TERM; exec sleep 30'], { stdio: 'ignore' });
+const started = (p: ReturnType<typeof spawn>) => new Promise((resolve) => p.once('spawn', resolve));
+
+describe('signalChild', () => {
+  it('waits for a child that stops on the signal, without escalating', async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await started(child);
+    await signalChild(child, 'SIGTERM', 5_000);
+    expect(child.signalCode).to.equal('SIGTERM');
+  });
+
+  it('sends SIGKILL to a child still running after killAfterMs', async () => {
+    const child = deaf();
+    await started(child);
+    // Lets bash install the trap and exec before the signal comes.
+    await new Promise((r) => setTimeout(r, 200));
+    await signalChild(child, 'SIGTERM', 300);
+    expect(child.signalCode).to.equal('SIGKILL');
+  });
+
+  it('returns at once for a child that already exited', async () => {
+    const child = spawn('true', [], { stdio: 'ignore' });
+    await new Promise((r) => child.once('exit', r));
+    await signalChild(child, 'SIGTERM');
+    expect(child.exitCode).to.equal(0);
+  });
+});
