@@ -35,6 +35,44 @@ export async function startWithRetry(
   }
 }
 
+/** A service whose stop() had not settled within its bound. */
+export class StopTimeoutError extends Error {
+  constructor(
+    readonly services: string[],
+    readonly boundMs: number,
+  ) {
+    super(`did not stop within ${boundMs} ms: ${services.join(', ')}`);
+    this.name = 'StopTimeoutError';
+  }
+}
+
+/**
+ * Stops services in the order given, each bounded by `boundMs`: one that hangs is left
+ * behind and the rest still stop. Then throws StopTimeoutError naming every service that
+ * hung (a failed stop is thrown as it is, after the others stopped). For owners that
+ * cannot exit the process on a hang, as runServices does: the test harness, where an
+ * unbounded stop showed up only as a suite's teardown timeout, with no name.
+ */
+export async function stopEach(services: Service[], boundMs: number): Promise<void> {
+  const hung: string[] = [];
+  let failed: Error | undefined;
+  for (const s of services) {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<'hung'>((resolve) => {
+      timer = setTimeout(() => resolve('hung'), boundMs);
+    });
+    try {
+      if ((await Promise.race([s.stop(), bound])) === 'hung') hung.push(s.name);
+    } catch (err) {
+      failed ??= err instanceof Error ? err : new Error(String(err));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  if (hung.length > 0) throw new StopTimeoutError(hung, boundMs);
+  if (failed !== undefined) throw failed;
+}
+
 /**
  * Starts services in order (retrying transient failures); on SIGTERM/SIGINT stops them in
  * reverse (stop accepting HTTP, finish the batch, flush the producer, commit, close

@@ -74,10 +74,14 @@ describe('fault suite: exactly once under crashes', function () {
 
   after(async function () {
     this.timeout(120_000);
-    await api?.stop();
-    // Bounded: a teardown that hangs would fail a suite whose test passed.
-    await server?.kill('SIGTERM', 20_000);
-    await kafka?.stop(20_000);
+    // Every stop is bounded, and each runs even when one before it failed: a teardown
+    // that hung past the hook's timeout once failed a CI run whose test had passed, and the
+    // timeout did not say which stop hung. A hung service of the API now fails with its name.
+    // The API first (its producer flushes to the brokers), then the servers.
+    const apiStopped = await Promise.allSettled([api?.stop({ boundMs: 20_000 })]);
+    const stops = await Promise.allSettled([server?.kill('SIGTERM', 20_000), kafka?.stop(20_000)]);
+    const failed = [...apiStopped, ...stops].find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   });
 
   it(`stores ${EVENTS} acknowledged events exactly once and dead-letters exactly the injected garbage`, async function () {

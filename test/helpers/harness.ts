@@ -6,7 +6,7 @@ import { signHs256 } from '../../lib/auth/sign-token.js';
 import { loadConfig, type Config } from '../../lib/config/config.js';
 import { createKafka } from '../../lib/kafka/client.js';
 import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
-import type { Service } from '../../lib/lifecycle.js';
+import { stopEach, type Service } from '../../lib/lifecycle.js';
 import { createLogger } from '../../lib/log.js';
 import { createMetrics, type Metrics } from '../../lib/metrics/registry.js';
 import { migrationsStep, topicsStep } from '../../lib/runtime/services.js';
@@ -28,8 +28,12 @@ export interface Harness {
   logs: Record<string, unknown>[];
   rawLogs: string[];
   token(sub?: string, extra?: { ttlSec?: number; roles?: string[] }): Promise<string>;
-  /** keepDatabase: another harness shares it. */
-  stop(opts?: { keepDatabase?: boolean }): Promise<void>;
+  /**
+   * Stops the services in reverse order, each within `boundMs` (30 s), then drops the
+   * database; throws StopTimeoutError naming a service that hung. keepDatabase: another
+   * harness shares it.
+   */
+  stop(opts?: { keepDatabase?: boolean; boundMs?: number }): Promise<void>;
 }
 
 /**
@@ -108,9 +112,12 @@ export async function startHarness(
     token: (sub = randomUUID(), extra = {}) =>
       signHs256(secret, { sub, ttlSec: extra.ttlSec ?? 3600, roles: extra.roles }),
     async stop(stopOpts = {}) {
-      for (const s of started.reverse()) await s.stop();
-      if (process.env.KEEP_TEST_DATA === undefined && stopOpts.keepDatabase !== true)
-        await dropDatabase(config.postgresUrl);
+      try {
+        await stopEach([...started].reverse(), stopOpts.boundMs ?? 30_000);
+      } finally {
+        if (process.env.KEEP_TEST_DATA === undefined && stopOpts.keepDatabase !== true)
+          await dropDatabase(config.postgresUrl);
+      }
     },
   };
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { UnavailableError, ValidationError, isRetriable } from '../../lib/errors.js';
-import { startWithRetry, type Service } from '../../lib/lifecycle.js';
+import { StopTimeoutError, startWithRetry, stopEach, type Service } from '../../lib/lifecycle.js';
 import { createLogger } from '../../lib/log.js';
 
 const silent = createLogger({ level: 'silent', pretty: false, name: 'test' });
@@ -57,5 +57,54 @@ describe('startWithRetry', () => {
     const svc = flaky(Array.from({ length: 100 }, () => refused));
     const err = await startWithRetry(svc, silent, 0).catch((e: unknown) => e);
     expect(err).to.equal(refused);
+  });
+});
+
+describe('stopEach', () => {
+  function svc(name: string, stop: () => Promise<void>, order: string[]): Service {
+    return {
+      name,
+      start: async () => {},
+      stop: async () => {
+        order.push(name);
+        await stop();
+      },
+    };
+  }
+
+  it('stops every service in order and resolves when all stopped', async () => {
+    const order: string[] = [];
+    await stopEach([svc('http', async () => {}, order), svc('producer', async () => {}, order)], 1000);
+    expect(order).to.deep.equal(['http', 'producer']);
+  });
+
+  it('leaves a hung service behind, stops the rest, then names it', async () => {
+    const order: string[] = [];
+    const hangs = svc('http', () => new Promise<void>(() => {}), order);
+    const fails = svc('pool', () => Promise.reject(new Error('pool broke')), order);
+    const err = await stopEach([hangs, fails, svc('producer', async () => {}, order)], 50).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(order).to.deep.equal(['http', 'pool', 'producer']);
+    expect(err).to.be.instanceOf(StopTimeoutError);
+    expect((err as StopTimeoutError).services).to.deep.equal(['http']);
+    expect((err as Error).message).to.equal('did not stop within 50 ms: http');
+  });
+
+  it('throws a failed stop once the others stopped', async () => {
+    const order: string[] = [];
+    const err = await stopEach(
+      [
+        svc('pool', () => Promise.reject(new Error('pool broke')), order),
+        svc('producer', async () => {}, order),
+      ],
+      1000,
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(order).to.deep.equal(['pool', 'producer']);
+    expect((err as Error).message).to.equal('pool broke');
   });
 });
