@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import pg from 'pg';
-import { API_NODE_FLAGS } from '../../lib/runtime/node-flags.js';
+import { API_NODE_FLAGS, missingNodeFlags } from '../../lib/runtime/node-flags.js';
 import { findFreePort } from '../../lib/runtime/ports.js';
 import { startBenchRun } from './bench-broker.js';
 import { baseEnv, logFile, type BenchContext } from './context.js';
 import type { Control } from './measured-window.js';
-import { startTs, waitHttp, type Child } from './proc.js';
+import { HARNESS_NODE_FLAGS, startTs, waitHttp, type Child } from './proc.js';
 
 export interface ApiBenchEnv {
   ctx: BenchContext;
@@ -27,6 +27,12 @@ export async function startApiBench(name: string, quick: boolean): Promise<ApiBe
   const run = await startBenchRun(name, quick);
   const { ctx } = run;
   const log = (msg: string) => ctx.log(msg);
+  const missing = missingNodeFlags(HARNESS_NODE_FLAGS, process.execArgv, process.env.NODE_OPTIONS);
+  if (missing.length > 0) {
+    log(
+      `this process runs without ${missing.join(' ')} (see HARNESS_NODE_FLAGS): its GC can land in a window`,
+    );
+  }
   const { workDir } = ctx;
   const database = `sa_bench_${name}_${Date.now()}`;
   const server = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';

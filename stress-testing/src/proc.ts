@@ -5,6 +5,21 @@ import { sleep } from '../../lib/retry.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
+/**
+ * The node flags of a benchmark's own process where it only drives load at a process under
+ * test (bench:experiments, bench:segments; package.json, held there by a unit test).
+ *
+ * That process allocates between windows (building the next window's requests, reading the
+ * last one's answers) and sits idle during one. V8's memory reducer then ran a full GC in the
+ * middle of the window, its marking on Node's four worker threads: in a scheduler trace of
+ * one such GC, the harness took both cores for ~45 ms and the API's event loop, PostgreSQL
+ * and the generator each waited 3–8 ms for a CPU (architecture/adr/0006, ninth pass). In
+ * production no such process runs beside the API. Without the memory reducer the harness
+ * collects only when it allocates, between windows, and with one GC thread a collection
+ * takes at most one core.
+ */
+export const HARNESS_NODE_FLAGS: readonly string[] = ['--single-threaded-gc', '--no-memory-reducer'];
+
 export interface Child {
   proc: ChildProcess;
   /** Peak resident set size so far (VmHWM), in MiB. */
