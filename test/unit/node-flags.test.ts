@@ -16,6 +16,12 @@ function flagsBeforeImport(argv: readonly string[]): string[] {
   return argv.slice(node + 1, end);
 }
 
+/** package.json's npm scripts, by name. */
+function packageScripts(): Record<string, string> {
+  return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+}
+
 const ALL = ['--max-semi-space-size', '--heap-growing-percent', '--v8-pool-size'];
 
 describe('API node flags', () => {
@@ -72,9 +78,7 @@ describe('API node flags', () => {
   });
 
   it('is what every launcher of the API starts node with', () => {
-    const scripts = (
-      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-    ).scripts;
+    const scripts = packageScripts();
     for (const name of ['start', 'start:api', 'start:standalone']) {
       expect(flagsBeforeImport(scripts[name]!.split(' ')), `npm run ${name}`).to.deep.equal(API_NODE_FLAGS);
     }
@@ -84,9 +88,7 @@ describe('API node flags', () => {
   });
 
   it('starts the load-driving benchmarks with the harness flags (no GC of theirs inside a window)', () => {
-    const scripts = (
-      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-    ).scripts;
+    const scripts = packageScripts();
     for (const name of ['bench:experiments', 'bench:segments']) {
       expect(flagsBeforeImport(scripts[name]!.split(' ')), `npm run ${name}`).to.deep.equal(
         HARNESS_NODE_FLAGS,
