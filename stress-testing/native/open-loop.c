@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "native.h"
+
 #define RBUF 65536
 
 typedef struct {
@@ -45,17 +47,6 @@ typedef struct {
   const char *bytes;
   size_t len;
 } req_t;
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void die(const char *msg) {
-  perror(msg);
-  exit(2);
-}
 
 static struct sockaddr_in addr;
 static int epfd;

@@ -8,12 +8,15 @@
 import { sleep } from '../../lib/retry.js';
 import { openVitalsWindow, type ApiVitals } from './api-vitals.js';
 import { machineWindow, type MachineWindow } from './cpu.js';
+import { benchDisk, watchDisk, type DiskWindow } from './disk-probe.js';
 import { runOpenLoop, type OpenLoopResult, type OpenLoopSpec } from './open-loop.js';
 
 export interface MeasuredWindow {
   load: OpenLoopResult;
   api: ApiVitals;
   machine: MachineWindow;
+  /** The disk's stalls over the window (disk-probe.ts); undefined where no disk could be watched. */
+  disk: DiskWindow | undefined;
   /** The control server (control-target.ts) loaded at a low rate over the same window. */
   control: OpenLoopResult;
 }
@@ -52,6 +55,7 @@ export async function measureWindow(
 ): Promise<MeasuredWindow> {
   const closeVitals = await openVitalsWindow(url, route);
   const closeMachine = machineWindow();
+  const closeDisk = watchDisk(benchDisk());
   const [load, controlLoad] = await Promise.all([
     runOpenLoop(spec),
     runOpenLoop({
@@ -63,8 +67,9 @@ export async function measureWindow(
     }),
   ]);
   const machine = closeMachine();
+  const disk = await closeDisk();
   const api = await closeVitals();
-  return { load, api, machine, control: controlLoad };
+  return { load, api, machine, disk, control: controlLoad };
 }
 
 /** Whether one window's load met the target (rate offered and achieved, no errors, p99). */
@@ -125,7 +130,7 @@ export function apiUsPerRequest(w: MeasuredWindow): number {
 export function describeVitals(w: MeasuredWindow): string {
   return (
     `api ${w.api.cpuCores} cores (${apiUsPerRequest(w)} µs/req), ${(w.api.serverOver10msShare * 100).toFixed(2)}% over 10 ms inside, ` +
-    `loop delay max ${w.api.eventLoopDelayMaxMs} ms, loop thread waited for a CPU ${w.api.runQueueWaitMs} ms, major GCs ${w.api.majorGcs}, PG statements/req ${pgStatements(w)}, PG waits over 10 ms ${pgWaits(w)}, PG ${w.machine.coresByCommand['postgres'] ?? 0} cores, waited for a CPU ${pgRunQueueWait(w)} ms; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; control p99 ${w.control.p99Ms} ms, max ${w.control.maxMs} ms; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
+    `loop delay max ${w.api.eventLoopDelayMaxMs} ms, loop thread waited for a CPU ${w.api.runQueueWaitMs} ms, major GCs ${w.api.majorGcs}, PG statements/req ${pgStatements(w)}, PG waits over 10 ms ${pgWaits(w)}, PG ${w.machine.coresByCommand['postgres'] ?? 0} cores, waited for a CPU ${pgRunQueueWait(w)} ms; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; control p99 ${w.control.p99Ms} ms, max ${w.control.maxMs} ms; disk stalls ≥ 10 ms ${diskStallsOf(w)}; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
   );
 }
 
@@ -139,6 +144,11 @@ function pgStatements(w: MeasuredWindow): string {
 /** Share of batched-statement callers that waited over 10 ms; a dash where the route made none. */
 function pgWaits(w: MeasuredWindow): string {
   return w.api.pgStatementsPerRequest === 0 ? '–' : `${(w.api.pgWaitOver10msShare * 100).toFixed(2)}%`;
+}
+
+/** The disk's stalls of 10 ms or more: count (longest, ms); a dash where none was watched. */
+function diskStallsOf(w: MeasuredWindow): string {
+  return w.disk === undefined ? '–' : `${w.disk.stallsOver10ms} (${w.disk.longestStallMs})`;
 }
 
 /** PostgreSQL's processes' run-queue wait over the window, ms (0 where none was measured). */
@@ -176,6 +186,7 @@ export function windowsTable(
     'PG waits > 10 ms',
     'PG cores',
     'PG waited for CPU ms',
+    'disk stalls ≥ 10 ms (longest ms)',
     'machine busy',
     'steal',
     'target',
@@ -188,7 +199,7 @@ export function windowsTable(
     const l = w.load;
     return (
       `| ${label} | ${l.rate.toLocaleString('en')} / ${l.achievedPerSec.toLocaleString('en')} | ${l.p50Ms} | ${l.p90Ms} | **${l.p99Ms}** | ${l.maxMs} | ` +
-      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${w.control.p99Ms} / ${w.control.maxMs} | ${apiUsPerRequest(w)} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${w.api.runQueueWaitMs} | ${w.api.majorGcs} | ${pgStatements(w)} | ${pgWaits(w)} | ${w.machine.coresByCommand['postgres'] ?? 0} | ${pgRunQueueWait(w)} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
+      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${w.control.p99Ms} / ${w.control.maxMs} | ${apiUsPerRequest(w)} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${w.api.runQueueWaitMs} | ${w.api.majorGcs} | ${pgStatements(w)} | ${pgWaits(w)} | ${w.machine.coresByCommand['postgres'] ?? 0} | ${pgRunQueueWait(w)} | ${diskStallsOf(w)} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
     );
   });
   return [head, ...body].join('\n');
@@ -210,5 +221,8 @@ export const WINDOW_COLUMNS_NOTE = `- **send lag**: how late after its due time 
   (\`pg_batch_wait_seconds\`: the queue behind the statements in flight, then the round trip);
   **PG cores**: CPU of every PostgreSQL process over the window; **PG waited for CPU**: the time those processes were
   runnable but had no core (their schedstat), summed: PostgreSQL starved by its neighbours, as the API's loop can be.
+- **disk stalls ≥ 10 ms (longest ms)**: stretches in which the disk under PostgreSQL (\`BENCH_DISK_PATH\`, default
+  \`/\`) had I/O in flight and completed none for 10 ms or more, read every 2 ms (\`src/disk-probe.ts\`): a commit
+  waits each one out in full, and with it every new device whose answer waits for that commit.
 - A slow window whose control is slow too is the machine's; one whose API > 10 ms share stays near zero while
   the client saw more is queueing outside the handler (the kernel's loopback path, scheduling on 2 shared cores).`;

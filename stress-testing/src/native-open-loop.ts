@@ -1,21 +1,6 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { nativeBinary, startNative } from './native-build.js';
 import { summarise, type OpenLoopResult, type OpenLoopSpec } from './open-loop.js';
-import { ROOT } from './proc.js';
-
-const SOURCE = join(ROOT, 'stress-testing/native/open-loop.c');
-const BINARY = join(ROOT, 'node_modules/.cache/stress-testing/open-loop');
-
-/** Builds the generator with the machine's gcc when the binary is missing or older than its source. */
-export function nativeGenerator(): string {
-  const built = statSync(BINARY, { throwIfNoEntry: false });
-  if (built === undefined || built.mtimeMs < statSync(SOURCE).mtimeMs) {
-    mkdirSync(join(BINARY, '..'), { recursive: true });
-    execFileSync('gcc', ['-O2', '-Wall', '-o', BINARY, SOURCE], { stdio: 'inherit' });
-  }
-  return BINARY;
-}
 
 /**
  * The C open-loop generator (`native/open-loop.c`) with every request built up front:
@@ -45,7 +30,10 @@ export async function runNativeOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopRes
     String(spec.maxConnections),
     '-',
   ];
-  return summariseAnswers(spec, await run(nativeGenerator(), args, Buffer.concat(records)));
+  return summariseAnswers(
+    spec,
+    await startNative(nativeBinary('open-loop'), args, Buffer.concat(records)).output,
+  );
 }
 
 /** The generator's lines, one per answer and a last summary line, as a result. */
@@ -83,24 +71,4 @@ function summariseAnswers(spec: OpenLoopSpec, stdout: string): OpenLoopResult {
     writeFileSync(`${tracePrefix}-${spec.rate}rps-${Date.now()}.csv`, `${trace.join('\n')}\n`);
   }
   return summarise(spec, { sent, latencies, sendLags, non2xx, errors, elapsedSec, cpuUs }, 'native');
-}
-
-/** Runs the generator with `input` on its stdin; its stdout, or why it failed. */
-function run(binary: string, args: string[], input: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-      else
-        reject(
-          new Error(`open-loop generator failed (${code ?? signal}): ${Buffer.concat(err).toString('utf8')}`),
-        );
-    });
-    child.stdin.end(input);
-  });
 }

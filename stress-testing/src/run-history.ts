@@ -19,6 +19,11 @@ export interface PhaseSummary {
   /** Null for runs from before the metric existed. */
   runQueueWaitMs: number | null;
   stealMaxPct: number;
+  /**
+   * The disk's stalls of 10 ms or more over the phase's windows, summed (disk-probe.ts);
+   * null where a window had no disk watched, absent in runs from before the metric existed.
+   */
+  diskStalls?: number | null;
 }
 
 export interface RunSummary {
@@ -46,6 +51,9 @@ export function summariseRun(
         ? median(p.windows.map((w) => w.api.runQueueWaitMs))
         : null,
       stealMaxPct: Math.round(Math.max(...p.windows.map((w) => w.machine.steal)) * 1000) / 10,
+      diskStalls: p.windows.every((w) => w.disk !== undefined)
+        ? p.windows.reduce((sum, w) => sum + (w.disk?.stallsOver10ms ?? 0), 0)
+        : null,
     })),
   };
 }
@@ -87,7 +95,8 @@ export function historyTable(runs: RunSummary[], limit = 12): string {
         const p = r.phases.find((x) => x.name === n);
         if (p === undefined) return '–';
         const wait = p.runQueueWaitMs === null ? '' : ` · waited ${p.runQueueWaitMs} ms`;
-        return `${p.met}/${p.windows} · p99 ${p.p99MedianMs} ms · ${p.apiUsPerRequest} µs/req${wait} · steal ≤ ${p.stealMaxPct}%`;
+        const disk = typeof p.diskStalls === 'number' ? ` · disk stalls ${p.diskStalls}` : '';
+        return `${p.met}/${p.windows} · p99 ${p.p99MedianMs} ms · ${p.apiUsPerRequest} µs/req${wait} · steal ≤ ${p.stealMaxPct}%${disk}`;
       });
       return `| ${r.date.slice(0, 16).replace('T', ' ')} | ${r.commit} | ${r.cpu} | ${cells.join(' | ')} |`;
     });

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  describeVitals,
   judgeWindows,
   windowMet,
   windowsTable,
@@ -30,7 +31,7 @@ function load(over: Partial<OpenLoopResult> = {}): OpenLoopResult {
   };
 }
 
-function windowOf(over: Partial<OpenLoopResult> = {}): MeasuredWindow {
+function windowOf(over: Partial<OpenLoopResult> = {}, disk?: MeasuredWindow['disk']): MeasuredWindow {
   return {
     load: load(over),
     api: {
@@ -49,6 +50,7 @@ function windowOf(over: Partial<OpenLoopResult> = {}): MeasuredWindow {
       pgWaitOver10msShare: 0,
     },
     machine: { busy: 0.5, steal: 0, coresByCommand: {}, runQueueWaitMsByCommand: {}, diskReadMiB: 0 },
+    disk,
     control: load({ rate: 200, achievedPerSec: 200, p99Ms: 1 }),
   };
 }
@@ -87,6 +89,17 @@ describe('measured windows: a latency target judged over repeated windows', () =
     expect(cells[2]).to.equal(cells[0]);
     expect(lines[2]).to.contain('| 200 |'); // API CPU µs/req: 0.4 cores at 2,000 req/s
     expect(lines[2]).to.contain('| 30 | 2 |'); // loop waited for CPU ms, major GCs
+    expect(lines[2]).to.contain('| – | 50.0% |'); // no disk watched, then machine busy
+  });
+
+  it("shows the disk's stalls of a window where the disk was watched", () => {
+    const disk = { device: 'vda', stallsOver10ms: 2, longestStallMs: 269.4, stalledMs: 301 };
+    const row = windowsTable([{ label: 'new 1', window: windowOf({}, disk), verdict: 'missed' }]).split(
+      '\n',
+    )[2];
+    expect(row).to.contain('| 2 (269.4) | 50.0% |');
+    expect(describeVitals(windowOf({}, disk))).to.contain('disk stalls ≥ 10 ms 2 (269.4)');
+    expect(describeVitals(windowOf())).to.contain('disk stalls ≥ 10 ms –');
   });
 
   it('refuses to judge no windows at all', () => {

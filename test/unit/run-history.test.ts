@@ -16,11 +16,16 @@ function win(
   cpuCores: number,
   runQueueWaitMs: number | undefined,
   steal: number,
+  diskStalls?: number,
 ): MeasuredWindow {
   return {
     load: { achievedPerSec: 2000, p99Ms } as MeasuredWindow['load'],
     api: { cpuCores, runQueueWaitMs } as MeasuredWindow['api'],
     machine: { busy: 0.5, steal, coresByCommand: {}, runQueueWaitMsByCommand: {}, diskReadMiB: 0 },
+    disk:
+      diskStalls === undefined
+        ? undefined
+        : { device: 'vda', stallsOver10ms: diskStalls, longestStallMs: 20, stalledMs: 20 * diskStalls },
     control: {} as MeasuredWindow['control'],
   };
 }
@@ -42,8 +47,17 @@ describe('benchmark run history', () => {
         apiUsPerRequest: 300, // median of 250, 350, 300
         runQueueWaitMs: 500,
         stealMaxPct: 9.5,
+        diskStalls: null, // no window had its disk watched
       },
     ]);
+  });
+
+  it("sums the disk's stalls over the windows, when every window had its disk watched", () => {
+    const phase = (windows: MeasuredWindow[]) =>
+      summariseRun(run, [{ name: 'new', windows, metWindows: 0, p99MedianMs: 9, p99WorstMs: 9, met: false }])
+        .phases[0]!.diskStalls;
+    expect(phase([win(9, 0.5, 1, 0, 2), win(9, 0.5, 1, 0, 0), win(9, 0.5, 1, 0, 5)])).to.equal(7);
+    expect(phase([win(9, 0.5, 1, 0, 2), win(9, 0.5, 1, 0)])).to.equal(null);
   });
 
   it('records no waiting figure for windows measured before the metric existed', () => {
@@ -92,13 +106,13 @@ describe('benchmark run history', () => {
         ...run,
         date: '2026-11-23T12:00:00.000Z',
         commit: 'new',
-        phases: [{ ...phase('cached', 3), runQueueWaitMs: 444 }, phase('mixed', 2)],
+        phases: [{ ...phase('cached', 3), runQueueWaitMs: 444, diskStalls: 4 }, phase('mixed', 2)],
       },
     ];
     const lines = historyTable(runs, 2).split('\n');
     expect(lines[0]).to.equal('| Run (UTC) | commit | host CPU | cached | mixed |');
     expect(lines.slice(2)).to.deep.equal([
-      '| 2026-11-23 12:00 | new | AMD EPYC | 3/3 · p99 9.9 ms · 250 µs/req · waited 444 ms · steal ≤ 0.1% | 2/3 · p99 9.9 ms · 250 µs/req · steal ≤ 0.1% |',
+      '| 2026-11-23 12:00 | new | AMD EPYC | 3/3 · p99 9.9 ms · 250 µs/req · waited 444 ms · steal ≤ 0.1% · disk stalls 4 | 2/3 · p99 9.9 ms · 250 µs/req · steal ≤ 0.1% |',
       '| 2026-11-23 11:00 | mid | AMD EPYC | 1/3 · p99 9.9 ms · 250 µs/req · steal ≤ 0.1% | – |',
     ]);
   });
