@@ -176,7 +176,7 @@ async function main(): Promise<void> {
             };
           },
         },
-        { repeats: windows, pauseMs: quick ? 200 : 3000, target: TARGET, control },
+        { repeats: windows, pauseMs: quick ? 200 : 3000, target: TARGET, control, database: postgresUrl },
       );
       for (const w of measured.windows) {
         const l = w.load;

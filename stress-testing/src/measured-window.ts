@@ -10,6 +10,7 @@ import { openVitalsWindow, type ApiVitals } from './api-vitals.js';
 import { machineWindow, type MachineWindow } from './cpu.js';
 import { benchDisk, watchDisk, type DiskWindow } from './disk-probe.js';
 import { runOpenLoop, type OpenLoopResult, type OpenLoopSpec } from './open-loop.js';
+import { walWindow, type WalWindow } from './wal-window.js';
 
 export interface MeasuredWindow {
   load: OpenLoopResult;
@@ -17,6 +18,8 @@ export interface MeasuredWindow {
   machine: MachineWindow;
   /** The disk's stalls over the window (disk-probe.ts); undefined where no disk could be watched. */
   disk: DiskWindow | undefined;
+  /** PostgreSQL's WAL over the window (wal-window.ts); undefined for a bench without a database. */
+  wal: WalWindow | undefined;
   /** The control server (control-target.ts) loaded at a low rate over the same window. */
   control: OpenLoopResult;
 }
@@ -52,8 +55,10 @@ export async function measureWindow(
   route: string,
   spec: OpenLoopSpec,
   control: Control,
+  database?: string,
 ): Promise<MeasuredWindow> {
   const closeVitals = await openVitalsWindow(url, route);
+  const closeWal = database === undefined ? undefined : await walWindow(database);
   const closeMachine = machineWindow();
   const closeDisk = watchDisk(benchDisk());
   const [load, controlLoad] = await Promise.all([
@@ -68,8 +73,9 @@ export async function measureWindow(
   ]);
   const machine = closeMachine();
   const disk = await closeDisk();
+  const wal = await closeWal?.();
   const api = await closeVitals();
-  return { load, api, machine, disk, control: controlLoad };
+  return { load, api, machine, disk, wal, control: controlLoad };
 }
 
 /** Whether one window's load met the target (rate offered and achieved, no errors, p99). */
@@ -91,12 +97,19 @@ export async function measureRepeated(
   url: string,
   route: string,
   spec: OpenLoopSpec,
-  opts: { repeats: number; pauseMs: number; target: LatencyTarget; control: Control },
+  opts: {
+    repeats: number;
+    pauseMs: number;
+    target: LatencyTarget;
+    control: Control;
+    /** The PostgreSQL the API uses, for the WAL figures of each window. */
+    database?: string;
+  },
 ): Promise<RepeatedWindows> {
   const windows: MeasuredWindow[] = [];
   for (let i = 0; i < opts.repeats; i++) {
     if (i > 0) await sleep(opts.pauseMs);
-    windows.push(await measureWindow(url, route, spec, opts.control));
+    windows.push(await measureWindow(url, route, spec, opts.control, opts.database));
   }
   return judgeWindows(windows, opts.target);
 }
@@ -130,7 +143,7 @@ export function apiUsPerRequest(w: MeasuredWindow): number {
 export function describeVitals(w: MeasuredWindow): string {
   return (
     `api ${w.api.cpuCores} cores (${apiUsPerRequest(w)} µs/req), ${(w.api.serverOver10msShare * 100).toFixed(2)}% over 10 ms inside, ` +
-    `loop delay max ${w.api.eventLoopDelayMaxMs} ms, loop thread waited for a CPU ${w.api.runQueueWaitMs} ms, major GCs ${w.api.majorGcs}, PG statements/req ${pgStatements(w)}, PG waits over 10 ms ${pgWaits(w)}, PG ${w.machine.coresByCommand['postgres'] ?? 0} cores, waited for a CPU ${pgRunQueueWait(w)} ms; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; control p99 ${w.control.p99Ms} ms, max ${w.control.maxMs} ms; disk stalls ≥ 10 ms ${diskStallsOf(w)}; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
+    `loop delay max ${w.api.eventLoopDelayMaxMs} ms, loop thread waited for a CPU ${w.api.runQueueWaitMs} ms, major GCs ${w.api.majorGcs}, PG statements/req ${pgStatements(w)}, PG waits over 10 ms ${pgWaits(w)}, PG ${w.machine.coresByCommand['postgres'] ?? 0} cores, waited for a CPU ${pgRunQueueWait(w)} ms; generator send lag p99 ${w.load.sendLagP99Ms} ms, max ${w.load.sendLagMaxMs} ms; control p99 ${w.control.p99Ms} ms, max ${w.control.maxMs} ms; disk stalls ≥ 10 ms ${diskStallsOf(w)}; WAL full-page images ${walOf(w)}; machine ${pct(w.machine.busy)} busy, steal ${pct(w.machine.steal)}`
   );
 }
 
@@ -149,6 +162,20 @@ function pgWaits(w: MeasuredWindow): string {
 /** The disk's stalls of 10 ms or more: count (longest, ms); a dash where none was watched. */
 function diskStallsOf(w: MeasuredWindow): string {
   return w.disk === undefined ? '–' : `${w.disk.stallsOver10ms} (${w.disk.longestStallMs})`;
+}
+
+/**
+ * The WAL's full-page images as a share of its records, and checkpoints started in the
+ * window; a dash where the window read no WAL figures.
+ */
+function walOf(w: MeasuredWindow): string {
+  if (w.wal === undefined) return '–';
+  const share = w.wal.records === 0 ? 0 : w.wal.fullPageImages / w.wal.records;
+  const started =
+    w.wal.checkpoints === 0
+      ? ''
+      : ` (checkpoint ${w.wal.checkpoints === 1 ? 'started' : `×${w.wal.checkpoints}`})`;
+  return `${pct(share)}${started}`;
 }
 
 /** PostgreSQL's processes' run-queue wait over the window, ms (0 where none was measured). */
@@ -187,6 +214,7 @@ export function windowsTable(
     'PG cores',
     'PG waited for CPU ms',
     'disk stalls ≥ 10 ms (longest ms)',
+    'WAL full-page images',
     'machine busy',
     'steal',
     'target',
@@ -199,7 +227,7 @@ export function windowsTable(
     const l = w.load;
     return (
       `| ${label} | ${l.rate.toLocaleString('en')} / ${l.achievedPerSec.toLocaleString('en')} | ${l.p50Ms} | ${l.p90Ms} | **${l.p99Ms}** | ${l.maxMs} | ` +
-      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${w.control.p99Ms} / ${w.control.maxMs} | ${apiUsPerRequest(w)} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${w.api.runQueueWaitMs} | ${w.api.majorGcs} | ${pgStatements(w)} | ${pgWaits(w)} | ${w.machine.coresByCommand['postgres'] ?? 0} | ${pgRunQueueWait(w)} | ${diskStallsOf(w)} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
+      `${l.non2xx + l.errors} | ${l.sendLagP99Ms} / ${l.sendLagMaxMs} | ${w.control.p99Ms} / ${w.control.maxMs} | ${apiUsPerRequest(w)} | ${(w.api.serverOver10msShare * 100).toFixed(2)}% | ${w.api.eventLoopDelayMaxMs} | ${w.api.runQueueWaitMs} | ${w.api.majorGcs} | ${pgStatements(w)} | ${pgWaits(w)} | ${w.machine.coresByCommand['postgres'] ?? 0} | ${pgRunQueueWait(w)} | ${diskStallsOf(w)} | ${walOf(w)} | ${pct(w.machine.busy)} | ${pct(w.machine.steal)} | ${verdict} |`
     );
   });
   return [head, ...body].join('\n');
@@ -224,5 +252,8 @@ export const WINDOW_COLUMNS_NOTE = `- **send lag**: how late after its due time 
 - **disk stalls ≥ 10 ms (longest ms)**: stretches in which the disk under PostgreSQL (\`BENCH_DISK_PATH\`, default
   \`/\`) had I/O in flight and completed none for 10 ms or more, read every 2 ms (\`src/disk-probe.ts\`): a commit
   waits each one out in full, and with it every new device whose answer waits for that commit.
+- **WAL full-page images**: their share of the WAL records PostgreSQL wrote in the window (\`pg_stat_wal\`), and
+  whether a checkpoint started in it: after one starts, each page's first change is logged whole, so a new device's
+  commit carries about twice the bytes until most pages have been touched once.
 - A slow window whose control is slow too is the machine's; one whose API > 10 ms share stays near zero while
   the client saw more is queueing outside the handler (the kernel's loopback path, scheduling on 2 shared cores).`;

@@ -81,6 +81,9 @@ describe('benchmark harness (quick smoke run)', function () {
         expect(w.disk.stallsOver10ms).to.be.a('number').and.at.least(0);
         expect(w.disk.longestStallMs).to.be.a('number').and.at.least(0);
       }
+      // PostgreSQL's WAL was read over the window: registering new devices writes to it.
+      expect(w.wal.fullPageImages).to.be.at.least(0).and.at.most(w.wal.records);
+      if (p.name === 'new devices') expect(w.wal.records, `${p.rate}/s`).to.be.greaterThan(0);
     }
     expect(r.database.assignments).to.be.greaterThan(0);
   });

@@ -31,7 +31,11 @@ function load(over: Partial<OpenLoopResult> = {}): OpenLoopResult {
   };
 }
 
-function windowOf(over: Partial<OpenLoopResult> = {}, disk?: MeasuredWindow['disk']): MeasuredWindow {
+function windowOf(
+  over: Partial<OpenLoopResult> = {},
+  disk?: MeasuredWindow['disk'],
+  wal?: MeasuredWindow['wal'],
+): MeasuredWindow {
   return {
     load: load(over),
     api: {
@@ -51,6 +55,7 @@ function windowOf(over: Partial<OpenLoopResult> = {}, disk?: MeasuredWindow['dis
     },
     machine: { busy: 0.5, steal: 0, coresByCommand: {}, runQueueWaitMsByCommand: {}, diskReadMiB: 0 },
     disk,
+    wal,
     control: load({ rate: 200, achievedPerSec: 200, p99Ms: 1 }),
   };
 }
@@ -89,7 +94,7 @@ describe('measured windows: a latency target judged over repeated windows', () =
     expect(cells[2]).to.equal(cells[0]);
     expect(lines[2]).to.contain('| 200 |'); // API CPU µs/req: 0.4 cores at 2,000 req/s
     expect(lines[2]).to.contain('| 30 | 2 |'); // loop waited for CPU ms, major GCs
-    expect(lines[2]).to.contain('| – | 50.0% |'); // no disk watched, then machine busy
+    expect(lines[2]).to.contain('| – | – | 50.0% |'); // no disk watched, no WAL read, then machine busy
   });
 
   it("shows the disk's stalls of a window where the disk was watched", () => {
@@ -97,9 +102,23 @@ describe('measured windows: a latency target judged over repeated windows', () =
     const row = windowsTable([{ label: 'new 1', window: windowOf({}, disk), verdict: 'missed' }]).split(
       '\n',
     )[2];
-    expect(row).to.contain('| 2 (269.4) | 50.0% |');
+    expect(row).to.contain('| 2 (269.4) | – | 50.0% |');
     expect(describeVitals(windowOf({}, disk))).to.contain('disk stalls ≥ 10 ms 2 (269.4)');
     expect(describeVitals(windowOf())).to.contain('disk stalls ≥ 10 ms –');
+  });
+
+  it("shows the WAL's full-page share and a checkpoint that started in the window", () => {
+    const wal = { records: 1000, fullPageImages: 430, bytes: 2_000_000, syncs: 900, checkpoints: 1 };
+    const row = windowsTable([
+      { label: 'new 3', window: windowOf({}, undefined, wal), verdict: 'missed' },
+    ]).split('\n')[2];
+    expect(row).to.contain('| – | 43.0% (checkpoint started) | 50.0% |');
+    const quiet = { ...wal, fullPageImages: 12, checkpoints: 0 };
+    expect(describeVitals(windowOf({}, undefined, quiet))).to.contain('WAL full-page images 1.2%;');
+    const none = { records: 0, fullPageImages: 0, bytes: 0, syncs: 0, checkpoints: 2 };
+    expect(describeVitals(windowOf({}, undefined, none))).to.contain(
+      'WAL full-page images 0.0% (checkpoint ×2)',
+    );
   });
 
   it('refuses to judge no windows at all', () => {

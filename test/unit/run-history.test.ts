@@ -26,6 +26,7 @@ function win(
       diskStalls === undefined
         ? undefined
         : { device: 'vda', stallsOver10ms: diskStalls, longestStallMs: 20, stalledMs: 20 * diskStalls },
+    wal: undefined,
     control: {} as MeasuredWindow['control'],
   };
 }
