@@ -12,6 +12,7 @@ import { ROOT } from '../helpers/processes.js';
 const exec = promisify(execFile);
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
 type Compose = {
+  volumes?: Record<string, unknown>;
   services: Record<
     string,
     { environment?: Record<string, string>; volumes?: string[]; depends_on?: unknown }
@@ -71,6 +72,44 @@ describe('stack configuration', () => {
       expect(i, i)
         .to.match(/:[0-9v][^"]*"$/)
         .and.not.to.match(/:latest"/);
+  });
+
+  it("keeps every stateful service's data on a named volume, where the service writes it", () => {
+    // Where each one keeps its state. In the container's own layer (or an anonymous volume),
+    // `docker compose down` or a recreate would lose accepted events not yet loaded, stored
+    // assignments, replicated tables and their Keeper metadata.
+    const dataDirs: Record<string, string> = {
+      postgres: '/var/lib/postgresql/data',
+      prometheus: '/prometheus',
+      grafana: '/var/lib/grafana',
+      elasticsearch: '/usr/share/elasticsearch/data',
+    };
+    for (const n of [1, 2, 3]) {
+      dataDirs[`kafka-${n}`] = '/var/lib/kafka/data';
+      dataDirs[`keeper-${n}`] = '/var/lib/clickhouse';
+    }
+    for (const r of ['s1-r1', 's1-r2', 's2-r1', 's2-r2']) dataDirs[`clickhouse-${r}`] = '/var/lib/clickhouse';
+    const declared = Object.keys(stack.volumes ?? {});
+    const named = new Set<string>();
+    for (const [service, dir] of Object.entries(dataDirs)) {
+      const mounts = (stack.services[service]?.volumes ?? []).map((v) => v.split(':'));
+      const mount = mounts.find(([, target]) => target === dir);
+      expect(mount, `${service} mounts a volume at ${dir}`).to.not.equal(undefined);
+      const source = mount![0]!;
+      expect(source, `${service}: a named volume, not a bind mount`).to.match(/^[a-z0-9][a-z0-9_.-]*$/);
+      expect(declared, `${service}: ${source} is declared`).to.include(source);
+      expect(named.has(source), `${source} is not shared by two services`).to.equal(false);
+      named.add(source);
+    }
+    // Each broker writes its log where its volume is, and each Keeper its log and snapshots.
+    for (const n of [1, 2, 3]) {
+      expect(stack.services[`kafka-${n}`]!.environment!['KAFKA_LOG_DIRS']).to.equal('/var/lib/kafka/data');
+      const keeper = read(`infra/clickhouse/keeper/keeper-${n}.xml`);
+      for (const tag of ['log_storage_path', 'snapshot_storage_path']) {
+        const path = new RegExp(`<${tag}>([^<]+)</${tag}>`).exec(keeper)?.[1];
+        expect(path, `keeper-${n} ${tag}`).to.match(/^\/var\/lib\/clickhouse\//);
+      }
+    }
   });
 
   it('has the ClickHouse cluster, the migrations and the app agree on the cluster name and hosts', () => {
