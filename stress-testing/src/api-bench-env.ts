@@ -7,6 +7,9 @@ import { baseEnv, logFile, type BenchContext } from './context.js';
 import type { Control } from './measured-window.js';
 import { HARNESS_NODE_FLAGS, startTs, waitHttp, type Child } from './proc.js';
 
+/** Default of BENCH_PG_OPTIONS: docker-compose.yml's PostgreSQL flags (`''` for the server's own). */
+export const BENCH_PG_OPTIONS = '-c wal_compression=lz4';
+
 export interface ApiBenchEnv {
   ctx: BenchContext;
   url: string;
@@ -44,6 +47,9 @@ export async function startApiBench(name: string, quick: boolean): Promise<ApiBe
       PORT: String(port),
       CLICKHOUSE_DATA_DIR: join(workDir, 'chdb'),
       POSTGRES_URL: postgresUrl,
+      // The server settings docker-compose.yml gives PostgreSQL, on the API's own sessions:
+      // this machine's server is not ours to configure (needs a superuser, as the local one is).
+      PGOPTIONS: process.env.BENCH_PG_OPTIONS ?? BENCH_PG_OPTIONS,
     }),
     logFile(ctx, `api-${name}`),
     API_NODE_FLAGS,

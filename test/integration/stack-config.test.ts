@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
 import { loadConfig } from '../../lib/config/config.js';
 import { createMetrics } from '../../lib/metrics/registry.js';
+import { BENCH_PG_OPTIONS } from '../../stress-testing/src/api-bench-env.js';
 import { ROOT } from '../helpers/processes.js';
 
 const exec = promisify(execFile);
@@ -15,7 +16,7 @@ type Compose = {
   volumes?: Record<string, unknown>;
   services: Record<
     string,
-    { environment?: Record<string, string>; volumes?: string[]; depends_on?: unknown }
+    { environment?: Record<string, string>; volumes?: string[]; depends_on?: unknown; command?: string[] }
   >;
 };
 
@@ -110,6 +111,13 @@ describe('stack configuration', () => {
         expect(path, `keeper-${n} ${tag}`).to.match(/^\/var\/lib\/clickhouse\//);
       }
     }
+  });
+
+  it("gives the benchmarks' PostgreSQL sessions the server settings the stack runs with", () => {
+    const flags = (words: string[]) => words.flatMap((w, i) => (words[i - 1] === '-c' ? [w] : [])).sort();
+    const stackFlags = flags(stack.services['postgres']!.command ?? []);
+    expect(stackFlags).to.include('wal_compression=lz4');
+    expect(flags(BENCH_PG_OPTIONS.split(' '))).to.deep.equal(stackFlags);
   });
 
   it('has the ClickHouse cluster, the migrations and the app agree on the cluster name and hosts', () => {

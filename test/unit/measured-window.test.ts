@@ -107,17 +107,20 @@ describe('measured windows: a latency target judged over repeated windows', () =
     expect(describeVitals(windowOf())).to.contain('disk stalls ≥ 10 ms –');
   });
 
-  it("shows the WAL's full-page share and a checkpoint that started in the window", () => {
-    const wal = { records: 1000, fullPageImages: 430, bytes: 2_000_000, syncs: 900, checkpoints: 1 };
+  it("shows the WAL's bytes per request, its full-page images and a checkpoint that started in the window", () => {
+    // windowOf's load completed 20,000 requests.
+    const wal = { records: 230_000, fullPageImages: 1897, bytes: 32_417_879, syncs: 11_568, checkpoints: 1 };
     const row = windowsTable([
       { label: 'new 3', window: windowOf({}, undefined, wal), verdict: 'missed' },
     ]).split('\n')[2];
-    expect(row).to.contain('| – | 43.0% (checkpoint started) | 50.0% |');
-    const quiet = { ...wal, fullPageImages: 12, checkpoints: 0 };
-    expect(describeVitals(windowOf({}, undefined, quiet))).to.contain('WAL full-page images 1.2%;');
-    const none = { records: 0, fullPageImages: 0, bytes: 0, syncs: 0, checkpoints: 2 };
-    expect(describeVitals(windowOf({}, undefined, none))).to.contain(
-      'WAL full-page images 0.0% (checkpoint ×2)',
+    expect(row).to.contain('| – | 1.58 KB/req (1,897 full-page images, checkpoint started) | 50.0% |');
+    const quiet = { ...wal, bytes: 22_528_000, fullPageImages: 0, checkpoints: 0 };
+    expect(describeVitals(windowOf({}, undefined, quiet))).to.contain(
+      'WAL 1.10 KB/req (0 full-page images);',
+    );
+    const idle = { records: 0, fullPageImages: 0, bytes: 0, syncs: 0, checkpoints: 2 };
+    expect(describeVitals(windowOf({}, undefined, idle))).to.contain(
+      'WAL 0.00 KB/req (0 full-page images, checkpoint ×2)',
     );
   });
 
