@@ -31,6 +31,11 @@ export function baseEnv(ctx: BenchContext, extra: Record<string, string>): Recor
   };
 }
 
+/** A figure in ms (or any unit) to two decimals, as the benchmarks report them. */
+export function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

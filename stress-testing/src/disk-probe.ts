@@ -6,7 +6,7 @@
  */
 import { readlinkSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { nativeBinary, startNative } from './native-build.js';
+import { nativeBinary, numberColumns, startNative } from './native-build.js';
 
 /** One reading of the device: when, its I/Os completed since boot, its I/Os in flight. */
 export interface DiskReading {
@@ -36,16 +36,11 @@ export const DISK_WATCH_INTERVAL_US = 2000;
 
 /** The watcher's lines ("<t-ns> <completed> <in-flight>") as readings. */
 export function parseReadings(text: string): DiskReading[] {
-  const readings: DiskReading[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const [t, completed, inFlight] = line.split(' ').map(Number);
-    if (t === undefined || completed === undefined || inFlight === undefined || Number.isNaN(inFlight)) {
-      throw new Error(`disk-probe: unreadable line ${JSON.stringify(line)}`);
-    }
-    readings.push({ tNs: t, completed, inFlight });
-  }
-  return readings;
+  return numberColumns(text, 3, 'disk-probe').map(([tNs, completed, inFlight]) => ({
+    tNs: tNs!,
+    completed: completed!,
+    inFlight: inFlight!,
+  }));
 }
 
 /**

@@ -6,7 +6,8 @@
  * registration commits in the next group; architecture/adr/0006), so the lane's p99 is a
  * floor under the endpoint's on the same disk.
  */
-import { percentile } from './context.js';
+import { percentile, round2 } from './context.js';
+import { numberColumns } from './native-build.js';
 
 /** One flush: start and end, ns (monotonic). */
 export interface FlushSpan {
@@ -25,16 +26,10 @@ export interface LaneWaits {
 
 /** The probe's flush lines ("<start-ns> <end-ns>") as spans, in order. */
 export function parseFlushSpans(text: string): FlushSpan[] {
-  const spans: FlushSpan[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const [startNs, endNs] = line.split(' ').map(Number);
-    if (startNs === undefined || endNs === undefined || Number.isNaN(endNs) || endNs < startNs) {
-      throw new Error(`disk-probe: unreadable flush ${JSON.stringify(line)}`);
-    }
-    spans.push({ startNs, endNs });
-  }
-  return spans;
+  return numberColumns(text, 2, 'disk-probe').map(([startNs, endNs]) => {
+    if (endNs! < startNs!) throw new Error(`disk-probe: unreadable flush ${startNs} ${endNs}`);
+    return { startNs: startNs!, endNs: endNs! };
+  });
 }
 
 /**
@@ -53,12 +48,11 @@ export function laneWaits(spans: readonly FlushSpan[], ratePerSec: number): Lane
     waits.push((spans[next]!.endNs - t) / 1e6);
   }
   waits.sort((a, b) => a - b);
-  const round = (ms: number) => Math.round(ms * 100) / 100;
   return {
     arrivals: waits.length,
-    p50Ms: round(percentile(waits, 50)),
-    p99Ms: round(percentile(waits, 99)),
-    maxMs: round(waits[waits.length - 1]!),
+    p50Ms: round2(percentile(waits, 50)),
+    p99Ms: round2(percentile(waits, 99)),
+    maxMs: round2(waits[waits.length - 1]!),
     over10msShare: waits.filter((w) => w > 10).length / waits.length,
   };
 }
@@ -66,10 +60,9 @@ export function laneWaits(spans: readonly FlushSpan[], ratePerSec: number): Lane
 /** The flushes' own latencies, ms: p50, p99, max. */
 export function flushLatencies(spans: readonly FlushSpan[]): { p50Ms: number; p99Ms: number; maxMs: number } {
   const ms = spans.map((s) => (s.endNs - s.startNs) / 1e6).sort((a, b) => a - b);
-  const round = (v: number) => Math.round(v * 100) / 100;
   return {
-    p50Ms: round(percentile(ms, 50)),
-    p99Ms: round(percentile(ms, 99)),
-    maxMs: round(ms[ms.length - 1] ?? 0),
+    p50Ms: round2(percentile(ms, 50)),
+    p99Ms: round2(percentile(ms, 99)),
+    maxMs: round2(ms[ms.length - 1] ?? 0),
   };
 }

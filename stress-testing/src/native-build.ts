@@ -48,3 +48,20 @@ export function startNative(binary: string, args: string[], input: Buffer = Buff
   child.stdin.end(input);
   return { output, stop: () => child.kill('SIGTERM') };
 }
+
+/**
+ * A native helper's output of one record per line, `count` numbers separated by spaces,
+ * as rows; anything else (a short line, a word) is an error naming `program`.
+ */
+export function numberColumns(text: string, count: number, program: string): number[][] {
+  const rows: number[][] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const row = line.split(' ').map(Number);
+    if (row.length !== count || row.some((v) => !Number.isFinite(v))) {
+      throw new Error(`${program}: unreadable line ${JSON.stringify(line)}`);
+    }
+    rows.push(row);
+  }
+  return rows;
+}

@@ -1,5 +1,5 @@
 import { Agent, request } from 'node:http';
-import { percentile } from './context.js';
+import { percentile, round2 } from './context.js';
 import { runNativeOpenLoop } from './native-open-loop.js';
 
 export interface OpenLoopSpec {
@@ -56,7 +56,7 @@ export function summarise(
 ): OpenLoopResult {
   const latencies = run.latencies.sort((a, b) => a - b);
   const sendLags = run.sendLags.sort((a, b) => a - b);
-  const ms = (v: number) => Math.round(v * 100) / 100;
+  const ms = round2;
   return {
     rate: spec.rate,
     sent: run.sent,

@@ -21,6 +21,8 @@ describe('disk probe: stalls of the disk under the benchmark', () => {
       { tNs: 12, completed: 7, inFlight: 0 },
     ]);
     expect(() => parseReadings('10 5\n')).to.throw(/unreadable line/);
+    expect(() => parseReadings('10 5 1 9\n')).to.throw(/unreadable line/);
+    expect(() => parseReadings('10 x 1\n')).to.throw(/unreadable line/);
   });
 
   it('a stall is I/O in flight and none completed, from its first reading to its last', () => {
