@@ -303,6 +303,13 @@ export const OPTIONS = {
   ),
   postgresPassword: optionalStr('POSTGRES_PASSWORD', 'PostgreSQL password (never logged).', true),
   postgresPoolMax: int('POSTGRES_POOL_MAX', 10, 'Most PostgreSQL connections per API process.', 1, 1000),
+  postgresPoolMin: int(
+    'POSTGRES_POOL_MIN',
+    3,
+    'PostgreSQL connections each pool keeps open however long they sit idle (at most `POSTGRES_POOL_MAX`); above it, a connection idle for 30 s is closed. The default covers the statements the device endpoint keeps in flight, so traffic after a quiet spell does not wait for new connections.',
+    0,
+    1000,
+  ),
   postgresConnectTimeoutMs: int(
     'POSTGRES_CONNECT_TIMEOUT_MS',
     2000,

@@ -7,9 +7,12 @@ export interface PostgresOptions {
   url: string;
   password: string | undefined;
   poolMax: number;
+  poolMin: number;
   connectTimeoutMs: number;
   statementTimeoutMs: number;
   applicationName: string;
+  /** How long a connection above poolMin may sit idle before it is closed (30 s unless set). */
+  idleTimeoutMs?: number;
 }
 
 export function postgresOptions(config: Config, applicationName: string): PostgresOptions {
@@ -17,6 +20,7 @@ export function postgresOptions(config: Config, applicationName: string): Postgr
     url: config.postgresUrl,
     password: config.postgresPassword,
     poolMax: config.postgresPoolMax,
+    poolMin: config.postgresPoolMin,
     connectTimeoutMs: config.postgresConnectTimeoutMs,
     statementTimeoutMs: config.postgresStatementTimeoutMs,
     applicationName,
@@ -33,11 +37,16 @@ export function createPool(opts: PostgresOptions): pg.Pool {
     connectionString: opts.url,
     password: opts.password,
     max: opts.poolMax,
+    // NOTE: pg-pool's min only exempts that many idle connections from the idle timeout; it
+    // opens none by itself. Without it, a quiet spell closed the connections the device
+    // endpoint uses, and the first burst after it opened new ones inline: each new backend's
+    // first statements load its catalog caches and plan afresh (architecture/adr/0006).
+    min: Math.min(opts.poolMin, opts.poolMax),
     connectionTimeoutMillis: opts.connectTimeoutMs,
     statement_timeout: opts.statementTimeoutMs,
     query_timeout: opts.statementTimeoutMs + 500,
     application_name: opts.applicationName,
-    idleTimeoutMillis: 30_000,
+    idleTimeoutMillis: opts.idleTimeoutMs ?? 30_000,
   });
   // NOTE: an idle client whose server went away emits 'error' on the pool; without a
   // listener that would crash the process. The next checkout reconnects.

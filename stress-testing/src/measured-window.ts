@@ -177,7 +177,9 @@ function walOf(w: MeasuredWindow): string {
     w.wal.checkpoints === 0
       ? ''
       : `, checkpoint ${w.wal.checkpoints === 1 ? 'started' : `×${w.wal.checkpoints}`}`;
-  return `${kbPerRequest.toFixed(2)} KB/req (${w.wal.fullPageImages.toLocaleString('en')} full-page images${started})`;
+  const opened = w.wal.connectionsOpened;
+  const connections = opened === 0 ? '' : `, ${opened} connection${opened === 1 ? '' : 's'} opened`;
+  return `${kbPerRequest.toFixed(2)} KB/req (${w.wal.fullPageImages.toLocaleString('en')} full-page images${started}${connections})`;
 }
 
 /** PostgreSQL's processes' run-queue wait over the window, ms (0 where none was measured). */
@@ -257,5 +259,7 @@ export const WINDOW_COLUMNS_NOTE = `- **send lag**: how late after its due time 
 - **WAL KB/req (full-page images)**: the WAL PostgreSQL wrote in the window per request served (\`pg_stat_wal\`), the
   full-page images among it, and whether a checkpoint started in it. After a checkpoint starts, each page's first
   change is logged whole (~8 KB), so a new device's commit carries more bytes until most pages have been touched once.
+  Connections opened to the database in the window are named there too (\`pg_stat_database.sessions\`): a new
+  backend's first statements wait for it to start and fill its caches.
 - A slow window whose control is slow too is the machine's; one whose API > 10 ms share stays near zero while
   the client saw more is queueing outside the handler (the kernel's loopback path, scheduling on 2 shared cores).`;

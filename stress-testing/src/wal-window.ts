@@ -15,11 +15,18 @@ export interface WalWindow {
   syncs: number;
   /** Checkpoints that started in the window (timed or requested). */
   checkpoints: number;
+  /**
+   * Connections opened to the window's database (pg_stat_database.sessions): a pool that
+   * opens one under load makes its first statements wait for a new backend.
+   */
+  connectionsOpened: number;
 }
 
 const READ_SQL = `SELECT w.wal_records::float8 AS records, w.wal_fpi::float8 AS fpi, w.wal_bytes::float8 AS bytes,
-         w.wal_sync::float8 AS syncs, (b.checkpoints_timed + b.checkpoints_req)::float8 AS checkpoints
-    FROM pg_stat_wal w, pg_stat_bgwriter b`;
+         w.wal_sync::float8 AS syncs, (b.checkpoints_timed + b.checkpoints_req)::float8 AS checkpoints,
+         d.sessions::float8 AS sessions
+    FROM pg_stat_wal w, pg_stat_bgwriter b, pg_stat_database d
+   WHERE d.datname = current_database()`;
 
 interface Counters {
   records: number;
@@ -27,6 +34,7 @@ interface Counters {
   bytes: number;
   syncs: number;
   checkpoints: number;
+  sessions: number;
 }
 
 /** The counters' change between two readings. */
@@ -37,6 +45,7 @@ export function walBetween(start: Counters, end: Counters): WalWindow {
     bytes: end.bytes - start.bytes,
     syncs: end.syncs - start.syncs,
     checkpoints: end.checkpoints - start.checkpoints,
+    connectionsOpened: end.sessions - start.sessions,
   };
 }
 
@@ -51,6 +60,8 @@ export async function walWindow(url: string): Promise<() => Promise<WalWindow>> 
   await client.connect();
   const read = async () => (await client.query<Counters>(READ_SQL)).rows[0]!;
   try {
+    // A statement first, so this connection's own session is counted before the start.
+    await client.query('SELECT 1');
     const start = await read();
     return async () => {
       try {

@@ -109,7 +109,14 @@ describe('measured windows: a latency target judged over repeated windows', () =
 
   it("shows the WAL's bytes per request, its full-page images and a checkpoint that started in the window", () => {
     // windowOf's load completed 20,000 requests.
-    const wal = { records: 230_000, fullPageImages: 1897, bytes: 32_417_879, syncs: 11_568, checkpoints: 1 };
+    const wal = {
+      records: 230_000,
+      fullPageImages: 1897,
+      bytes: 32_417_879,
+      syncs: 11_568,
+      checkpoints: 1,
+      connectionsOpened: 0,
+    };
     const row = windowsTable([
       { label: 'new 3', window: windowOf({}, undefined, wal), verdict: 'missed' },
     ]).split('\n')[2];
@@ -118,9 +125,23 @@ describe('measured windows: a latency target judged over repeated windows', () =
     expect(describeVitals(windowOf({}, undefined, quiet))).to.contain(
       'WAL 1.10 KB/req (0 full-page images);',
     );
-    const idle = { records: 0, fullPageImages: 0, bytes: 0, syncs: 0, checkpoints: 2 };
+    const idle = { records: 0, fullPageImages: 0, bytes: 0, syncs: 0, checkpoints: 2, connectionsOpened: 0 };
     expect(describeVitals(windowOf({}, undefined, idle))).to.contain(
       'WAL 0.00 KB/req (0 full-page images, checkpoint ×2)',
+    );
+  });
+
+  it('names the connections opened to the database in a window, and says nothing when none was', () => {
+    const idle = { records: 0, fullPageImages: 0, bytes: 0, syncs: 0, checkpoints: 0, connectionsOpened: 0 };
+    const wal = { ...idle, records: 1000, bytes: 1_024_000, syncs: 500, connectionsOpened: 1 };
+    expect(describeVitals(windowOf({}, undefined, wal))).to.contain(
+      'WAL 0.05 KB/req (0 full-page images, 1 connection opened);',
+    );
+    expect(
+      describeVitals(windowOf({}, undefined, { ...wal, checkpoints: 1, connectionsOpened: 3 })),
+    ).to.contain('(0 full-page images, checkpoint started, 3 connections opened)');
+    expect(describeVitals(windowOf({}, undefined, { ...wal, connectionsOpened: 0 }))).to.contain(
+      'WAL 0.05 KB/req (0 full-page images);',
     );
   });
 

@@ -1,0 +1,67 @@
+import { expect } from 'chai';
+import pg from 'pg';
+import { createPool, ensureDatabase, type PostgresOptions } from '../../lib/db/postgres.js';
+import { sleep } from '../../lib/retry.js';
+import { uniqueName } from '../helpers/ids.js';
+import { dropDatabase, testDatabaseUrl } from '../helpers/postgres.js';
+
+// The device endpoint's statements run on pooled connections; a pool that closed them all in
+// a quiet spell made the first burst after it open new backends inline (ADR 0006).
+describe('PostgreSQL pool: connections kept open when idle', function () {
+  const url = testDatabaseUrl(uniqueName('sa_pool'));
+  const base = (poolMin: number, poolMax: number, applicationName: string): PostgresOptions => ({
+    url,
+    password: undefined,
+    poolMin,
+    poolMax,
+    connectTimeoutMs: 2000,
+    statementTimeoutMs: 5000,
+    applicationName,
+    idleTimeoutMs: 150,
+  });
+  const admin = new pg.Pool({ connectionString: url, max: 1 });
+
+  before(async () => {
+    await ensureDatabase(base(0, 1, 'sa-pool-test'));
+  });
+  after(async () => {
+    await admin.end();
+    await dropDatabase(url);
+  });
+
+  /** Backends PostgreSQL holds for one application name. */
+  const backends = async (applicationName: string) =>
+    (
+      await admin.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1',
+        [applicationName],
+      )
+    ).rows[0]!.n;
+
+  /** Opens `n` connections at once (each held by a statement until all have one), then lets them go idle. */
+  const burst = (pool: pg.Pool, n: number) =>
+    Promise.all(Array.from({ length: n }, () => pool.query('SELECT pg_sleep(0.05)')));
+
+  for (const [poolMin, poolMax, kept] of [
+    [3, 6, 3],
+    [0, 6, 0],
+    [8, 4, 4],
+  ] as const) {
+    it(`POSTGRES_POOL_MIN ${poolMin} with POSTGRES_POOL_MAX ${poolMax}: ${kept} stay open past the idle timeout`, async () => {
+      const name = uniqueName('sa-pool');
+      const pool = createPool(base(poolMin, poolMax, name));
+      try {
+        await burst(pool, 6);
+        expect(pool.totalCount).to.equal(Math.min(6, poolMax));
+        // Three idle timeouts: every connection above the minimum has been closed by then.
+        await sleep(450);
+        expect(pool.totalCount).to.equal(kept);
+        expect(await backends(name)).to.equal(kept);
+        // The kept ones still serve.
+        expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).to.equal(1);
+      } finally {
+        await pool.end();
+      }
+    });
+  }
+});
