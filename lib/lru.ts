@@ -1,50 +1,113 @@
 /**
- * A bounded least-recently-used map. Map keeps insertion order, so re-inserting on a hit
- * makes the first key the least recently used one.
+ * A bounded least-recently-used map: a Map from key to slot, and the recency order as a
+ * doubly linked list of slots in two Int32Arrays.
  *
- * The oldest key is taken from one long-lived iterator, not from `keys().next()` per
- * eviction. A Map's deleted entries stay in its table as holes until it is rebuilt, and
- * every hit here deletes one; a fresh iterator walks over all of them from the start. At
- * 100,000 entries that made a full cache cost 10–35 µs per operation on average (70% hits,
- * 30% new keys), against ~2 µs without eviction. The iterator only ever moves forward, and
- * everything behind it is deleted (evicted or moved to the end), so its next key is always
- * the least recently used one.
+ * Why not a Map alone (re-inserting a key on each hit, so its first key is the least
+ * recently used): every hit then deleted and re-set an entry. V8 keeps a deleted entry as a
+ * hole until it rebuilds the table, so at 2,000 hits/s a device cache of 100,000 rebuilt a
+ * table of several MB every few seconds, allocated straight into the old generation. Worse,
+ * the long-lived iterator that version took its oldest key from held on to every table a
+ * rebuild left behind (V8 chains them for live iterators) until the next eviction, and a
+ * cache below its bound never evicts: a token cache of 200 entries grew the heap by ~46 MB
+ * per million hits, without end (architecture/adr/0006, twelfth pass). Here a hit only
+ * relinks two slots in the typed arrays, and the Map changes only when a key is added or
+ * evicted.
  */
 export class Lru<K, V> {
-  private readonly map = new Map<K, V>();
-  private oldest: IterableIterator<K> = this.map.keys();
+  private readonly slots = new Map<K, number>();
+  private readonly keys: K[] = [];
+  private readonly values: V[] = [];
+  /** Per slot: the next older slot and the next newer one, NONE at either end. */
+  private older = new Int32Array(0);
+  private newer = new Int32Array(0);
+  /** The least and the most recently used slots. */
+  private oldest = NONE;
+  private newest = NONE;
 
   constructor(private readonly maxEntries: number) {
     if (!(maxEntries >= 0)) throw new RangeError('maxEntries must be ≥ 0');
   }
 
   get size(): number {
-    return this.map.size;
+    return this.slots.size;
   }
 
   get(key: K): V | undefined {
-    const value = this.map.get(key);
-    if (value !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, value);
-    }
-    return value;
+    const slot = this.slots.get(key);
+    if (slot === undefined) return undefined;
+    this.touch(slot);
+    return this.values[slot];
   }
 
   set(key: K, value: V): void {
+    const found = this.slots.get(key);
+    if (found !== undefined) {
+      this.values[found] = value;
+      this.touch(found);
+      return;
+    }
     if (this.maxEntries === 0) return;
-    this.map.delete(key);
-    this.map.set(key, value);
-    if (this.map.size > this.maxEntries) this.map.delete(this.takeOldest());
+    let slot: number;
+    if (this.slots.size < this.maxEntries) {
+      slot = this.keys.length;
+      this.ensureCapacity(slot + 1);
+      this.keys.push(key);
+      this.values.push(value);
+    } else {
+      // Full: the least recently used slot takes the new key.
+      slot = this.oldest;
+      this.slots.delete(this.keys[slot]!);
+      this.unlink(slot);
+      this.keys[slot] = key;
+      this.values[slot] = value;
+    }
+    this.slots.set(key, slot);
+    this.append(slot);
   }
 
   clear(): void {
-    this.map.clear();
-    this.oldest = this.map.keys();
+    this.slots.clear();
+    this.keys.length = 0;
+    this.values.length = 0;
+    this.oldest = NONE;
+    this.newest = NONE;
   }
 
-  /** The least recently used key; called only while the map holds more than maxEntries ≥ 1 keys. */
-  private takeOldest(): K {
-    return this.oldest.next().value as K;
+  /** Makes `slot` the most recently used one. */
+  private touch(slot: number): void {
+    if (slot === this.newest) return;
+    this.unlink(slot);
+    this.append(slot);
+  }
+
+  private unlink(slot: number): void {
+    const o = this.older[slot]!;
+    const n = this.newer[slot]!;
+    if (o === NONE) this.oldest = n;
+    else this.newer[o] = n;
+    if (n === NONE) this.newest = o;
+    else this.older[n] = o;
+  }
+
+  private append(slot: number): void {
+    this.older[slot] = this.newest;
+    this.newer[slot] = NONE;
+    if (this.newest === NONE) this.oldest = slot;
+    else this.newer[this.newest] = slot;
+    this.newest = slot;
+  }
+
+  /** Grows the link arrays by doubling (up to maxEntries), so a large bound costs nothing until used. */
+  private ensureCapacity(slots: number): void {
+    if (slots <= this.older.length) return;
+    const size = Math.min(this.maxEntries, Math.max(16, this.older.length * 2));
+    const older = new Int32Array(size);
+    const newer = new Int32Array(size);
+    older.set(this.older);
+    newer.set(this.newer);
+    this.older = older;
+    this.newer = newer;
   }
 }
+
+const NONE = -1;

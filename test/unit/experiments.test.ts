@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { deviceToken } from '../../api/src/experiments/device.routes.js';
 import type { StoredExperiment } from '../../api/src/experiments/experiment-store.js';
 import { RunningExperiments } from '../../api/src/experiments/running-experiments.js';
@@ -202,5 +204,34 @@ describe('Lru', () => {
       lru.set(7, 1);
       expect(lru.get(7)).to.equal(1);
     }
+  });
+
+  it('replaces the value of a key set again and makes it the most recent', async () => {
+    const { Lru } = await import('../../lib/lru.js');
+    const lru = new Lru<string, number>(2);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    lru.set('a', 10);
+    lru.set('c', 3); // evicts b, the least recent after a was set again
+    expect([lru.get('a'), lru.get('b'), lru.get('c'), lru.size]).to.deep.equal([10, undefined, 3, 2]);
+  });
+
+  it('keeps its memory bounded however many hits it serves below its bound', async () => {
+    // The Map-only version held every table V8 rebuilt after hits while its long-lived
+    // iterator did not move, which it only did on eviction: ~46 MB per million hits on a
+    // cache of 200 tokens below its bound of 1,000, without end.
+    const { Lru } = await import('../../lib/lru.js');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const lru = new Lru<string, number>(1000);
+    const keys = Array.from({ length: 200 }, (_, i) => `token-${i}-${'x'.repeat(100)}`);
+    for (const k of keys) lru.set(k, 1);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 1_000_000; i++) lru.get(keys[i % 200]!);
+    gc();
+    const grownMb = (process.memoryUsage().heapUsed - before) / 1e6;
+    expect(grownMb, `heap grew ${grownMb.toFixed(1)} MB`).to.be.below(10);
+    expect(lru.size).to.equal(200);
   });
 });

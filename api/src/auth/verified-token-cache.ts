@@ -24,9 +24,8 @@ interface Entry {
  * token is verified, and refused, every time. A hit is honoured until the token's exp (plus
  * the tolerated skew) or the TTL, whichever comes first; nbf needs no check, it had passed.
  * Eviction is least-recently-used (lib/lru.ts): a player's token in use stays, one seen
- * once goes first. It was oldest-first with `keys().next()` per eviction, which walks every
- * hole earlier evictions left at the front of the Map: the cost Lru's long-lived iterator
- * removes (at 100,000 entries 10–35 µs per operation, see lib/lru.ts).
+ * once goes first, and a hit changes no Map entry (lib/lru.ts: the Map-only version grew the
+ * heap without end on every hit while this cache was below its bound).
  */
 export function cachedVerifier(verify: TokenVerifier, opts: VerifiedTokenCacheOptions): TokenVerifier {
   if (opts.maxEntries <= 0) return verify;

@@ -7,7 +7,8 @@
  * V8 keeps such an array's numbers unboxed in one backing store the collector does not trace.
  * With an object holding a Map (the object, the boxed first-seen time, the Map and its table)
  * a cached device took ~370 bytes of heap, keys included, and a full GC over 100,000 of them
- * ~27 ms; with this, ~220 bytes and ~17 ms (`npm run bench:device-cache`). A device is in a
+ * ~27 ms; with this, ~220 bytes and ~17 ms (`npm run bench:device-cache`; ~200 bytes and
+ * 11–16 ms since lib/lru.ts keeps its order in typed arrays). A device is in a
  * handful of experiments, so a linear scan finds an entry as fast as a hash lookup.
  *
  * Immutable: an update returns a new array of exactly the length it needs (`concat`, `slice`).
