@@ -12,4 +12,4 @@ COPY etl ./etl
 USER node
 EXPOSE 8080
 # V8 flags of every API process: why in lib/runtime/node-flags.ts (a test keeps them in step).
-CMD ["node", "--max-semi-space-size=64", "--heap-growing-percent=100", "--v8-pool-size=1", "--import", "tsx", "api/src/main.ts"]
+CMD ["node", "--max-semi-space-size=64", "--heap-growing-percent=100", "--no-memory-reducer", "--v8-pool-size=1", "--import", "tsx", "api/src/main.ts"]

@@ -26,6 +26,14 @@ export const API_NODE_FLAG_DOCS: readonly { flag: string; why: string }[] = [
       'generation up to twice the live heap.',
   },
   {
+    flag: '--no-memory-reducer',
+    why:
+      "No full GC because the allocation rate dropped. V8's memory reducer collects in a lull to give memory " +
+      'back; on a server the lull ends in a burst, and the GC lands on it: in the experiments bench the one ' +
+      'major GC in a new-device window was this GC, started in the pause before it. The heap keeps its ' +
+      'high-water mark through a lull instead.',
+  },
+  {
     flag: '--v8-pool-size=1',
     why:
       "V8's background threads: the replica's cores minus the event loop's one (Node's default is 4 " +

@@ -22,7 +22,7 @@ function packageScripts(): Record<string, string> {
     .scripts;
 }
 
-const ALL = ['--max-semi-space-size', '--heap-growing-percent', '--v8-pool-size'];
+const ALL = ['--max-semi-space-size', '--heap-growing-percent', '--no-memory-reducer', '--v8-pool-size'];
 
 describe('API node flags', () => {
   it('finds every flag missing from a bare command line', () => {
@@ -37,7 +37,7 @@ describe('API node flags', () => {
       missingNodeFlags(
         API_NODE_FLAGS,
         ['--v8-pool-size=3', '--heap-growing-percent=50'],
-        '--max_semi_space_size=32',
+        '--max_semi_space_size=32 --no_memory_reducer',
       ),
     ).to.deep.equal([]);
     expect(missingNodeFlags(API_NODE_FLAGS, ['--import', 'tsx'], '--max-old-space-size=512')).to.deep.equal(
@@ -46,6 +46,7 @@ describe('API node flags', () => {
     expect(missingNodeFlags(API_NODE_FLAGS, ['--v8-pool-size=1'], undefined)).to.deep.equal([
       '--max-semi-space-size',
       '--heap-growing-percent',
+      '--no-memory-reducer',
     ]);
   });
 
@@ -69,7 +70,10 @@ describe('API node flags', () => {
     warnOnMissingApiNodeFlags(log as never, ['--import', 'tsx'], '--v8-pool-size=2');
     expect(lines).to.deep.equal([
       [
-        { missing: ['--max-semi-space-size', '--heap-growing-percent'], expected: API_NODE_FLAGS },
+        {
+          missing: ['--max-semi-space-size', '--heap-growing-percent', '--no-memory-reducer'],
+          expected: API_NODE_FLAGS,
+        },
         'api_node_flags_missing',
       ],
     ]);
