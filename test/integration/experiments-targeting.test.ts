@@ -8,6 +8,8 @@ import {
   type AdminSession,
 } from '../helpers/experiments.js';
 import { randomUUID, uniqueName } from '../helpers/ids.js';
+import { readAll, waitFor } from '../helpers/kafka-helpers.js';
+import type { ExposureMessage } from '../../lib/contracts/experiment.js';
 
 describe('experiments targeting segments', function () {
   this.timeout(120_000);
@@ -73,10 +75,12 @@ describe('experiments targeting segments', function () {
     for (const device of Object.values(d))
       expect(await keysFor(device)).to.include.members(['button_color', 'price']);
 
-    // Entered once: kept, also without a viewer token and after the viewer leaves the segment.
+    // Entered once: the stored value is served only while the viewer is in the segment; it
+    // comes back unchanged when they rejoin.
     const value = asMap((await getExperiments(h, d.inside, await h.token(inside))).body)[key];
     expect((await api(`/users/${inside}/segments`, { body: { remove: [premium] } })).status).to.equal(200);
-    expect(asMap((await getExperiments(h, d.inside)).body)[key]).to.equal(value);
+    expect(await keysFor(d.inside, inside)).not.to.include(key);
+    expect((await api(`/users/${inside}/segments`, { body: { add: [premium] } })).status).to.equal(200);
     expect(asMap((await getExperiments(h, d.inside, await h.token(inside))).body)[key]).to.equal(value);
 
     // Not in yet: asked again on every request, so joining the segment lets the device in.
@@ -91,7 +95,65 @@ describe('experiments targeting segments', function () {
     expect(rows.rows.map((r) => r.device_token)).to.have.members([d.inside, d.later]);
   });
 
-  it('serves a device whose targeted value was stored by another API replica, with or without a viewer', async () => {
+  it("never serves a targeted value (nor records its exposure) on a shared Device-Token without a member's token", async () => {
+    const gold = await segment('GOLD');
+    const member = await user(gold);
+    const outsider = await user();
+    const key = uniqueName('exp_shared_token');
+    const created = await api('/admin/experiments', {
+      body: {
+        key,
+        segments: { include: [gold] },
+        options: [
+          { value: 'gated-a', weight: 1 },
+          { value: 'gated-b', weight: 1 },
+        ],
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const device = newDevice();
+    const serve = async (viewer: string | null) => {
+      const res = await getExperiments(h, device, viewer === null ? undefined : await h.token(viewer));
+      expect(res.status, JSON.stringify(res.body)).to.equal(200);
+      return res.body as Array<Record<string, unknown>>;
+    };
+    const first = await serve(member);
+    const value = asMap(first)[key];
+    expect(value).to.be.oneOf(['gated-a', 'gated-b']);
+    const served = [first, await serve(null), await serve(outsider), await serve(member)];
+    expect(asMap(served[1]!)).not.to.have.property(key);
+    expect(asMap(served[2]!)).not.to.have.property(key);
+    expect(asMap(served[3]!)[key]).to.equal(value);
+    // The open experiments are still served on the shared token.
+    expect(asMap(served[1]!)).to.include.keys('button_color', 'price');
+
+    // Exposures: one per value served, none of the gated one without the member's token.
+    const brokers = h.config.kafkaBrokers;
+    const topic = h.config.kafkaTopicExposures;
+    const total = served.reduce((n, body) => n + body.length, 0);
+    const ours = await waitFor(
+      `the ${total} exposures of the device`,
+      async () =>
+        (await readAll(brokers, topic))
+          .map((m) => JSON.parse(m.value!) as ExposureMessage)
+          .filter((m) => m.device_id === device),
+      (mine) => mine.length >= total,
+      30_000,
+    );
+    expect(ours).to.have.length(total);
+    const gated = ours.filter((m) => m.experiment === key);
+    expect(gated.map((m) => [m.viewer_id, JSON.parse(m.value)])).to.deep.equal([
+      [member, value],
+      [member, value],
+    ]);
+    const rows = await h.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM assignments a JOIN experiments e ON e.id = a.experiment_id WHERE e.key = $1`,
+      [key],
+    );
+    expect(rows.rows[0]!.n).to.equal(1);
+  });
+
+  it('serves a device whose targeted value was stored by another API replica to a member, with or without a cached state', async () => {
     const vip = await segment('VIP');
     const viewer = await user(vip);
     const key = uniqueName('exp_replicas');
@@ -113,7 +175,8 @@ describe('experiments targeting segments', function () {
     try {
       const there = asMap((await getExperiments(other.h, device, await other.h.token(viewer))).body)[key];
       expect(there).to.be.oneOf([1, 2]);
-      expect(asMap((await getExperiments(h, device)).body)[key]).to.equal(there);
+      expect(asMap((await getExperiments(h, device)).body)).not.to.have.property(key);
+      expect(asMap((await getExperiments(h, device, await h.token(viewer))).body)[key]).to.equal(there);
     } finally {
       // Its stop would drop the shared database: detach it first.
       await other.h.stop({ keepDatabase: true });

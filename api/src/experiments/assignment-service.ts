@@ -14,7 +14,7 @@ import {
 } from './device-state.js';
 import { DeviceLoader, pickFor } from './device-loader.js';
 import { DeviceLoadRoute, type DeviceLoadMode } from './device-load-route.js';
-import { admits, isTargeted, type StoredExperiment } from './experiment-store.js';
+import { admits, isTargeted, mayServe, type StoredExperiment } from './experiment-store.js';
 import type { RunningExperiments } from './running-experiments.js';
 
 export interface Assignment {
@@ -57,9 +57,11 @@ interface Split {
  * Cost: returning device in cache 0 queries; not in cache 1 (shared with concurrent
  * lookups); new device 2 (the lookup, then the read-or-register statement whose commit it
  * shares with concurrent new devices), or 1 while most devices loaded are new (straight to
- * read-or-register, see DeviceLoadRoute). A device that has not entered a
- * running segment-targeted experiment is read every time (1), plus its viewer's segments
- * (1) and the entry (1) when it carries a viewer token.
+ * read-or-register, see DeviceLoadRoute). A request with a viewer token, for a device
+ * eligible for a running segment-targeted experiment, also reads the viewer's segments (1,
+ * shared with concurrent lookups): membership is proved per request. A device that has not
+ * entered such an experiment is then read again (1) and, once admitted, enters it (1).
+ * Requests without a viewer never wait on targeting.
  */
 export class AssignmentService {
   private readonly cache: Lru<string, DeviceState>;
@@ -101,27 +103,32 @@ export class AssignmentService {
   }
 
   /**
-   * `viewerId`: the subject of a valid viewer token, when the request carried one. Only
-   * then can a device enter a segment-targeted experiment; once entered, it keeps its value
-   * like any other assignment (also in requests without a viewer, and if the viewer later
-   * leaves the segment). A device that does not qualify yet is asked again next time.
+   * `viewerId`: the subject of a valid viewer token, when the request carried one. A
+   * segment-targeted experiment is served only to a request whose viewer is active in its
+   * segments now (mayServe), checked on every such request: the device enters it then (its
+   * value stored on first serve like any other), and a later request without a viewer, or
+   * with a viewer outside the segments, gets no value and no exposure for it. The stored
+   * value never changes: a member's request gets it back. A device that has not entered yet
+   * is asked again next time.
    */
   async assign(deviceToken: string, viewerId: string | null = null): Promise<Assignment[]> {
     const experiments = await this.running.get();
     const { open, targeted } = this.split(experiments);
     const created = new Set<number>();
     let state = this.cache.get(deviceToken);
-    // A targeted experiment missing from the cached state may have been entered through
-    // another replica since: read the device again rather than drop a value it holds.
-    if (state === undefined || !covers(state, open) || !covers(state, targeted)) {
+    // Without a viewer no targeted value is served, so only the open experiments must be
+    // covered. With one, a targeted experiment missing from the cached state may have been
+    // entered through another replica since: read the device again rather than store anew.
+    const withViewer = viewerId !== null && targeted.length > 0;
+    if (state === undefined || !covers(state, open) || (withViewer && !covers(state, targeted))) {
       state = await this.load(deviceToken, open, created);
       this.cache.set(deviceToken, state);
     }
     const seenUs = firstSeenUs(state);
-    const pending = unstored(state, targeted);
-    if (pending.length > 0 && viewerId !== null) {
-      const segments = await this.viewerSegments(viewerId);
-      const entering = pending.filter((e) => admits(e, segments));
+    let segments: ReadonlySet<string> | null = null;
+    if (withViewer && eligibleAny(seenUs, targeted)) {
+      segments = await this.viewerSegments(viewerId);
+      const entering = unstored(state, targeted).filter((e) => admits(e, segments!));
       if (entering.length > 0) {
         state = await this.insert(deviceToken, entering, state, created);
         state = await this.rereadLost(deviceToken, entering, state);
@@ -130,7 +137,7 @@ export class AssignmentService {
     }
     const out: Assignment[] = [];
     for (const e of experiments) {
-      if (e.createdAtUs > seenUs) continue;
+      if (e.createdAtUs > seenUs || !mayServe(e, segments)) continue;
       const index = storedOption(state, e.id);
       const option = index === undefined ? undefined : e.options[index];
       if (index === undefined || option === undefined) continue;
@@ -234,4 +241,10 @@ function covers(state: DeviceState, experiments: StoredExperiment[]): boolean {
     if (e.createdAtUs <= firstSeenUs(state) && !hasStored(state, e.id)) return false;
   }
   return true;
+}
+
+/** Whether a device first seen at `seenUs` is eligible for any of `experiments`. */
+function eligibleAny(seenUs: number, experiments: StoredExperiment[]): boolean {
+  for (const e of experiments) if (e.createdAtUs <= seenUs) return true;
+  return false;
 }

@@ -37,6 +37,16 @@ export function admits(e: StoredExperiment, segments: ReadonlySet<string>): bool
   );
 }
 
+/**
+ * Whether a device's value in `e` may be served in a request whose viewer is active in
+ * `segments` (null: no viewer token). Open experiments: always. Targeted ones: only while the
+ * request proves membership, on every request, also once the device holds a stored value: a
+ * Device-Token alone is no proof (a member's token passed on would carry the gated value).
+ */
+export function mayServe(e: StoredExperiment, segments: ReadonlySet<string> | null): boolean {
+  return !isTargeted(e) || (segments !== null && admits(e, segments));
+}
+
 // Times as epoch microseconds: a JS Date would round both sides to milliseconds, and a
 // device first seen within the same millisecond before the experiment must not get it.
 const SELECT = `
