@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import { routesOf } from './http/routes-of.js';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../../lib/config/config.js';
+import { kafkaClientOptions } from '../../lib/kafka/client.js';
 import type { Logger } from '../../lib/log.js';
 import { createApp } from './app.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
@@ -82,11 +83,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
   );
   const publisher = new KafkaPublisher(
     config.kafkaProducerClient === 'platformatic'
-      ? new PlatformaticTransport({
-          brokers: config.kafkaBrokers,
-          clientId: `${config.kafkaClientId}-api`,
-          connectTimeoutMs: config.kafkaConnectTimeoutMs,
-        })
+      ? new PlatformaticTransport(kafkaClientOptions(config, 'api'))
       : new KafkajsTransport(deps.kafka),
     {
       lingerMs: config.kafkaLingerMs,

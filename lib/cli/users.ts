@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config.js';
 import { UserChange, USER_CHANGE_SCHEMA_VERSION } from '../contracts/user-change.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafka, kafkaClientOptions } from '../kafka/client.js';
 import { createLogger } from '../log.js';
 
 const USAGE = `usage:
@@ -30,11 +30,7 @@ async function main(): Promise<void> {
   });
   const config = loadConfig();
   const kafka = createKafka(
-    {
-      brokers: config.kafkaBrokers,
-      clientId: `${config.kafkaClientId}-users-cli`,
-      connectTimeoutMs: config.kafkaConnectTimeoutMs,
-    },
+    kafkaClientOptions(config, 'users-cli'),
     createLogger({ level: 'warn', pretty: false, name: 'users' }, process.stderr),
   );
   const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });

@@ -1,3 +1,4 @@
+import { checkKafkaSecurity } from '../kafka/security.js';
 import { bool, int, list, oneOf, optionalStr, str, url, type Option } from './options.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -194,6 +195,37 @@ export const OPTIONS = {
     'platformatic',
     ['kafkajs', 'platformatic'],
     "Kafka client behind the API's publisher (ADR 0008; consumers always use kafkajs).",
+  ),
+  // Transport security of every Kafka client (lib/kafka/security.ts); checked together at load.
+  kafkaSsl: bool('KAFKA_SSL', false, 'Connect to the brokers over TLS (their SSL or SASL_SSL listener).'),
+  kafkaSslCaFile: optionalStr(
+    'KAFKA_SSL_CA_FILE',
+    "PEM file of the CA(s) that signed the brokers' certificates. Not set: the system CAs. Needs `KAFKA_SSL`.",
+  ),
+  kafkaSslCertFile: optionalStr(
+    'KAFKA_SSL_CERT_FILE',
+    'PEM client certificate, for brokers that require mutual TLS (`ssl.client.auth=required`); set with `KAFKA_SSL_KEY_FILE`.',
+  ),
+  kafkaSslKeyFile: optionalStr(
+    'KAFKA_SSL_KEY_FILE',
+    'PEM private key (unencrypted) of `KAFKA_SSL_CERT_FILE`.',
+  ),
+  kafkaSslRejectUnauthorized: bool(
+    'KAFKA_SSL_REJECT_UNAUTHORIZED',
+    true,
+    "Refuse a broker whose certificate does not chain to a trusted CA or name the broker's host. `false` only to debug: it allows a man in the middle.",
+  ),
+  kafkaSaslMechanism: oneOf(
+    'KAFKA_SASL_MECHANISM',
+    'none',
+    ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const,
+    'SASL authentication to the brokers. `plain` sends the password itself: only with `KAFKA_SSL`.',
+  ),
+  kafkaSaslUsername: optionalStr('KAFKA_SASL_USERNAME', 'SASL user; required with a mechanism.'),
+  kafkaSaslPassword: optionalStr(
+    'KAFKA_SASL_PASSWORD',
+    'SASL password; required with a mechanism (never logged).',
+    true,
   ),
 
   // --- ETL ---
@@ -458,7 +490,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [name, option] of Object.entries(OPTIONS)) {
     out[name] = (option as Option<unknown>).parse(env[option.key]);
   }
-  return Object.freeze(out) as Config;
+  const config = Object.freeze(out) as Config;
+  // Rules between options (each one alone already parsed).
+  checkKafkaSecurity(config);
+  return config;
 }
 
 /** Config safe to log: secrets replaced. */

@@ -1,10 +1,24 @@
 import { Kafka, logLevel, type logCreator } from 'kafkajs';
+import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
+import { kafkaSecurity, type KafkaSecurity } from './security.js';
 
+/** What every Kafka client of the product is built from, kafkajs or @platformatic/kafka. */
 export interface KafkaClientOptions {
   brokers: string[];
   clientId: string;
   connectTimeoutMs: number;
+  security: KafkaSecurity;
+}
+
+/** The one place config becomes client options, so no client misses the TLS/SASL settings. */
+export function kafkaClientOptions(config: Config, name: string): KafkaClientOptions {
+  return {
+    brokers: config.kafkaBrokers,
+    clientId: `${config.kafkaClientId}-${name}`,
+    connectTimeoutMs: config.kafkaConnectTimeoutMs,
+    security: kafkaSecurity(config),
+  };
 }
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -31,6 +45,8 @@ export function createKafka(opts: KafkaClientOptions, log: Logger): Kafka {
     clientId: opts.clientId,
     brokers: opts.brokers,
     connectionTimeout: opts.connectTimeoutMs,
+    ssl: opts.security.tls,
+    sasl: opts.security.sasl,
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(log.child({ module: 'kafkajs' })),
   });

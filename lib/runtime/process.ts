@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import { createClickHouse } from '../clickhouse/client.js';
 import { loadConfig, redactedConfig, type Config } from '../config/config.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafka, kafkaClientOptions } from '../kafka/client.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 
@@ -22,14 +22,7 @@ export async function createProcessBase(
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel, pretty: config.logPretty, name });
   log.info({ config: redactedConfig(config) }, 'config_loaded');
-  const kafka = createKafka(
-    {
-      brokers: config.kafkaBrokers,
-      clientId: `${config.kafkaClientId}-${name}`,
-      connectTimeoutMs: config.kafkaConnectTimeoutMs,
-    },
-    log,
-  );
+  const kafka = createKafka(kafkaClientOptions(config, name), log);
   const clickhouse = await createClickHouse({
     url: config.clickhouseUrl,
     user: config.clickhouseUser,

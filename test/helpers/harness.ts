@@ -4,7 +4,7 @@ import { buildApi, type Api } from '../../api/src/build-api.js';
 import { buildEtl, type Etl } from '../../etl/src/build-etl.js';
 import { signHs256 } from '../../lib/auth/sign-token.js';
 import { loadConfig, type Config } from '../../lib/config/config.js';
-import { createKafka } from '../../lib/kafka/client.js';
+import { createKafka, kafkaClientOptions } from '../../lib/kafka/client.js';
 import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { stopEach, type Service } from '../../lib/lifecycle.js';
 import { createLogger } from '../../lib/log.js';
@@ -76,10 +76,7 @@ export async function startHarness(
     },
   });
   const log = createLogger({ level: config.logLevel, pretty: false, name: 'test' }, sink);
-  const kafka = createKafka(
-    { brokers: config.kafkaBrokers, clientId: 'harness', connectTimeoutMs: 3000 },
-    log,
-  );
+  const kafka = createKafka(kafkaClientOptions(config, 'harness'), log);
   const metrics = createMetrics({ service: 'test' });
   const postgres = createPostgres(config, 'test', log);
   const api = buildApi(config, { kafka, clickhouse: env.clickhouse, log, metrics, pool: postgres.pool });

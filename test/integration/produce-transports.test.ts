@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { KafkajsTransport } from '../../api/src/ingest/kafkajs-transport.js';
 import { PlatformaticTransport } from '../../api/src/ingest/platformatic-transport.js';
 import type { ProduceTransport } from '../../api/src/ingest/produce-transport.js';
+import { PLAINTEXT } from '../../lib/kafka/security.js';
 import { readAll, testKafka, withAdmin } from '../helpers/kafka-helpers.js';
 import { testEnv } from '../helpers/test-env.js';
 
@@ -21,7 +22,7 @@ describe('producer clients place keys on the same partitions', () => {
     const sent = keys.flatMap((key, i) => Array.from({ length: (i % 3) + 1 }, () => key));
     const transports: ProduceTransport[] = [
       new KafkajsTransport(testKafka(brokers)),
-      new PlatformaticTransport({ brokers, clientId: 'test', connectTimeoutMs: 3000 }),
+      new PlatformaticTransport({ brokers, clientId: 'test', connectTimeoutMs: 3000, security: PLAINTEXT }),
     ];
     const placements: Map<string, number>[] = [];
     for (const transport of transports) {

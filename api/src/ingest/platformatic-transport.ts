@@ -1,13 +1,29 @@
 import { ProduceAcks, Producer, stringSerializers, type MessageToProduce } from '@platformatic/kafka';
+import type { KafkaClientOptions } from '../../../lib/kafka/client.js';
+import type { KafkaSecurity } from '../../../lib/kafka/security.js';
 import type { KeyedMessage } from './kafka-publisher.js';
 import { lastKeyMemo } from './last-key-memo.js';
 import { javaCompatiblePartition } from './murmur2.js';
 import type { ProduceTransport } from './produce-transport.js';
 
-export interface PlatformaticTransportOptions {
-  brokers: string[];
-  clientId: string;
-  connectTimeoutMs: number;
+/**
+ * The same TLS and SASL settings kafkajs gets; only the mechanism is spelled in capitals.
+ * Keys left out when unset: the client validates its options and a present `undefined` is not
+ * "absent" to every validator.
+ */
+function platformaticSecurity({ tls, sasl }: KafkaSecurity) {
+  return {
+    ...(tls === undefined ? {} : { tls }),
+    ...(sasl === undefined
+      ? {}
+      : {
+          sasl: {
+            mechanism: sasl.mechanism.toUpperCase() as Uppercase<typeof sasl.mechanism>,
+            username: sasl.username,
+            password: sasl.password,
+          },
+        }),
+  };
 }
 
 /**
@@ -24,11 +40,12 @@ export class PlatformaticTransport implements ProduceTransport {
   private probing = false;
   private lastProbeAt = 0;
 
-  constructor(opts: PlatformaticTransportOptions) {
+  constructor(opts: KafkaClientOptions) {
     this.producer = new Producer({
       clientId: opts.clientId,
       bootstrapBrokers: opts.brokers,
       connectTimeout: opts.connectTimeoutMs,
+      ...platformaticSecurity(opts.security),
       serializers: stringSerializers,
       idempotent: true,
       acks: ProduceAcks.ALL,

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../../lib/config/config.js';
-import { createKafka } from '../../../lib/kafka/client.js';
+import { createKafka, kafkaClientOptions } from '../../../lib/kafka/client.js';
 import { createLogger } from '../../../lib/log.js';
 import { readDeadLetters, type StoredLetter } from '../dead-letter-reader.js';
 
@@ -29,14 +29,7 @@ async function main(): Promise<void> {
   const command = positionals[0];
   const config = loadConfig();
   const log = createLogger({ level: 'warn', pretty: false, name: 'dlq' });
-  const kafka = createKafka(
-    {
-      brokers: config.kafkaBrokers,
-      clientId: `${config.kafkaClientId}-dlq`,
-      connectTimeoutMs: config.kafkaConnectTimeoutMs,
-    },
-    log,
-  );
+  const kafka = createKafka(kafkaClientOptions(config, 'dlq'), log);
   const topic = config.kafkaTopicDlq;
 
   if (command === 'list') {
