@@ -102,6 +102,28 @@ describe('nginx edge in front of two API instances', function () {
     expect((await fetch(`${edge.url}/metrics`)).status).to.equal(404);
   });
 
+  it('limits new Device-Tokens per client at the device endpoint, while other routes still pass', async () => {
+    // Paced below the general per-client rate, so only the device endpoint's own limit can
+    // answer 429: each request a device nobody has seen (a script minting tokens).
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof request>> | undefined;
+    for (let i = 0; i < 100 && limited === undefined; i++) {
+      const res = await request(`${edge.url}/api/v1/experiments`, {
+        headers: { 'Device-Token': `dev-${randomUUID()}` },
+      });
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+      else await sleep(100);
+    }
+    expect(limited, `statuses: ${statuses.join(',')}`).not.to.equal(undefined);
+    expect(limited!.body.error.code).to.equal('too_many_requests');
+    expect(limited!.headers.get('retry-after')).to.equal('1');
+    expect(statuses.slice(0, -1)).to.deep.equal(Array(statuses.length - 1).fill(200));
+    // The same client's other traffic is not held by it.
+    const others = await Promise.all(Array.from({ length: 10 }, () => post()));
+    expect(others.map((r) => r.status)).to.deep.equal(Array(10).fill(202));
+  });
+
   it('answers 429 with Retry-After to a client over the rate limit', async () => {
     const results = await Promise.all(Array.from({ length: 150 }, () => post()));
     const limited = results.filter((r) => r.status === 429);
