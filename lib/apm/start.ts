@@ -5,6 +5,7 @@
  * (documented in docs/configuration.md): SERVICE_NAME, SECRET_TOKEN, ENVIRONMENT...
  */
 import apm from 'elastic-apm-node';
+import { stripQueryStrings } from './strip-query.js';
 
 if (
   process.env.ELASTIC_APM_SERVER_URL !== undefined &&
@@ -21,6 +22,8 @@ if (
     cloudProvider: 'none',
     logLevel: (process.env.ELASTIC_APM_LOG_LEVEL as 'warn' | undefined) ?? 'warn',
   });
+  // Query strings carry signed download links' credentials: never sent (strip-query.ts).
+  apm.addFilter(stripQueryStrings);
 }
 
 export { apm };

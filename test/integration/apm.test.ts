@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,7 +15,17 @@ import { testEnv } from '../helpers/test-env.js';
 
 interface Intake {
   events: Record<string, any>[];
+  /** Every event request body as the agent sent it (decompressed). */
+  bodies: string[];
   authorizations: string[];
+}
+
+interface App {
+  proc: ChildProcess;
+  url: string;
+  topic: string;
+  secret: string;
+  logFile: string;
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -32,7 +43,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 describe('Elastic APM (opt-in)', function () {
   this.timeout(180_000);
   let intakeServer: Server;
-  const intake: Intake = { events: [], authorizations: [] };
+  const intake: Intake = { events: [], bodies: [], authorizations: [] };
   const apmToken = `apm-secret-${randomUUID()}`;
 
   before(async () => {
@@ -40,6 +51,7 @@ describe('Elastic APM (opt-in)', function () {
       intake.authorizations.push(req.headers.authorization ?? '');
       void readBody(req).then((body) => {
         if (req.url?.startsWith('/intake/v2/events')) {
+          intake.bodies.push(body);
           for (const line of body.split('\n').filter(Boolean))
             intake.events.push(JSON.parse(line) as Record<string, any>);
           res.statusCode = 202;
@@ -57,13 +69,14 @@ describe('Elastic APM (opt-in)', function () {
     intakeServer.close();
   });
 
-  it('sends HTTP and ETL transactions with Kafka and ClickHouse spans', async () => {
+  /** The real entry point with the agent on, reporting to this intake; ready to serve. */
+  async function startApp(): Promise<App> {
     const env = testEnv();
     const port = await findFreePort();
     const topic = uniqueName('apm');
     const secret = `apm-test-secret-${randomUUID()}`;
     const logFile = join(env.workDir, `${topic}.log`);
-    const app = spawnTs(
+    const proc = spawnTs(
       'lib/cli/standalone.ts',
       {
         PORT: String(port),
@@ -87,8 +100,8 @@ describe('Elastic APM (opt-in)', function () {
       },
       logFile,
     );
+    const url = `http://127.0.0.1:${port}`;
     try {
-      const url = `http://127.0.0.1:${port}`;
       await waitFor(
         'ready',
         () => request(`${url}/readyz`),
@@ -96,6 +109,24 @@ describe('Elastic APM (opt-in)', function () {
         120_000,
         250,
       );
+    } catch (err) {
+      proc.kill('SIGTERM');
+      await exited(proc);
+      throw err;
+    }
+    return { proc, url, topic, secret, logFile };
+  }
+
+  async function stopApp(app: App): Promise<string> {
+    app.proc.kill('SIGTERM');
+    await exited(app.proc);
+    return readFileSync(app.logFile, 'utf8');
+  }
+
+  it('sends HTTP and ETL transactions with Kafka and ClickHouse spans', async () => {
+    const app = await startApp();
+    const { url, topic, secret } = app;
+    try {
       const token = await signHs256(secret, { sub: randomUUID(), ttlSec: 600 });
       const film = randomUUID();
       expect(
@@ -149,11 +180,49 @@ describe('Elastic APM (opt-in)', function () {
       expect(metadata.service.name).to.equal('streaming-test');
       expect(intake.authorizations.filter((a) => a !== '')).to.include(`Bearer ${apmToken}`);
     } finally {
-      app.kill('SIGTERM');
-      await exited(app);
+      const logs = await stopApp(app);
+      expect(logs).not.to.contain(apmToken);
+      expect(logs).not.to.contain(secret);
     }
-    const logs = readFileSync(logFile, 'utf8');
-    expect(logs).not.to.contain(apmToken);
-    expect(logs).not.to.contain(secret);
+  });
+
+  it('never sends the query string of a signed report download link', async () => {
+    const app = await startApp();
+    try {
+      const admin = await signHs256(app.secret, { sub: randomUUID(), roles: ['admin'], ttlSec: 600 });
+      const period = new Date().toISOString().slice(0, 7);
+      const linkRes = await request(`${app.url}/api/v1/segments/history?period=${period}`, { token: admin });
+      expect(linkRes.status, JSON.stringify(linkRes.body)).to.equal(200);
+      const link = new URL(linkRes.body.url as string);
+      const signature = link.searchParams.get('signature')!;
+      expect(signature).to.have.length.greaterThan(20);
+      // Requested where the server is, with the signed query exactly as handed out.
+      const download = await fetch(`${app.url}${link.pathname}${link.search}`);
+      expect(download.status).to.equal(200);
+      await download.text();
+
+      const requestUrlOf = (pathname: string) =>
+        intake.events.find((e) => e.transaction?.context?.request?.url?.pathname === pathname)?.transaction
+          .context.request.url;
+      await waitFor(
+        'the download transaction at the intake',
+        async () => intake.events.length,
+        () =>
+          requestUrlOf(link.pathname) !== undefined && requestUrlOf('/api/v1/segments/history') !== undefined,
+        60_000,
+        250,
+      );
+      // Recorded (path kept), its query not: not in any field, nor anywhere in what was sent.
+      const recorded = requestUrlOf(link.pathname);
+      expect(recorded.full).to.equal(`${app.url}${link.pathname}`);
+      expect(recorded).not.to.have.property('search');
+      for (const body of intake.bodies) {
+        expect(body).not.to.contain(signature);
+        expect(body).not.to.contain(encodeURIComponent(signature));
+        expect(body).not.to.contain(link.search.slice(1));
+      }
+    } finally {
+      await stopApp(app);
+    }
   });
 });

@@ -12,13 +12,39 @@ import { ROOT } from '../helpers/processes.js';
 
 const exec = promisify(execFile);
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
+type Port = string | { host_ip?: string; published?: string | number; target?: number };
 type Compose = {
   volumes?: Record<string, unknown>;
   services: Record<
     string,
-    { environment?: Record<string, string>; volumes?: string[]; depends_on?: unknown; command?: string[] }
+    {
+      image?: string;
+      environment?: Record<string, string>;
+      volumes?: string[];
+      depends_on?: unknown;
+      command?: string[] | string;
+      ports?: Port[];
+    }
   >;
 };
+
+// What an operator must set (docker-compose.yml refuses to start without each one).
+const STACK_ENV = {
+  JWT_SECRET: 'j'.repeat(32),
+  POSTGRES_PASSWORD: 'pg-superuser-pw',
+  ELASTIC_PASSWORD: 'elastic-pw',
+  KIBANA_SYSTEM_PASSWORD: 'kibana-system-pw',
+  APM_ES_PASSWORD: 'apm-writer-pw',
+  ELASTIC_APM_SECRET_TOKEN: 'apm-agent-token',
+  GRAFANA_ADMIN_PASSWORD: 'grafana-admin-pw',
+};
+
+/** The host address a published port listens on ('' = every interface). */
+function hostIpOf(port: Port): string {
+  if (typeof port !== 'string') return port.host_ip ?? '';
+  const parts = port.split(':');
+  return parts.length === 3 ? parts[0]! : '';
+}
 
 /**
  * No Docker engine runs here: the compose files are validated by Debian's docker-compose
@@ -31,7 +57,7 @@ describe('stack configuration', () => {
   before(async () => {
     const { stdout } = await exec('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
       cwd: ROOT,
-      env: { ...process.env, JWT_SECRET: 'x'.repeat(32), POSTGRES_PASSWORD: 'x' },
+      env: { ...process.env, ...STACK_ENV },
     });
     stack = parse(stdout) as Compose;
   });
@@ -59,10 +85,81 @@ describe('stack configuration', () => {
       'prometheus',
       'grafana',
       'elasticsearch',
+      'elasticsearch-setup',
       'kibana',
       'apm-server',
       'migrate',
     ]);
+  });
+
+  it('publishes only nginx on every interface; monitoring UIs on loopback only', () => {
+    const published = Object.entries(stack.services).flatMap(([name, s]) =>
+      (s.ports ?? []).map((p) => ({ name, ip: hostIpOf(p), port: p })),
+    );
+    const monitoring = published.filter((p) => p.name !== 'nginx');
+    // Prometheus, Grafana and Kibana are published (for an SSH tunnel); nothing else is.
+    expect(monitoring.map((p) => p.name).sort()).to.deep.equal(['grafana', 'kibana', 'prometheus']);
+    for (const p of monitoring) expect(p.ip, `${p.name} ${JSON.stringify(p.port)}`).to.equal('127.0.0.1');
+    expect(published.filter((p) => p.name === 'nginx')).to.have.length(1);
+  });
+
+  it('runs Elasticsearch with security on, and Kibana and apm-server authenticating', () => {
+    const es = stack.services['elasticsearch']!;
+    expect(es.environment!['xpack.security.enabled']).to.equal('true');
+    expect(es.environment!['ELASTIC_PASSWORD']).to.equal(STACK_ENV.ELASTIC_PASSWORD);
+    const kibana = stack.services['kibana']!.environment!;
+    expect(kibana['ELASTICSEARCH_USERNAME']).to.equal('kibana_system');
+    expect(kibana['ELASTICSEARCH_PASSWORD']).to.equal(STACK_ENV.KIBANA_SYSTEM_PASSWORD);
+    // The setup job gives kibana_system and apm_writer the passwords Kibana and apm-server use.
+    const setup = stack.services['elasticsearch-setup']!;
+    expect(setup.environment).to.include({
+      KIBANA_SYSTEM_PASSWORD: STACK_ENV.KIBANA_SYSTEM_PASSWORD,
+      APM_ES_PASSWORD: STACK_ENV.APM_ES_PASSWORD,
+    });
+    const script = read('infra/elasticsearch/setup-users.sh');
+    expect(script).to.contain('/_security/user/kibana_system/_password');
+    expect(script).to.contain('/_security/user/apm_writer');
+    for (const dependant of ['kibana', 'apm-server'])
+      expect(JSON.stringify(stack.services[dependant]!.depends_on), dependant).to.contain(
+        'elasticsearch-setup',
+      );
+    const apmServer = stack.services['apm-server']!;
+    const command = ([] as string[]).concat(apmServer.command ?? []).join(' ');
+    expect(command).to.contain('output.elasticsearch.username=apm_writer');
+    expect(command).to.match(/output\.elasticsearch\.password=\$+\{APM_ES_PASSWORD\}/);
+    expect(command).to.match(/apm-server\.auth\.secret_token=\$+\{ELASTIC_APM_SECRET_TOKEN\}/);
+    expect(apmServer.environment!['ELASTIC_APM_SECRET_TOKEN']).to.equal(STACK_ENV.ELASTIC_APM_SECRET_TOKEN);
+    expect(stack.services['api-1']!.environment!['ELASTIC_APM_SECRET_TOKEN']).to.equal(
+      STACK_ENV.ELASTIC_APM_SECRET_TOKEN,
+    );
+    // One 8.x release across the Elastic services.
+    const versions = ['elasticsearch', 'elasticsearch-setup', 'kibana', 'apm-server'].map(
+      (n) => stack.services[n]!.image!.split(':')[1],
+    );
+    expect(new Set(versions).size, versions.join(' ')).to.equal(1);
+    expect(versions[0]).to.match(/^8\.\d+\.\d+$/);
+  });
+
+  it("takes Grafana's admin password from the environment, anonymous access off", () => {
+    const grafana = stack.services['grafana']!.environment ?? {};
+    expect(grafana['GF_SECURITY_ADMIN_PASSWORD']).to.equal(STACK_ENV.GRAFANA_ADMIN_PASSWORD);
+    expect(grafana['GF_SECURITY_ADMIN_PASSWORD']).not.to.equal('admin');
+    expect(grafana['GF_AUTH_ANONYMOUS_ENABLED']).to.equal('false');
+  });
+
+  it('refuses to start without each credential', async () => {
+    for (const missing of Object.keys(STACK_ENV)) {
+      const env: NodeJS.ProcessEnv = { ...process.env, ...STACK_ENV };
+      delete env[missing];
+      const failure = await exec('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], {
+        cwd: ROOT,
+        env,
+      }).then(
+        () => undefined,
+        (err: { stderr: string }) => err.stderr,
+      );
+      expect(failure, `without ${missing}`).to.contain(`set ${missing}`);
+    }
   });
 
   it('pins every image version', () => {
@@ -115,7 +212,7 @@ describe('stack configuration', () => {
 
   it("gives the benchmarks' PostgreSQL sessions the server settings the stack runs with", () => {
     const flags = (words: string[]) => words.flatMap((w, i) => (words[i - 1] === '-c' ? [w] : [])).sort();
-    const stackFlags = flags(stack.services['postgres']!.command ?? []);
+    const stackFlags = flags(([] as string[]).concat(stack.services['postgres']!.command ?? []));
     expect(stackFlags).to.include('wal_compression=lz4');
     expect(flags(BENCH_PG_OPTIONS.split(' '))).to.deep.equal(stackFlags);
   });
