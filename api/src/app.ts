@@ -1,10 +1,11 @@
 import Koa from 'koa';
 import compress from 'koa-compress';
-import Router from '@koa/router';
+import type Router from '@koa/router';
 import type { Logger } from '../../lib/log.js';
 import { corsMiddleware } from './http/cors.js';
 import { errorMiddleware } from './http/error.middleware.js';
 import { metricsMiddleware } from './http/metrics.middleware.js';
+import { createRouter } from './http/router.js';
 import type { Metrics } from '../../lib/metrics/registry.js';
 import { requestContextMiddleware } from './http/request-context.middleware.js';
 
@@ -33,8 +34,8 @@ export function createApp(deps: AppDeps): Koa {
   // One root router: a request is matched once, against every route. A middleware pair per
   // router made each request walk all of them in turn, and each read ctx.host (a header
   // parse behind a proxy): about a fifth of the API's CPU on a cached experiments request.
-  // Router-level middleware (auth) keeps its router's prefix when nested.
-  const root = new Router();
+  // Guards sit on each route, and every router matches paths exactly (http/router.ts).
+  const root = createRouter();
   for (const router of deps.routers) root.use(router.routes());
   app.use(root.routes());
   app.use(root.allowedMethods({ throw: true }));

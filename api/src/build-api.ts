@@ -30,6 +30,7 @@ import { ExposureEmitter } from './experiments/exposures.js';
 import { RunningExperiments } from './experiments/running-experiments.js';
 import { StatsService } from './experiments/stats-service.js';
 import { statsRoutes } from './experiments/stats.routes.js';
+import { StatsSessions } from './experiments/stats-session.js';
 import { SegmentStore } from './segments/segment-store.js';
 import { segmentRoutes } from './segments/segments.routes.js';
 import { UserStore } from './segments/user-store.js';
@@ -137,6 +138,8 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     new ClickHouseCompletionReader(deps.clickhouse, config.clickhouseDatabase, config.readTimeoutMs),
     log.child({ module: 'experiment-stats' }),
   );
+  // Signs report links and, derived from it, the stats page's sessions.
+  const reportKey = linkKey(config, log);
   const app = createApp({
     log,
     corsAllowedOrigins: config.corsAllowedOrigins,
@@ -211,11 +214,17 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         running,
         bodyLimitBytes: config.bodyLimitBytes,
       }),
-      statsRoutes({ verify, adminRole: config.adminRole, adminCookie: config.adminCookie, stats }),
+      statsRoutes({
+        verify,
+        adminRole: config.adminRole,
+        adminCookie: config.adminCookie,
+        sessions: new StatsSessions(reportKey, config.statsSessionTtlSeconds),
+        stats,
+      }),
       historyRoutes({
         verify,
         adminRole: config.adminRole,
-        links: new HistoryLinks(linkKey(config, log), config.reportLinkTtlSeconds),
+        links: new HistoryLinks(reportKey, config.reportLinkTtlSeconds),
         exporter: new SegmentHistoryExport(
           {
             postgres: postgresOptions(config, 'segment-history-export'),

@@ -406,8 +406,15 @@ export const OPTIONS = {
   ),
   adminCookie: str(
     'ADMIN_COOKIE',
-    'sa_admin_token',
-    'Cookie the stats page also reads the admin JWT from (a browser cannot send a bearer header without JavaScript).',
+    'sa_stats_session',
+    "Cookie holding the stats page's session, set by signing in at `/pages/experiment-stats/login` (a browser cannot send a bearer header without JavaScript). HttpOnly, Secure, SameSite=Strict; it opens the stats views only and is never a token.",
+  ),
+  statsSessionTtlSeconds: int(
+    'STATS_SESSION_TTL_SECONDS',
+    3600,
+    "How long a stats-page session lasts (never past the admin token's own expiry).",
+    60,
+    7 * 24 * 3600,
   ),
 
   // --- segments ---

@@ -23,6 +23,18 @@ export async function adminToken(h: Harness): Promise<string> {
   return h.token(randomUUID(), { roles: ['admin'] });
 }
 
+/** Signs in on the stats page's form as an admin; the `Cookie` header value of the session. */
+export async function statsSession(h: Harness): Promise<string> {
+  const res = await fetch(`${h.url}/pages/experiment-stats/session`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: await adminToken(h) }).toString(),
+  });
+  if (res.status !== 303) throw new Error(`sign-in answered ${res.status}`);
+  return res.headers.getSetCookie()[0]!.split(';')[0]!;
+}
+
 export async function createExperiment(
   h: Harness,
   key: string,

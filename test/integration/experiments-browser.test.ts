@@ -49,11 +49,23 @@ describe('experiments: stats page in Chromium', function () {
     const expected = report.experiments.find((e: { key: string }) => e.key === key);
     expect(expected.total_devices).to.equal(120);
 
+    // Signing in as a person would: the form, the admin token pasted once, the page.
     const context = await browser.newContext({ javaScriptEnabled: false });
-    await context.addCookies([{ name: h.config.adminCookie, value: await adminToken(h), url: h.url }]);
     const page = await context.newPage();
-    const response = await page.goto(`${h.url}/pages/experiment-stats`);
+    expect((await page.goto(`${h.url}/pages/experiment-stats/login`))?.status()).to.equal(200);
+    await page.fill('textarea[name=token]', await adminToken(h));
+    const [response] = await Promise.all([
+      page.waitForNavigation({ url: `${h.url}/pages/experiment-stats` }),
+      page.click('button[type=submit]'),
+    ]);
     expect(response?.status()).to.equal(200);
+    const [cookie] = await context.cookies(h.url);
+    expect(cookie?.name).to.equal(h.config.adminCookie);
+    expect(cookie).to.include({ httpOnly: true, secure: true, sameSite: 'Strict' });
+    // The session opens the stats views, and is no token for the admin API.
+    expect(cookie!.value.split('.')).to.have.length(3);
+    const asBearer = await request(`${h.url}/api/v1/admin/experiments`, { token: cookie!.value });
+    expect(asBearer.status).to.equal(401);
     expect(await page.title()).to.equal('Experiment stats');
 
     const section = page.locator(`section[data-experiment="${key}"]`);

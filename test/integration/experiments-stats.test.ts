@@ -1,7 +1,14 @@
 import { expect } from 'chai';
 import { groupLag, waitFor } from '../helpers/kafka-helpers.js';
 import { request, startHarness, type Harness } from '../helpers/harness.js';
-import { adminToken, asMap, createExperiment, getExperiments, newDevice } from '../helpers/experiments.js';
+import {
+  adminToken,
+  asMap,
+  createExperiment,
+  getExperiments,
+  newDevice,
+  statsSession,
+} from '../helpers/experiments.js';
 import { randomUUID, uniqueName } from '../helpers/ids.js';
 import { testEnv } from '../helpers/test-env.js';
 
@@ -234,7 +241,7 @@ describe('experiments: exposures and stats', function () {
 
   it('renders the HTML page with the numbers, escaping option values, readable without JavaScript', async () => {
     const res = await fetch(`${h.url}/pages/experiment-stats`, {
-      headers: { Cookie: `${h.config.adminCookie}=${await adminToken(h)}` },
+      headers: { Cookie: await statsSession(h) },
     });
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-type')).to.match(/^text\/html/);
@@ -260,10 +267,40 @@ describe('experiments: exposures and stats', function () {
     ]) {
       expect((await request(`${h.url}${path}`)).status, path).to.equal(401);
       expect((await request(`${h.url}${path}`, { token: viewer })).status, path).to.equal(403);
-      const cookie = await fetch(`${h.url}${path}`, {
-        headers: { Cookie: `${h.config.adminCookie}=${viewer}` },
-      });
-      expect(cookie.status, path).to.equal(403);
+      // The cookie holds a signed session, never a JWT: not even an admin's JWT opens a view.
+      for (const planted of [viewer, await adminToken(h)]) {
+        const cookie = await fetch(`${h.url}${path}`, {
+          headers: { Cookie: `${h.config.adminCookie}=${planted}` },
+        });
+        expect(cookie.status, path).to.equal(401);
+      }
     }
+  });
+  it('signs an admin in on the form, and the session opens the stats views only', async () => {
+    const signIn = async (token: string, headers: Record<string, string> = {}) =>
+      (
+        await fetch(`${h.url}/pages/experiment-stats/session`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+          body: new URLSearchParams({ token }).toString(),
+        })
+      ).status;
+    expect(await signIn(await h.token())).to.equal(403);
+    expect(await signIn('not-a-token')).to.equal(401);
+    expect(await signIn(await adminToken(h), { Origin: 'https://elsewhere.example' })).to.equal(403);
+    const cookie = await statsSession(h);
+    for (const path of [
+      '/api/v1/experiments/stats',
+      '/api/v1/experiments/stats.csv',
+      '/pages/experiment-stats',
+    ]) {
+      expect((await fetch(`${h.url}${path}`, { headers: { Cookie: cookie } })).status, path).to.equal(200);
+    }
+    const write = await fetch(`${h.url}/api/v1/admin/experiments/price/stop`, {
+      method: 'POST',
+      headers: { Cookie: cookie },
+    });
+    expect(write.status).to.equal(401);
   });
 });

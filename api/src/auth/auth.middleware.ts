@@ -1,5 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { UnauthorizedError } from '../../../lib/errors.js';
+import { guarded } from './guard.js';
 import type { Principal, TokenVerifier } from './jwt-verifier.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9\-_.]+)$/;
@@ -16,12 +17,12 @@ export function bearerToken(ctx: Context): string | undefined {
 
 /** Puts the verified Principal on ctx.state.principal or answers 401. */
 export function requireAuth(verify: TokenVerifier): Middleware {
-  return async (ctx, next) => {
+  return guarded(async (ctx, next) => {
     const token = bearerToken(ctx);
     if (token === undefined) throw new UnauthorizedError('missing bearer token', 'invalid_request');
     ctx.state.principal = await verify(token);
     await next();
-  };
+  }, 'viewer');
 }
 
 /** The viewer when a token is sent (and valid: a bad one is still 401), else null. */

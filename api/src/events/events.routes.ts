@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { createUserEventSchemas, toUserEventMessage } from '../../../lib/contracts/user-event.js';
 import type { PropertiesLimits } from '../../../lib/contracts/properties.js';
 import { parseOrThrow } from '../../../lib/contracts/validation.js';
@@ -7,6 +8,9 @@ import type { TokenVerifier } from '../auth/jwt-verifier.js';
 import { readJsonBody } from '../http/json-body.js';
 import type { EventPublisher } from '../ingest/kafka-publisher.js';
 import { keyedByViewer } from '../ingest/keyed.js';
+
+// Full paths, not a router prefix: in strict routing a prefixed '/' would mean a trailing slash.
+const BASE = '/api/v1/events';
 
 export interface EventsRoutesDeps {
   verify: TokenVerifier;
@@ -32,10 +36,10 @@ export function eventsRoutes(deps: EventsRoutesDeps): Router {
     deps.batchMaxEvents,
     now,
   );
-  const router = new Router({ prefix: '/api/v1/events' });
-  router.use(requireAuth(deps.verify));
+  const router = createRouter();
+  const auth = requireAuth(deps.verify);
 
-  router.post('/', async (ctx) => {
+  router.post(BASE, auth, async (ctx) => {
     const item = parseOrThrow(schemas.item, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
     const message = toUserEventMessage(item, principalOf(ctx.state).subject, now());
     await deps.publisher.publish(deps.topic, [keyedByViewer(message)]);
@@ -43,7 +47,7 @@ export function eventsRoutes(deps: EventsRoutesDeps): Router {
     ctx.body = { event_id: message.event_id };
   });
 
-  router.post('/batch', async (ctx) => {
+  router.post(`${BASE}/batch`, auth, async (ctx) => {
     const body = parseOrThrow(schemas.batch, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
     const viewer = principalOf(ctx.state).subject;
     const receivedAt = now();

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { CreateExperiment, EXPERIMENT_KEY, UpdateWeights } from '../../../lib/contracts/experiment.js';
 import { parseOrThrow } from '../../../lib/contracts/validation.js';
 import { NotFoundError } from '../../../lib/errors.js';
@@ -8,6 +9,9 @@ import { readJsonBody } from '../http/json-body.js';
 import type { ExperimentStore } from './experiment-store.js';
 import { experimentView } from './experiment-view.js';
 import type { RunningExperiments } from './running-experiments.js';
+
+// Full paths, not a router prefix: in strict routing a prefixed '/' would mean a trailing slash.
+const BASE = '/api/v1/admin/experiments';
 
 export interface AdminRoutesDeps {
   verify: TokenVerifier;
@@ -25,10 +29,10 @@ function keyParam(raw: string | undefined): string {
 
 /** Admin API (JWT with the admin role): create, list, get, reweight, stop. */
 export function adminExperimentRoutes(deps: AdminRoutesDeps): Router {
-  const router = new Router({ prefix: '/api/v1/admin/experiments' });
-  router.use(requireRole(deps.verify, { role: deps.adminRole }));
+  const router = createRouter();
+  const admin = requireRole(deps.verify, { role: deps.adminRole });
 
-  router.post('/', async (ctx) => {
+  router.post(BASE, admin, async (ctx) => {
     const input = parseOrThrow(
       CreateExperiment,
       await readJsonBody(ctx, deps.bodyLimitBytes),
@@ -41,15 +45,15 @@ export function adminExperimentRoutes(deps: AdminRoutesDeps): Router {
     ctx.body = experimentView(created);
   });
 
-  router.get('/', async (ctx) => {
+  router.get(BASE, admin, async (ctx) => {
     ctx.body = { experiments: (await deps.store.list()).map(experimentView) };
   });
 
-  router.get('/:key', async (ctx) => {
+  router.get(`${BASE}/:key`, admin, async (ctx) => {
     ctx.body = experimentView(await deps.store.get(keyParam(ctx.params.key)));
   });
 
-  router.patch('/:key', async (ctx) => {
+  router.patch(`${BASE}/:key`, admin, async (ctx) => {
     const key = keyParam(ctx.params.key);
     const input = parseOrThrow(UpdateWeights, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
     const updated = await deps.store.updateWeights(key, input.weights);
@@ -57,7 +61,7 @@ export function adminExperimentRoutes(deps: AdminRoutesDeps): Router {
     ctx.body = experimentView(updated);
   });
 
-  router.post('/:key/stop', async (ctx) => {
+  router.post(`${BASE}/:key/stop`, admin, async (ctx) => {
     const stopped = await deps.store.stop(keyParam(ctx.params.key));
     deps.running.invalidate();
     ctx.body = experimentView(stopped);

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { DEVICE_TOKEN } from '../../../lib/contracts/experiment.js';
 import { ValidationError } from '../../../lib/errors.js';
 import type { Metrics } from '../../../lib/metrics/registry.js';
@@ -45,7 +46,7 @@ export function deviceToken(header: string): string {
  */
 export function deviceExperimentRoutes(deps: DeviceRoutesDeps): Router {
   const now = deps.now ?? Date.now;
-  const router = new Router();
+  const router = createRouter();
   router.get('/api/v1/experiments', async (ctx) => {
     const device = deviceToken(ctx.get('Device-Token'));
     const viewer = await optionalPrincipal(ctx, deps.verify);

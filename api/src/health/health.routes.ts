@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -10,7 +11,7 @@ export interface ReadinessCheck {
  * healthy API pods restarted). /readyz: dependencies usable, each check bounded in time.
  */
 export function healthRoutes(checks: ReadinessCheck[], timeoutMs = 1000): Router {
-  const router = new Router();
+  const router = createRouter();
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });

@@ -20,6 +20,19 @@ export async function readJsonBody(ctx: Context, limitBytes: number): Promise<un
       code: 'unsupported_media_type',
     });
   }
+  const text = await readBodyText(ctx, limitBytes);
+  if (text.trim() === '') throw new ValidationError('request body is empty', { code: 'invalid_json' });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ValidationError(`request body is not valid JSON: ${(err as Error).message}`, {
+      code: 'invalid_json',
+    });
+  }
+}
+
+/** The body as UTF-8 text, refused with 413 past `limitBytes` (declared or counted while reading). */
+export async function readBodyText(ctx: Context, limitBytes: number): Promise<string> {
   const declared = Number(ctx.get('Content-Length') || '0');
   if (declared > limitBytes) throw tooLarge(limitBytes);
 
@@ -34,15 +47,7 @@ export async function readJsonBody(ctx: Context, limitBytes: number): Promise<un
     }
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks, size).toString('utf8');
-  if (text.trim() === '') throw new ValidationError('request body is empty', { code: 'invalid_json' });
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new ValidationError(`request body is not valid JSON: ${(err as Error).message}`, {
-      code: 'invalid_json',
-    });
-  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 function tooLarge(limitBytes: number): ValidationError {

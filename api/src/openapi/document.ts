@@ -224,9 +224,36 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
       },
       '/pages/experiment-stats': {
         get: {
-          summary: 'The stats report as an HTML page (admin; bearer or admin cookie)',
+          summary:
+            'The stats report as an HTML page (admin: a bearer token, or the session cookie that signing in sets)',
           ...secured,
           responses: { '200': { description: 'HTML', content: { 'text/html': {} } }, ...ADMIN },
+        },
+      },
+      '/pages/experiment-stats/login': {
+        get: {
+          summary: 'The sign-in form of the stats page (no JavaScript): paste an admin token once',
+          responses: { '200': { description: 'HTML', content: { 'text/html': {} } } },
+        },
+      },
+      '/pages/experiment-stats/session': {
+        post: {
+          summary:
+            'Exchanges an admin token (form field `token`, or a bearer header) for the stats session cookie (HttpOnly, Secure, SameSite=Strict; opens the stats views only), then redirects to the page',
+          requestBody: {
+            required: false,
+            content: {
+              'application/x-www-form-urlencoded': {
+                schema: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] },
+              },
+            },
+          },
+          responses: {
+            '303': { description: 'Signed in: Set-Cookie, and Location of the page' },
+            '401': COMMON['401'],
+            '403': error('Not an admin, or a sign-in posted from another origin'),
+            '415': error('Not a form'),
+          },
         },
       },
       '/api/v1/segments': {

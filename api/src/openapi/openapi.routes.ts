@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { NotFoundError } from '../../../lib/errors.js';
 
 const ASSETS = new Map([
@@ -11,7 +12,7 @@ const ASSETS = new Map([
 
 /** /openapi.json and /docs (Swagger UI served from the swagger-ui-dist package: no CDN). */
 export function openApiRoutes(document: Record<string, unknown>): Router {
-  const router = new Router();
+  const router = createRouter();
   const assetDir = (
     createRequire(import.meta.url)('swagger-ui-dist') as { getAbsoluteFSPath(): string }
   ).getAbsoluteFSPath();

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { NotFoundError } from '../../../lib/errors.js';
 import { createProgressSchemas, FilmIdParam, toProgressMessage } from '../../../lib/contracts/progress.js';
 import { parseOrThrow } from '../../../lib/contracts/validation.js';
@@ -28,10 +29,10 @@ export function progressRoutes(deps: ProgressRoutesDeps): Router {
     deps.batchMaxEvents,
     now,
   );
-  const router = new Router({ prefix: '/api/v1/progress' });
-  router.use(requireAuth(deps.verify));
+  const router = createRouter('/api/v1/progress');
+  const auth = requireAuth(deps.verify);
 
-  router.post('/films/:film_id', async (ctx) => {
+  router.post('/films/:film_id', auth, async (ctx) => {
     const filmId = parseOrThrow(FilmIdParam, ctx.params.film_id, 'film_id');
     const body = parseOrThrow(schemas.single, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
     const viewer = principalOf(ctx.state).subject;
@@ -41,7 +42,7 @@ export function progressRoutes(deps: ProgressRoutesDeps): Router {
     ctx.body = { event_id: message.event_id };
   });
 
-  router.post('/batch', async (ctx) => {
+  router.post('/batch', auth, async (ctx) => {
     const body = parseOrThrow(schemas.batch, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
     const viewer = principalOf(ctx.state).subject;
     const receivedAt = now();
@@ -53,7 +54,7 @@ export function progressRoutes(deps: ProgressRoutesDeps): Router {
     ctx.body = { accepted: messages.length, event_ids: messages.map((m) => m.event_id) };
   });
 
-  router.get('/films/:film_id', async (ctx) => {
+  router.get('/films/:film_id', auth, async (ctx) => {
     const filmId = parseOrThrow(FilmIdParam, ctx.params.film_id, 'film_id').toLowerCase();
     const latest = await deps.reader.latest(principalOf(ctx.state).subject, filmId);
     if (latest === null) throw new NotFoundError('no progress recorded for this film');

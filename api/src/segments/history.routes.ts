@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { createHistoryPeriodSchema, HistoryDownloadQuery } from '../../../lib/contracts/segment.js';
@@ -26,7 +27,7 @@ export const HISTORY_DOWNLOAD_PATH = '/api/v1/segments/history/download';
  */
 export function historyRoutes(deps: HistoryRoutesDeps): Router {
   const period = createHistoryPeriodSchema(deps.now);
-  const router = new Router();
+  const router = createRouter();
 
   router.get('/api/v1/segments/history', requireRole(deps.verify, { role: deps.adminRole }), (ctx) => {
     const month = parseOrThrow(period, ctx.query.period, 'period');

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { createRouter } from '../http/router.js';
 import { z } from 'zod';
 import { CreateSegment, createSegmentChangeSchema, SEGMENT_SLUG } from '../../../lib/contracts/segment.js';
 import { parseOrThrow } from '../../../lib/contracts/validation.js';
@@ -37,7 +38,7 @@ export function segmentRoutes(deps: SegmentRoutesDeps): Router {
   const now = deps.now ?? Date.now;
   const change = createSegmentChangeSchema(now);
   const admin = requireRole(deps.verify, { role: deps.adminRole });
-  const router = new Router({ prefix: '/api/v1' });
+  const router = createRouter('/api/v1');
 
   router.post('/segments', admin, async (ctx) => {
     const input = parseOrThrow(CreateSegment, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
