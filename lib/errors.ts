@@ -82,8 +82,10 @@ export class ConfigError extends Error {
     readonly key: string,
     readonly value: string,
     readonly expected: string,
+    /** For options wrong only in combination with others, where key=value would mislead. */
+    message = `invalid config ${key}=${JSON.stringify(value)}: expected ${expected}`,
   ) {
-    super(`invalid config ${key}=${JSON.stringify(value)}: expected ${expected}`);
+    super(message);
     this.name = 'ConfigError';
   }
 }

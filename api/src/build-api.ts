@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import { routesOf } from './http/routes-of.js';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../../lib/config/config.js';
+import { warnOnUnboundSecret } from '../../lib/config/jwt-binding.js';
 import { kafkaClientOptions } from '../../lib/kafka/client.js';
 import type { Logger } from '../../lib/log.js';
 import { createApp } from './app.js';
@@ -67,6 +68,7 @@ export interface Api {
 /** Wires the API from config and its clients. Start publisher before http; stop in reverse. */
 export function buildApi(config: Config, deps: ApiDeps): Api {
   const log = deps.log.child({ module: 'api' });
+  warnOnUnboundSecret(config, log);
   const verify = cachedVerifier(
     createJwtVerifier({
       secret: config.jwtSecret,

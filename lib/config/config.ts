@@ -1,4 +1,5 @@
 import { checkKafkaSecurity } from '../kafka/security.js';
+import { checkJwksBinding } from './jwt-binding.js';
 import { bool, int, list, oneOf, optionalStr, str, url, type Option } from './options.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -102,8 +103,14 @@ export const OPTIONS = {
     true,
   ),
   jwtJwksUrl: url('JWT_JWKS_URL', 'JWKS endpoint for RS256/ES256/EdDSA tokens; keys are cached.'),
-  jwtIssuer: optionalStr('JWT_ISSUER', 'Required `iss` claim, if set.'),
-  jwtAudience: optionalStr('JWT_AUDIENCE', 'Required `aud` claim, if set.'),
+  jwtIssuer: optionalStr(
+    'JWT_ISSUER',
+    'Required `iss` claim. Must be set with JWT_JWKS_URL; with JWT_SECRET, not set: any issuer (warned at startup).',
+  ),
+  jwtAudience: optionalStr(
+    'JWT_AUDIENCE',
+    'Required `aud` claim. Must be set with JWT_JWKS_URL; with JWT_SECRET, not set: any audience (warned at startup).',
+  ),
   jwtClockToleranceSec: int('JWT_CLOCK_TOLERANCE_SEC', 30, 'Clock skew tolerated on exp/nbf/iat.', 0, 600),
   jwtJwksCacheMaxAgeMs: int(
     'JWT_JWKS_CACHE_MAX_AGE_MS',
@@ -498,6 +505,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     out[name] = (option as Option<unknown>).parse(env[option.key]);
   }
   const config = Object.freeze(out) as Config;
+  checkJwksBinding(config);
   // Rules between options (each one alone already parsed).
   checkKafkaSecurity(config);
   return config;

@@ -157,6 +157,9 @@ describe('remembered verifications (JWT_VERIFY_CACHE_*)', () => {
 });
 
 describe('JWT from a JWKS URL (RS256, ES256, EdDSA)', () => {
+  // Required with a JWKS URL (loadConfig refuses to start without them).
+  const ISSUER = 'https://idp.test/';
+  const AUDIENCE = 'streaming-api';
   let h: Harness;
   let jwksServer: Server;
   let jwksFetches = 0;
@@ -180,7 +183,14 @@ describe('JWT from a JWKS URL (RS256, ES256, EdDSA)', () => {
     });
     await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
     const port = (jwksServer.address() as AddressInfo).port;
-    h = await startHarness({ env: { JWT_SECRET: '', JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json` } });
+    h = await startHarness({
+      env: {
+        JWT_SECRET: '',
+        JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks.json`,
+        JWT_ISSUER: ISSUER,
+        JWT_AUDIENCE: AUDIENCE,
+      },
+    });
   });
   after(async () => {
     await h.stop();
@@ -188,7 +198,7 @@ describe('JWT from a JWKS URL (RS256, ES256, EdDSA)', () => {
   });
 
   const sign = (alg: string, claims: Record<string, unknown> = {}) =>
-    new SignJWT({ exp: now() + 600, ...claims })
+    new SignJWT({ exp: now() + 600, iss: ISSUER, aud: AUDIENCE, ...claims })
       .setProtectedHeader({ alg, kid: `k-${alg}` })
       .setSubject(randomUUID())
       .sign(keys[alg]!.privateKey);
@@ -200,6 +210,15 @@ describe('JWT from a JWKS URL (RS256, ES256, EdDSA)', () => {
     });
   }
 
+  it('answers 401 for a token from the same keys issued to another audience or by another issuer', async () => {
+    const otherApp = await post(await sign('RS256', { aud: 'another-application' }));
+    expectUnauthorized(otherApp);
+    expect(otherApp.body.error.message).to.equal('token claim aud is invalid');
+    const otherIssuer = await post(await sign('ES256', { iss: 'https://other-tenant.idp.test/' }));
+    expectUnauthorized(otherIssuer);
+    expect(otherIssuer.body.error.message).to.equal('token claim iss is invalid');
+  });
+
   it('caches the key set instead of fetching it per request', async () => {
     for (let i = 0; i < 5; i++) expect((await post(await sign('RS256'))).status).to.equal(202);
     expect(jwksFetches).to.equal(1);
@@ -207,7 +226,7 @@ describe('JWT from a JWKS URL (RS256, ES256, EdDSA)', () => {
 
   it('answers 401 for an HS256 token whose secret is the public key (algorithm confusion)', async () => {
     const publicJwkAsSecret = new TextEncoder().encode(JSON.stringify(keys.RS256!.jwk));
-    const token = await new SignJWT({ exp: now() + 600 })
+    const token = await new SignJWT({ exp: now() + 600, iss: ISSUER, aud: AUDIENCE })
       .setProtectedHeader({ alg: 'HS256', kid: 'k-RS256' })
       .setSubject(randomUUID())
       .sign(publicJwkAsSecret);
@@ -218,7 +237,7 @@ describe('JWT from a JWKS URL (RS256, ES256, EdDSA)', () => {
 
   it('answers 401 for a token signed by a key not in the set', async () => {
     const stranger = await generateKeyPair('RS256');
-    const token = await new SignJWT({ exp: now() + 600 })
+    const token = await new SignJWT({ exp: now() + 600, iss: ISSUER, aud: AUDIENCE })
       .setProtectedHeader({ alg: 'RS256', kid: 'k-unknown' })
       .setSubject(randomUUID())
       .sign(stranger.privateKey);
