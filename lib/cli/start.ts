@@ -3,7 +3,9 @@ import '../apm/start.js';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/config.js';
+import { DEV_TOKEN_TTL_SEC } from '../auth/dev-token.js';
 import { signHs256 } from '../auth/sign-token.js';
+import { maskUrlCredentials } from '../config/mask-url.js';
 import { runServices, type Service } from '../lifecycle.js';
 import { devSecret } from '../runtime/dev-secret.js';
 import { LocalKafka } from '../runtime/local-kafka.js';
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
           ? '<token from your identity provider>'
           : await signHs256(base.config.jwtSecret, {
               sub: viewer,
-              ttlSec: 24 * 3600,
+              ttlSec: DEV_TOKEN_TTL_SEC,
               issuer: base.config.jwtIssuer,
               audience: base.config.jwtAudience,
             });
@@ -64,9 +66,11 @@ async function main(): Promise<void> {
         [
           '',
           `  Streaming analytics is running at ${url}`,
-          `  Kafka: ${base.config.kafkaBrokers.join(',')}   ClickHouse: ${base.config.clickhouseUrl ?? `embedded (${base.config.clickhouseDataDir})`}`,
+          maskUrlCredentials(
+            `  Kafka: ${base.config.kafkaBrokers.join(',')}   ClickHouse: ${base.config.clickhouseUrl ?? `embedded (${base.config.clickhouseDataDir})`}`,
+          ),
           '',
-          `  Dev token (viewer ${viewer}, valid 24 h):`,
+          `  Dev token (viewer ${viewer}, valid ${DEV_TOKEN_TTL_SEC / 3600} h):`,
           `  TOKEN=${token}`,
           '',
           '  Record a playback position, then read it back:',

@@ -1,29 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { parseTokenArgs } from '../auth/dev-token.js';
 import { signHs256 } from '../auth/sign-token.js';
 import { loadConfig } from '../config/config.js';
 import { devSecret } from '../runtime/dev-secret.js';
 
 /**
- * npm run token -- --sub <uuid> [--role <role>] [--ttl-sec <seconds>]
+ * npm run token -- --sub <uuid> [--role <role>] [--ttl-sec <seconds>] (default: one day)
  * Prints a signed HS256 token on stdout: JWT_SECRET when set, else the local dev secret.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      sub: { type: 'string' },
-      role: { type: 'string', multiple: true },
-      'ttl-sec': { type: 'string', default: String(7 * 24 * 3600) },
-    },
-  });
+  const args = parseTokenArgs(process.argv.slice(2));
   const config = loadConfig();
   if (config.jwtJwksUrl !== undefined) {
     throw new Error('JWT_JWKS_URL is set: tokens come from your identity provider, not from this tool');
   }
   const token = await signHs256(config.jwtSecret ?? devSecret(config.localDataDir), {
-    sub: values.sub ?? randomUUID(),
-    roles: values.role,
-    ttlSec: Number(values['ttl-sec']),
+    sub: args.sub ?? randomUUID(),
+    roles: args.roles,
+    ttlSec: args.ttlSec,
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
   });

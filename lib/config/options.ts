@@ -117,3 +117,19 @@ export function url(key: string, doc: string): Option<string | undefined> {
     undefined,
   );
 }
+
+/** An optional secret key: when set, at least `minBytes` bytes (UTF-8), else ConfigError. */
+export function secretKey(key: string, doc: string, minBytes: number): Option<string | undefined> {
+  return make<string | undefined>(
+    key,
+    undefined,
+    doc,
+    (raw) => {
+      if (Buffer.byteLength(raw, 'utf8') < minBytes)
+        throw new ConfigError(key, '[redacted]', `at least ${minBytes} bytes`);
+      return raw;
+    },
+    undefined,
+    true,
+  );
+}

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import { createClickHouse } from '../clickhouse/client.js';
 import { loadConfig, redactedConfig, type Config } from '../config/config.js';
+import { maskUrlCredentials } from '../config/mask-url.js';
 import { createKafka, kafkaClientOptions } from '../kafka/client.js';
 import { createLogger, type Logger } from '../log.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
@@ -44,9 +45,9 @@ export function exitWhenStopped(): never {
 
 /** Entry points end here: log the reason a process could not run, exit non-zero. */
 export function exitOnFatal(err: unknown): never {
-  // The logger may not exist yet (bad config): plain stderr, one JSON line.
-  process.stderr.write(
-    `${JSON.stringify({ level: 'fatal', msg: 'process_failed', error: err instanceof Error ? err.message : String(err) })}\n`,
-  );
+  // The logger may not exist yet (bad config): plain stderr, one JSON line. A driver's
+  // message may quote the URL it could not reach, password included.
+  const error = maskUrlCredentials(err instanceof Error ? err.message : String(err));
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'process_failed', error })}\n`);
   process.exit(1);
 }
