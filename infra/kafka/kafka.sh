@@ -10,6 +10,9 @@
 #   kafka.sh start [DIR] [NODES] [PORT]    fetch + format (if new) + run all nodes, wait
 #
 # Defaults: DIR=.data/kafka NODES=1 PORT=9092. Heap per node: KAFKA_HEAP (default 512m).
+# SCRAM users for a SASL listener: KAFKA_SCRAM_CREDENTIALS at format, one per line, e.g.
+# 'SCRAM-SHA-256=[name=etl,password=...]' (KRaft keeps them in the cluster metadata, which
+# format writes; lib/runtime/local-kafka.ts adds the listeners).
 # Extra JVM flags: KAFKA_JVM_OPTS (default none), e.g. GC logging or GC threads for a
 # broker that shares its cores.
 set -euo pipefail
@@ -38,6 +41,10 @@ format() {
   while [[ "$cluster_id" == -* ]]; do
     cluster_id="$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
   done
+  local scram=() line
+  while IFS= read -r line; do
+    [ -n "$line" ] && scram+=(--add-scram "$line")
+  done <<<"${KAFKA_SCRAM_CREDENTIALS:-}"
   for ((i = 1; i <= nodes; i++)); do
     cat >"$dir/server-$i.properties" <<PROPS
 process.roles=broker,controller
@@ -63,7 +70,7 @@ num.io.threads=4
 PROPS
     java -cp "$LIB/*" -Dkafka.log.file="$dir/format-$i.log" \
       -Dlog4j2.configurationFile="$HERE/log4j2.properties" \
-      kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server-$i.properties" >"$dir/format-$i.out" 2>&1 ||
+      kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server-$i.properties" "${scram[@]}" >"$dir/format-$i.out" 2>&1 ||
       { cat "$dir/format-$i.out" >&2; return 1; }
   done
   echo "$nodes" >"$dir/nodes"

@@ -93,14 +93,14 @@ export function kafkaSecurity(c: SecurityConfig): KafkaSecurity {
         rejectUnauthorized: c.kafkaSslRejectUnauthorized,
       }
     : undefined;
-  const sasl =
+  const sasl: KafkaSasl | undefined =
     c.kafkaSaslMechanism === 'none'
       ? undefined
-      : ({
+      : {
           mechanism: c.kafkaSaslMechanism,
           username: c.kafkaSaslUsername ?? '',
           password: c.kafkaSaslPassword ?? '',
-        } as KafkaSasl);
+        };
   return { tls, sasl };
 }
 

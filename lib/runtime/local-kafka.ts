@@ -1,9 +1,16 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { sleep } from '../retry.js';
+import {
+  SASL_SSL_PORT_OFFSET,
+  scramCredentials,
+  secureListenerProperties,
+  SSL_PORT_OFFSET,
+  type SecureListeners,
+} from './kafka-secure-listeners.js';
 import { signalChild } from './signal-child.js';
 
 const SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../infra/kafka/kafka.sh');
@@ -14,6 +21,8 @@ export interface LocalKafkaOptions {
   nodes: number;
   basePort: number;
   heap?: string;
+  /** Also open SSL and SASL_SSL listeners (basePort must leave +200/+300 free). */
+  secure?: SecureListeners;
 }
 
 /**
@@ -27,14 +36,36 @@ export class LocalKafka {
   constructor(private readonly opts: LocalKafkaOptions) {}
 
   get brokers(): string[] {
-    return Array.from({ length: this.opts.nodes }, (_, i) => `127.0.0.1:${this.opts.basePort + i}`);
+    return this.addresses(0);
+  }
+
+  /** The SSL listeners (only with `secure`). */
+  get sslBrokers(): string[] {
+    return this.addresses(SSL_PORT_OFFSET);
+  }
+
+  /** The SASL_SSL (SCRAM-SHA-256) listeners (only with `secure`). */
+  get saslSslBrokers(): string[] {
+    return this.addresses(SASL_SSL_PORT_OFFSET);
+  }
+
+  private addresses(offset: number): string[] {
+    return Array.from({ length: this.opts.nodes }, (_, i) => `127.0.0.1:${this.opts.basePort + offset + i}`);
   }
 
   async start(timeoutMs = 90_000): Promise<void> {
     mkdirSync(this.opts.dir, { recursive: true });
     run(['fetch']);
     if (!existsSync(join(this.opts.dir, 'nodes'))) {
-      run(['format', this.opts.dir, String(this.opts.nodes), String(this.opts.basePort)]);
+      const secure = this.opts.secure;
+      run(
+        ['format', this.opts.dir, String(this.opts.nodes), String(this.opts.basePort)],
+        secure === undefined ? {} : { KAFKA_SCRAM_CREDENTIALS: scramCredentials(secure) },
+      );
+      for (let i = 0; secure !== undefined && i < this.opts.nodes; i++) {
+        const props = join(this.opts.dir, `server-${i + 1}.properties`);
+        appendFileSync(props, secureListenerProperties(secure, this.opts.basePort, i));
+      }
     }
     for (let node = 1; node <= this.opts.nodes; node++) this.spawnNode(node);
     await this.waitReady(timeoutMs);
@@ -115,7 +146,10 @@ export class LocalKafka {
   }
 }
 
-function run(args: string[]): void {
-  const res = spawnSync('bash', [SCRIPT, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+function run(args: string[], env: Record<string, string> = {}): void {
+  const res = spawnSync('bash', [SCRIPT, ...args], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   if (res.status !== 0) throw new Error(`kafka.sh ${args.join(' ')} failed with ${res.status}`);
 }

@@ -9,15 +9,16 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 /**
- * A base port P such that P..P+count-1 and P+100..P+100+count-1 are all free.
+ * A base port P such that P..P+count-1 and P+100..P+100+count-1 (more blocks with `offsets`,
+ * e.g. a broker's TLS listeners) are all free.
  * NOTE: drawn from 20000-31999, below Linux's ephemeral range (32768+): there an outgoing
  * client connection can take a port between this check and the broker's bind (the fault
  * suite saw a broker fail to start that way).
  */
-export async function findFreePortBlock(count: number): Promise<number> {
+export async function findFreePortBlock(count: number, offsets = [0, 100]): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 11800);
-    const ports = Array.from({ length: count }, (_, i) => [base + i, base + 100 + i]).flat();
+    const base = 20000 + Math.floor(Math.random() * (11800 - Math.max(...offsets)));
+    const ports = Array.from({ length: count }, (_, i) => offsets.map((o) => base + o + i)).flat();
     const free = await Promise.all(ports.map((p) => isPortFree(p)));
     if (free.every(Boolean)) return base;
   }
