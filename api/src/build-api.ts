@@ -6,6 +6,8 @@ import type { Config } from '../../lib/config/config.js';
 import { warnOnUnboundSecret } from '../../lib/config/jwt-binding.js';
 import { kafkaClientOptions } from '../../lib/kafka/client.js';
 import type { Logger } from '../../lib/log.js';
+import { DeviceRetention } from './experiments/device-retention.js';
+import { DeviceSeenWriter } from './experiments/device-seen.js';
 import { createApp } from './app.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { cachedVerifier } from './auth/verified-token-cache.js';
@@ -197,6 +199,15 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
             cacheSize: config.experimentsDeviceCacheSize,
             registerLingerMs: config.experimentsRegisterLingerMs,
             deviceLoad: config.experimentsDeviceLoad,
+            queueMax: config.experimentsDeviceQueueMax,
+            seen:
+              config.experimentsDeviceRetentionDays > 0
+                ? new DeviceSeenWriter(
+                    deps.pool,
+                    (err) => log.warn({ err }, 'devices_seen_not_recorded'),
+                    config.experimentsDeviceQueueMax,
+                  )
+                : undefined,
           },
           (viewer) => segments.activeSlugs(viewer),
           observeBatch,
@@ -248,6 +259,21 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     ],
   });
   const http = new HttpServer(app, config.host, config.port, log);
-  const services: Service[] = [publisher, ...(usersReplica === undefined ? [] : [usersReplica]), http];
+  const retention =
+    config.experimentsDeviceRetentionDays > 0
+      ? [
+          new DeviceRetention(
+            deps.pool,
+            config.experimentsDeviceRetentionDays,
+            log.child({ module: 'device-retention' }),
+          ),
+        ]
+      : [];
+  const services: Service[] = [
+    publisher,
+    ...(usersReplica === undefined ? [] : [usersReplica]),
+    ...retention,
+    http,
+  ];
   return { app, routes: routesOf(app), publisher, http, usersReplica, services };
 }

@@ -1,7 +1,6 @@
 import { checkKafkaSecurity } from '../kafka/security.js';
 import { checkJwksBinding } from './jwt-binding.js';
-import { maskConfigValue } from './mask-url.js';
-import { bool, int, list, oneOf, optionalStr, secretKey, str, url, type Option } from './options.js';
+import { bool, int, list, oneOf, optionalStr, str, url, type Option } from './options.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -394,6 +393,18 @@ export const OPTIONS = {
     0,
     100,
   ),
+  experimentsDeviceQueueMax: int(
+    'EXPERIMENTS_DEVICE_QUEUE_MAX',
+    10000,
+    'Most device requests waiting for their lookup, and most for their registration, to start (each queue); one more answers 503 with Retry-After at once instead of waiting. Normally a few wait, behind the statement in flight; thousands mean PostgreSQL has stalled, and the default is a few seconds of arrivals at a few thousand devices/s, about where the edge (10 s) would give up on them anyway.',
+    1,
+  ),
+  experimentsDeviceRetentionDays: int(
+    'EXPERIMENTS_DEVICE_RETENTION_DAYS',
+    180,
+    'Devices not seen for this many days are deleted with their assignments (daily, by every API process), so tokens that never come back do not pile up; a device is recorded as seen about once a day, never per request. A deleted device that returns is a new device (eligible only for experiments created after). Experiment stats then count the devices seen within the window: keep it longer than experiments run. 0: keep devices forever.',
+    0,
+  ),
   experimentsDeviceLoad: oneOf(
     'EXPERIMENTS_DEVICE_LOAD',
     'adaptive',
@@ -456,10 +467,10 @@ export const OPTIONS = {
     'Dev-only HTTP routes to create and delete users (production users arrive from the users topic). `npm start` turns them on.',
   ),
 
-  reportLinkSecret: secretKey(
+  reportLinkSecret: optionalStr(
     'REPORT_LINK_SECRET',
-    'Key that signs report download links (segment history); at least 32 bytes. Not set: derived from JWT_SECRET; with neither (JWKS only), a random key per process, so a link works only on the API process that made it.',
-    32,
+    'Key that signs report download links (segment history). Not set: derived from JWT_SECRET; with neither (JWKS only), a random key per process, so a link works only on the API process that made it.',
+    true,
   ),
   reportLinkTtlSeconds: int(
     'REPORT_LINK_TTL_SECONDS',
@@ -512,12 +523,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return config;
 }
 
-/** Config safe to log: secrets replaced, passwords in URLs masked. */
+/** Config safe to log: secrets replaced. */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, option] of Object.entries(OPTIONS)) {
     const value = (config as Record<string, unknown>)[name];
-    out[name] = option.secret && value !== undefined ? '[redacted]' : maskConfigValue(value);
+    out[name] = option.secret && value !== undefined ? '[redacted]' : value;
   }
   return out;
 }

@@ -90,7 +90,8 @@ export function createHistoryPeriodSchema(now: () => number = Date.now) {
 }
 
 export const HistoryLink = z.strictObject({
-  url: z.url(),
+  // Absolute with PUBLIC_BASE_URL; root-relative without (never the request's Host).
+  url: z.union([z.url(), z.string().regex(/^\/api\/v1\/segments\/history\/download\?/)]),
   expires_at: z.iso.datetime(),
 });
 

@@ -47,6 +47,15 @@ export interface BatchLoaderOptions {
    * fixed cost, such as a commit.
    */
   lingerMs?: number;
+  /**
+   * Most callers waiting for a load to start (loads in flight not counted); one more is
+   * refused at once with `overflow()`. Unbounded by default. Without a bound, a database
+   * that stalls while requests keep coming holds every one of them, and its memory, until
+   * the edge gives up on them.
+   */
+  maxQueued?: number;
+  /** The error a caller refused by maxQueued gets. */
+  overflow?: () => Error;
 }
 
 interface Group<K, V> {
@@ -79,12 +88,16 @@ export class BatchLoader<K, V, C = undefined> {
   /** Oldest group first (a Map keeps insertion order). */
   private pending = new Map<C | undefined, Group<K, V>>();
   private size = 0;
+  /** Callers in pending (a key asked for twice counts twice). */
+  private queued = 0;
   private inFlight = 0;
   private scheduled = false;
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
   private readonly lingerMs: number;
+  private readonly maxQueued: number;
+  private readonly overflow: () => Error;
   private readonly onLoad: (keys: number) => void;
   private readonly onWait: (seconds: number) => void;
 
@@ -95,11 +108,14 @@ export class BatchLoader<K, V, C = undefined> {
     this.maxBatch = opts.maxBatch ?? 500;
     this.maxInFlight = opts.maxInFlight ?? Infinity;
     this.lingerMs = opts.lingerMs ?? 0;
+    this.maxQueued = opts.maxQueued ?? Infinity;
+    this.overflow = opts.overflow ?? (() => new Error('too many lookups waiting'));
     this.onLoad = opts.onLoad ?? (() => {});
     this.onWait = opts.onWait ?? (() => {});
   }
 
   load(key: K, context?: C): Promise<V | undefined> {
+    if (this.queued >= this.maxQueued) return Promise.reject(this.overflow());
     return new Promise((resolve, reject) => {
       let group = this.pending.get(context);
       if (group === undefined) {
@@ -107,6 +123,7 @@ export class BatchLoader<K, V, C = undefined> {
         this.pending.set(context, group);
       }
       const waiter = { resolve, reject, since: performance.now() };
+      this.queued += 1;
       const waiters = group.keys.get(key);
       if (waiters === undefined) {
         group.keys.set(key, [waiter]);
@@ -143,6 +160,7 @@ export class BatchLoader<K, V, C = undefined> {
     if (group.keys.size <= this.maxBatch) {
       this.pending.delete(context);
       this.size -= group.keys.size;
+      for (const waiters of group.keys.values()) this.queued -= waiters.length;
       return group.keys;
     }
     const batch = new Map<K, Waiter<V>[]>();
@@ -150,6 +168,7 @@ export class BatchLoader<K, V, C = undefined> {
       if (batch.size === this.maxBatch) break;
       batch.set(key, waiters);
       group.keys.delete(key);
+      this.queued -= waiters.length;
     }
     this.size -= batch.size;
     return batch;

@@ -193,7 +193,7 @@ describe('Elastic APM (opt-in)', function () {
       const period = new Date().toISOString().slice(0, 7);
       const linkRes = await request(`${app.url}/api/v1/segments/history?period=${period}`, { token: admin });
       expect(linkRes.status, JSON.stringify(linkRes.body)).to.equal(200);
-      const link = new URL(linkRes.body.url as string);
+      const link = new URL(linkRes.body.url as string, app.url);
       const signature = link.searchParams.get('signature')!;
       expect(signature).to.have.length.greaterThan(20);
       // Requested where the server is, with the signed query exactly as handed out.

@@ -35,6 +35,30 @@ describe('BatchLoader', () => {
     expect(await Promise.all(rest)).to.deep.equal(['B', 'C', 'D', 'B']);
   });
 
+  it('with maxQueued, refuses a caller at once while that many wait, and takes callers again once they start', async () => {
+    const { calls, loadMany } = controlled();
+    const full = new Error('full');
+    const loader = new BatchLoader(loadMany, { maxInFlight: 1, maxQueued: 2, overflow: () => full });
+    const a = loader.load('a');
+    await nextTurn();
+    // 'a' is in flight, not queued: two more may wait (a key asked twice counts twice).
+    const waiting = [loader.load('b'), loader.load('b')];
+    let refused: unknown;
+    await loader.load('c').catch((err: unknown) => (refused = err));
+    expect(refused).to.equal(full);
+    calls[0]!.finish();
+    expect(await a).to.equal('A');
+    await nextTurn();
+    expect(calls.map((c) => c.keys)).to.deep.equal([['a'], ['b']]);
+    // The waiters went into the load in flight: the queue has room again.
+    const c = loader.load('c');
+    calls[1]!.finish();
+    expect(await Promise.all(waiting)).to.deep.equal(['B', 'B']);
+    await nextTurn();
+    calls[2]!.finish();
+    expect(await c).to.equal('C');
+  });
+
   it("reports each caller's wait, queue included, also for a failed load", async () => {
     const { calls, loadMany } = controlled();
     const seen: Array<[string, string, number]> = [];

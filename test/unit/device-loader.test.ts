@@ -8,7 +8,8 @@ type Values = [string[], string[], number[], number[], number[]];
 
 /**
  * A database double for the device-load statement: `known` devices are read (first seen at
- * 1000, with their stored options); every other token is registered (first seen at 5) with
+ * 1000, `k` last recorded as seen at 3000, with their stored options); every other token is
+ * registered (first seen at 5) with
  * every candidate assignment given for it. Records each call's values.
  */
 function fakePool(calls: Values[], known: Record<string, Array<[number, number]>> = {}): Pool {
@@ -24,6 +25,7 @@ function fakePool(calls: Values[], known: Record<string, Array<[number, number]>
             rows.push({
               token,
               first_seen_us: '1000',
+              last_seen_us: token === 'k' ? '3000' : null,
               experiment_id: null,
               option_position: null,
               registered: false,
@@ -32,6 +34,7 @@ function fakePool(calls: Values[], known: Record<string, Array<[number, number]>
             rows.push({
               token,
               first_seen_us: '1000',
+              last_seen_us: token === 'k' ? '3000' : null,
               experiment_id: String(e),
               option_position: p,
               registered: false,
@@ -43,6 +46,7 @@ function fakePool(calls: Values[], known: Record<string, Array<[number, number]>
             rows.push({
               token,
               first_seen_us: '5',
+              last_seen_us: null,
               experiment_id: String(aExperiments[i]),
               option_position: aPositions[i],
               registered: true,
@@ -95,8 +99,9 @@ describe('DeviceLoader', () => {
       loader.load('fresh', list),
     ]);
     expect(calls).to.have.length(1);
-    expect(k).to.deep.equal({ state: [1000, 7, 2], created: [], registered: false });
-    expect(empty).to.deep.equal({ state: [1000], created: [], registered: false });
+    // [first seen, last seen (first seen when never recorded), experiment, position]
+    expect(k).to.deep.equal({ state: [1000, 3000, 7, 2], created: [], registered: false });
+    expect(empty).to.deep.equal({ state: [1000, 1000], created: [], registered: false });
     expect(fresh.registered).to.equal(true);
     expect(fresh.created).to.deep.equal([7]);
   });

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import type { Pool } from 'pg';
 import { AssignmentService } from '../../api/src/experiments/assignment-service.js';
 import { mayServe, type StoredExperiment } from '../../api/src/experiments/experiment-store.js';
 import { RunningExperiments } from '../../api/src/experiments/running-experiments.js';
+import { memoryDatabase } from '../helpers/memory-devices.js';
 
 const base = {
   description: '',
@@ -43,85 +43,6 @@ describe('mayServe (segment-targeted experiments)', () => {
     expect(mayServe(excludeOnly, new Set())).to.equal(true);
   });
 });
-
-/**
- * An in-memory database double: devices (first seen at 10 µs) and assignments, for the
- * statements AssignmentService sends; `names` records each statement's name.
- */
-function memoryDatabase(names: string[]): { pool: Pool; stored: Map<string, Map<number, number>> } {
-  const stored = new Map<string, Map<number, number>>();
-  interface Row {
-    token: string;
-    first_seen_us: string;
-    experiment_id: string | null;
-    option_position: number | null;
-    registered?: boolean;
-  }
-  const rowsOf = (token: string, registered?: boolean): Row[] => {
-    const held = [...stored.get(token)!];
-    const extra = registered === undefined ? {} : { registered };
-    if (held.length === 0)
-      return [{ token, first_seen_us: '10', experiment_id: null, option_position: null, ...extra }];
-    return held.map(([e, p]) => ({
-      token,
-      first_seen_us: '10',
-      experiment_id: String(e),
-      option_position: p,
-      ...extra,
-    }));
-  };
-  const pool = {
-    query: async (q: { name: string; values: unknown[] }) => {
-      names.push(q.name);
-      if (q.name === 'devices-read') {
-        const tokens = q.values[0] as string[];
-        return { rows: tokens.filter((t) => stored.has(t)).flatMap((t) => rowsOf(t)) };
-      }
-      if (q.name === 'devices-load') {
-        const [tokens, aTokens, aExperiments, aPositions] = q.values as [
-          string[],
-          string[],
-          number[],
-          number[],
-        ];
-        const rows: Row[] = [];
-        for (const t of tokens) {
-          const registered = !stored.has(t);
-          if (registered) {
-            const held = new Map<number, number>();
-            aTokens.forEach((at, i) => {
-              if (at === t) held.set(aExperiments[i]!, aPositions[i]!);
-            });
-            stored.set(t, held);
-          }
-          rows.push(...rowsOf(t, registered));
-        }
-        return { rows };
-      }
-      if (q.name === 'assignments-insert') {
-        const [token, ids, picks] = q.values as [string, number[], number[]];
-        const held = stored.get(token)!;
-        const inserted = ids.filter((id, i) => {
-          if (held.has(id)) return false;
-          held.set(id, picks[i]!);
-          return true;
-        });
-        return { rows: inserted.map((id) => ({ experiment_id: String(id) })) };
-      }
-      if (q.name === 'assignments-reread') {
-        const [token, ids] = q.values as [string, number[]];
-        const held = stored.get(token)!;
-        return {
-          rows: ids
-            .filter((id) => held.has(id))
-            .map((id) => ({ experiment_id: String(id), option_position: held.get(id) })),
-        };
-      }
-      throw new Error(`unexpected statement ${q.name}`);
-    },
-  } as unknown as Pool;
-  return { pool, stored };
-}
 
 describe('AssignmentService (segment-targeted experiments, shared Device-Token)', () => {
   const members: Record<string, string[]> = {
@@ -181,9 +102,10 @@ describe('AssignmentService (segment-targeted experiments, shared Device-Token)'
     await served(null);
     expect(names.slice(before)).to.deep.equal([]);
     expect(segmentReads).to.deep.equal(['member']);
-    // A cached member: its segments are read (the proof), nothing else.
+    // A cached member: its segments are read (the proof), nothing else; a non-member alike.
     await served('member');
+    await served('outsider');
     expect(names.slice(before)).to.deep.equal([]);
-    expect(segmentReads).to.deep.equal(['member', 'member']);
+    expect(segmentReads).to.deep.equal(['member', 'member', 'outsider']);
   });
 });

@@ -2,17 +2,21 @@ import type { Pool } from 'pg';
 import type { OptionValue } from '../../../lib/contracts/experiment.js';
 import { IGNORE_BATCHES, observed, type BatchObserver } from '../../../lib/db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
+import { UnavailableError } from '../../../lib/errors.js';
 import { Lru } from '../../../lib/lru.js';
 import { DeviceReader } from './device-reader.js';
 import {
   firstSeenUs,
   hasStored,
+  lastSeenUs,
+  withLastSeen,
   storedOption,
   unstored,
   withStored,
   type DeviceState,
 } from './device-state.js';
 import { DeviceLoader, pickFor } from './device-loader.js';
+import type { DeviceSeen } from './device-seen.js';
 import { DeviceLoadRoute, type DeviceLoadMode } from './device-load-route.js';
 import { admits, isTargeted, mayServe, type StoredExperiment } from './experiment-store.js';
 import type { RunningExperiments } from './running-experiments.js';
@@ -32,6 +36,28 @@ export interface AssignmentServiceOptions {
   registerLingerMs: number;
   /** Lookup first, one statement, or whichever suits the traffic (EXPERIMENTS_DEVICE_LOAD). */
   deviceLoad?: DeviceLoadMode;
+  /**
+   * Most requests waiting for a device lookup or registration to start, per queue
+   * (EXPERIMENTS_DEVICE_QUEUE_MAX); one more answers 503 at once. Unbounded when absent.
+   */
+  queueMax?: number;
+  /**
+   * Records devices as seen, about once a day each (device retention); absent: never
+   * (EXPERIMENTS_DEVICE_RETENTION_DAYS=0).
+   */
+  seen?: DeviceSeen;
+  /** The clock for `seen` (ms). */
+  now?: () => number;
+}
+
+const US_PER_DAY = 86_400_000_000;
+
+/** What a request gets when the device queue is full: retry shortly, the database is behind. */
+export function deviceQueueFull(): UnavailableError {
+  return new UnavailableError('too many devices waiting for the database, retry later', {
+    code: 'overloaded',
+    retryAfterSec: 1,
+  });
 }
 
 interface Split {
@@ -59,9 +85,10 @@ interface Split {
  * shares with concurrent new devices), or 1 while most devices loaded are new (straight to
  * read-or-register, see DeviceLoadRoute). A request with a viewer token, for a device
  * eligible for a running segment-targeted experiment, also reads the viewer's segments (1,
- * shared with concurrent lookups): membership is proved per request. A device that has not
- * entered such an experiment is then read again (1) and, once admitted, enters it (1).
- * Requests without a viewer never wait on targeting.
+ * shared with concurrent lookups): membership is proved per request. Only when the viewer
+ * is admitted to one the device holds no value in is the device read again (1) and the
+ * value stored (1). Requests without a viewer never wait on targeting. With retention on, a device is read
+ * again once a day (1) and recorded as seen (a write nobody waits for).
  */
 export class AssignmentService {
   private readonly cache: Lru<string, DeviceState>;
@@ -69,11 +96,20 @@ export class AssignmentService {
   private readonly devices: DeviceLoader;
   private readonly route: DeviceLoadRoute;
   private readonly splits = new WeakMap<StoredExperiment[], Split>();
+  private readonly seen: DeviceSeen | undefined;
+  private readonly now: () => number;
 
   constructor(
     private readonly pool: Pool,
     private readonly running: RunningExperiments,
-    { cacheSize, registerLingerMs, deviceLoad = 'adaptive' }: AssignmentServiceOptions,
+    {
+      cacheSize,
+      registerLingerMs,
+      deviceLoad = 'adaptive',
+      queueMax,
+      seen,
+      now = Date.now,
+    }: AssignmentServiceOptions,
     /** The segments a viewer is active in (targeted experiments). */
     private readonly viewerSegments: (viewerId: string) => Promise<ReadonlySet<string>> = () =>
       Promise.resolve(new Set()),
@@ -89,17 +125,22 @@ export class AssignmentService {
     // share a commit. At 2,000 new devices/s, 1 ms took PostgreSQL from ~0.5 to ~0.36 cores
     // and the API from ~265 to ~215 µs per request, but added ~0.7 ms at the median and
     // ~1 ms at p99 (architecture/adr/0006): worth it where PostgreSQL's CPU is what runs out.
+    const bound = { maxQueued: queueMax, overflow: deviceQueueFull };
     this.reader = new DeviceReader(pool, {
       maxInFlight: 2,
+      ...bound,
       ...observed('devices-read', observeBatch),
     });
     this.devices = new DeviceLoader(pool, {
       maxBatch: 200,
       maxInFlight: 1,
       lingerMs: registerLingerMs,
+      ...bound,
       ...observed('devices-load', observeBatch),
     });
     this.route = new DeviceLoadRoute(deviceLoad);
+    this.seen = seen;
+    this.now = now;
   }
 
   /**
@@ -115,26 +156,26 @@ export class AssignmentService {
     const experiments = await this.running.get();
     const { open, targeted } = this.split(experiments);
     const created = new Set<number>();
-    let state = this.cache.get(deviceToken);
-    // Without a viewer no targeted value is served, so only the open experiments must be
-    // covered. With one, a targeted experiment missing from the cached state may have been
-    // entered through another replica since: read the device again rather than store anew.
-    const withViewer = viewerId !== null && targeted.length > 0;
-    if (state === undefined || !covers(state, open) || (withViewer && !covers(state, targeted))) {
-      state = await this.load(deviceToken, open, created);
-      this.cache.set(deviceToken, state);
-    }
-    const seenUs = firstSeenUs(state);
+    const held = await this.held(deviceToken, open, created);
+    let state = held.state;
+    // Without a viewer no targeted value is served: targeting costs nothing then.
     let segments: ReadonlySet<string> | null = null;
-    if (withViewer && eligibleAny(seenUs, targeted)) {
+    if (viewerId !== null && eligibleAny(firstSeenUs(state), targeted)) {
       segments = await this.viewerSegments(viewerId);
-      const entering = unstored(state, targeted).filter((e) => admits(e, segments!));
-      if (entering.length > 0) {
-        state = await this.insert(deviceToken, entering, state, created);
-        state = await this.rereadLost(deviceToken, entering, state);
+      const admitted = targeted.filter((e) => admits(e, segments!));
+      if (!covers(state, admitted)) {
+        // Entered through another replica since this one cached the device? Read it again
+        // rather than store anew; then enter what is still missing.
+        if (!held.fresh) state = await this.load(deviceToken, open, created);
+        const entering = unstored(state, admitted);
+        if (entering.length > 0) {
+          state = await this.insert(deviceToken, entering, state, created);
+          state = await this.rereadLost(deviceToken, entering, state);
+        }
         this.cache.set(deviceToken, state);
       }
     }
+    const seenUs = firstSeenUs(state);
     const out: Assignment[] = [];
     for (const e of experiments) {
       if (e.createdAtUs > seenUs || !mayServe(e, segments)) continue;
@@ -144,6 +185,33 @@ export class AssignmentService {
       out.push({ experiment: e, optionIndex: index, value: option.value, isNew: created.has(e.id) });
     }
     return out;
+  }
+
+  /**
+   * The device as this process holds it, read (and registered, for a new one) when it is not
+   * in the cache or lacks a value in an open experiment; `fresh` when read by this request.
+   *
+   * Retention: a device last known as seen a day ago or more is read again too (it may have
+   * been purged, or recorded by another process since) and recorded as seen, so a device
+   * that stays in the cache for months is still kept; once a day per device, never per
+   * request.
+   */
+  private async held(
+    token: string,
+    open: StoredExperiment[],
+    created: Set<number>,
+  ): Promise<{ state: DeviceState; fresh: boolean }> {
+    const cached = this.cache.get(token);
+    const nowUs = this.seen === undefined ? 0 : this.now() * 1000;
+    const due = (s: DeviceState) => this.seen !== undefined && nowUs - lastSeenUs(s) >= US_PER_DAY;
+    if (cached !== undefined && covers(cached, open) && !due(cached)) return { state: cached, fresh: false };
+    let state = await this.load(token, open, created);
+    if (due(state)) {
+      this.seen!.record(token);
+      state = withLastSeen(state, nowUs);
+    }
+    this.cache.set(token, state);
+    return { state, fresh: true };
   }
 
   /**

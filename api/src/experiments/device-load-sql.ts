@@ -1,13 +1,15 @@
 /**
  * Devices by token, each with its stored assignments: one row per assignment, or one row with
- * none (`experiment_id` null); tokens not stored give no row. The lookup (DeviceReader) and
+ * none (`experiment_id` null); tokens not stored give no row. `last_seen_us` is null for a
+ * device never recorded as seen after its first day (migration 6). The lookup (DeviceReader) and
  * the known part of the device-load statement below. $1: the tokens.
  */
 export const DEVICE_READ_SQL = `
 SELECT d.token, (extract(epoch FROM d.first_seen_at) * 1000000)::bigint AS first_seen_us,
+       (extract(epoch FROM d.last_seen_at) * 1000000)::bigint AS last_seen_us,
        a.experiment_id, a.option_position
   FROM unnest($1::text[]) AS t,
-       LATERAL (SELECT token, first_seen_at FROM devices WHERE devices.token = t LIMIT 1) AS d
+       LATERAL (SELECT token, first_seen_at, last_seen_at FROM devices WHERE devices.token = t LIMIT 1) AS d
        LEFT JOIN LATERAL (
          SELECT experiment_id, option_position FROM assignments WHERE device_token = d.token OFFSET 0
        ) AS a ON true`;
@@ -73,9 +75,9 @@ WITH known AS (${DEVICE_READ_SQL}
   ON CONFLICT DO NOTHING
   RETURNING assignments.device_token, assignments.experiment_id, assignments.option_position
 )
-SELECT token, first_seen_us, experiment_id, option_position, false AS registered
+SELECT token, first_seen_us, last_seen_us, experiment_id, option_position, false AS registered
   FROM known
 UNION ALL
-SELECT r.token, r.first_seen_us, s.experiment_id, s.option_position, true
+SELECT r.token, r.first_seen_us, NULL::bigint, s.experiment_id, s.option_position, true
   FROM registered r
   LEFT JOIN assigned s ON s.device_token = r.token`;

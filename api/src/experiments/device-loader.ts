@@ -3,6 +3,7 @@ import { BatchLoader, type BatchLoaderOptions } from '../../../lib/db/batch-load
 import { db } from '../../../lib/db/errors.js';
 import { bucketOf, pickOption } from '../../../lib/experiments/bucketing.js';
 import { DEVICE_LOAD_SQL } from './device-load-sql.js';
+import type { DeviceRow } from './device-reader.js';
 import { deviceState, withStored, type DeviceState } from './device-state.js';
 import type { StoredExperiment } from './experiment-store.js';
 
@@ -26,11 +27,7 @@ interface Shared {
   claimed: boolean;
 }
 
-interface Row {
-  token: string;
-  first_seen_us: string;
-  experiment_id: string | null;
-  option_position: number | null;
+interface Row extends DeviceRow {
   registered: boolean;
 }
 
@@ -116,7 +113,7 @@ export class DeviceLoader {
       let s = out.get(r.token);
       if (s === undefined) {
         s = {
-          state: deviceState(Number(r.first_seen_us)),
+          state: deviceState(Number(r.first_seen_us), Number(r.last_seen_us ?? r.first_seen_us)),
           inserted: [],
           registered: r.registered,
           claimed: false,

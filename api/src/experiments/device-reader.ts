@@ -4,9 +4,11 @@ import { db } from '../../../lib/db/errors.js';
 import { DEVICE_READ_SQL } from './device-load-sql.js';
 import { deviceState, withStored, type DeviceState } from './device-state.js';
 
-interface Row {
+/** A row of DEVICE_READ_SQL. */
+export interface DeviceRow {
   token: string;
   first_seen_us: string;
+  last_seen_us: string | null;
   experiment_id: string | null;
   option_position: number | null;
 }
@@ -28,7 +30,7 @@ export class DeviceReader {
 
   private async query(tokens: string[]): Promise<Map<string, DeviceState>> {
     const res = await db(() =>
-      this.pool.query<Row>({
+      this.pool.query<DeviceRow>({
         name: 'devices-read',
         text: DEVICE_READ_SQL,
         values: [tokens],
@@ -36,7 +38,9 @@ export class DeviceReader {
     );
     const states = new Map<string, DeviceState>();
     for (const r of res.rows) {
-      const state = states.get(r.token) ?? deviceState(Number(r.first_seen_us));
+      const state =
+        states.get(r.token) ??
+        deviceState(Number(r.first_seen_us), Number(r.last_seen_us ?? r.first_seen_us));
       states.set(
         r.token,
         r.experiment_id === null ? state : withStored(state, Number(r.experiment_id), r.option_position!),

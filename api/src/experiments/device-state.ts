@@ -1,7 +1,8 @@
 /**
- * What the API knows of one device: when it was first seen (µs, PostgreSQL's clock) and its
- * stored option per experiment, as one flat array of numbers:
- * `[firstSeenUs, experimentId, position, experimentId, position, …]`.
+ * What the API knows of one device: when it was first seen (µs, PostgreSQL's clock), when it
+ * was last recorded as seen (µs; device retention) and its stored option per experiment, as
+ * one flat array of numbers:
+ * `[firstSeenUs, lastSeenUs, experimentId, position, experimentId, position, …]`.
  *
  * Why flat: the device cache keeps up to 100,000 of these, and every major GC marks them all.
  * V8 keeps such an array's numbers unboxed in one backing store the collector does not trace.
@@ -9,7 +10,8 @@
  * a cached device took ~370 bytes of heap, keys included, and a full GC over 100,000 of them
  * ~27 ms; with this, ~220 bytes and ~17 ms (`npm run bench:device-cache`; ~200 bytes and
  * 11–16 ms since lib/lru.ts keeps its order in typed arrays). A device is in a
- * handful of experiments, so a linear scan finds an entry as fast as a hash lookup.
+ * handful of experiments, so a linear scan finds an entry as fast as a hash lookup. The
+ * last-seen time (device retention) is one more unboxed number per device.
  *
  * Immutable: an update returns a new array of exactly the length it needs (`concat`, `slice`).
  * A pushed-to array keeps room to grow (17 slots for 5 numbers), which gave back most of the
@@ -18,17 +20,33 @@
  */
 export type DeviceState = readonly number[];
 
-export function deviceState(firstSeenUs: number): DeviceState {
-  return [firstSeenUs];
+/** Where the stored options start. */
+const OPTIONS = 2;
+
+/** `lastSeenUs`: when the device was last recorded as seen; its first-seen time if never. */
+export function deviceState(firstSeenUs: number, lastSeenUs: number = firstSeenUs): DeviceState {
+  return [firstSeenUs, lastSeenUs];
 }
 
 export function firstSeenUs(state: DeviceState): number {
   return state[0]!;
 }
 
+/** When the device was last recorded as seen (µs), as far as this process knows. */
+export function lastSeenUs(state: DeviceState): number {
+  return state[1]!;
+}
+
+/** The state with the device recorded as seen at `us`. */
+export function withLastSeen(state: DeviceState, us: number): DeviceState {
+  const out = state.slice();
+  out[1] = us;
+  return out;
+}
+
 /** The stored option position in `experimentId`, or undefined when none is stored. */
 export function storedOption(state: DeviceState, experimentId: number): number | undefined {
-  for (let i = 1; i < state.length; i += 2) if (state[i] === experimentId) return state[i + 1];
+  for (let i = OPTIONS; i < state.length; i += 2) if (state[i] === experimentId) return state[i + 1];
   return undefined;
 }
 
@@ -50,7 +68,7 @@ export function unstored<E extends { id: number; createdAtUs: number }>(
 
 /** The state with the option of one experiment recorded (replacing one recorded before). */
 export function withStored(state: DeviceState, experimentId: number, position: number): DeviceState {
-  for (let i = 1; i < state.length; i += 2) {
+  for (let i = OPTIONS; i < state.length; i += 2) {
     if (state[i] === experimentId) {
       const out = state.slice();
       out[i + 1] = position;
@@ -63,6 +81,6 @@ export function withStored(state: DeviceState, experimentId: number, position: n
 /** The stored options as [experiment id, position] pairs, in the order they were recorded. */
 export function storedEntries(state: DeviceState): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  for (let i = 1; i < state.length; i += 2) out.push([state[i]!, state[i + 1]!]);
+  for (let i = OPTIONS; i < state.length; i += 2) out.push([state[i]!, state[i + 1]!]);
   return out;
 }

@@ -14,7 +14,7 @@ export interface HistoryRoutesDeps {
   adminRole: string;
   links: HistoryLinks;
   exporter: SegmentHistoryExport;
-  /** Origin of handed-out links; undefined: the request's own. */
+  /** Origin of handed-out links (PUBLIC_BASE_URL); undefined: a root-relative link. */
   publicBaseUrl: string | undefined;
   now?: () => number;
 }
@@ -32,7 +32,11 @@ export function historyRoutes(deps: HistoryRoutesDeps): Router {
   router.get('/api/v1/segments/history', requireRole(deps.verify, { role: deps.adminRole }), (ctx) => {
     const month = parseOrThrow(period, ctx.query.period, 'period');
     const link = deps.links.sign(month);
-    const origin = (deps.publicBaseUrl ?? `${ctx.protocol}://${ctx.host}`).replace(/\/$/, '');
+    // The origin comes from config only. Host and X-Forwarded-Host are whatever the client
+    // sent: a link built from them could point a signed, working credential at any host.
+    // Without PUBLIC_BASE_URL the link is root-relative (resolved against wherever it was
+    // asked for, as a browser does).
+    const origin = (deps.publicBaseUrl ?? '').replace(/\/$/, '');
     ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       url: `${origin}${HISTORY_DOWNLOAD_PATH}?${link.query}`,
