@@ -1,6 +1,7 @@
 import { checkKafkaSecurity } from '../kafka/security.js';
 import { checkJwksBinding } from './jwt-binding.js';
-import { bool, int, list, oneOf, optionalStr, str, url, type Option } from './options.js';
+import { maskConfigValue } from './mask-url.js';
+import { bool, int, list, oneOf, optionalStr, secretKey, str, url, type Option } from './options.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -467,10 +468,10 @@ export const OPTIONS = {
     'Dev-only HTTP routes to create and delete users (production users arrive from the users topic). `npm start` turns them on.',
   ),
 
-  reportLinkSecret: optionalStr(
+  reportLinkSecret: secretKey(
     'REPORT_LINK_SECRET',
-    'Key that signs report download links (segment history). Not set: derived from JWT_SECRET; with neither (JWKS only), a random key per process, so a link works only on the API process that made it.',
-    true,
+    'Key that signs report download links (segment history); at least 32 bytes. Not set: derived from JWT_SECRET; with neither (JWKS only), a random key per process, so a link works only on the API process that made it.',
+    32,
   ),
   reportLinkTtlSeconds: int(
     'REPORT_LINK_TTL_SECONDS',
@@ -494,7 +495,7 @@ export const OPTIONS = {
   ),
   publicBaseUrl: url(
     'PUBLIC_BASE_URL',
-    'Origin put in links the API hands out (e.g. https://analytics.example.com). Not set: the origin of the request, as nginx forwards it.',
+    "Origin put in links the API hands out (e.g. https://analytics.example.com). Not set: links are root-relative (`/api/v1/...`); never taken from the request's Host or X-Forwarded-Host.",
   ),
 
   // --- APM (read by the Elastic APM agent itself, lib/apm/start.ts) ---
@@ -523,12 +524,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return config;
 }
 
-/** Config safe to log: secrets replaced. */
+/** Config safe to log: secrets replaced, passwords in URLs masked. */
 export function redactedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, option] of Object.entries(OPTIONS)) {
     const value = (config as Record<string, unknown>)[name];
-    out[name] = option.secret && value !== undefined ? '[redacted]' : value;
+    out[name] = option.secret && value !== undefined ? '[redacted]' : maskConfigValue(value);
   }
   return out;
 }
