@@ -39,7 +39,7 @@ describe('experiments targeting segments', function () {
     return Object.keys(asMap(res.body));
   };
 
-  it('lets in only viewers in an included segment and in no excluded one, and keeps them in', async () => {
+  it('lets in only viewers in an included segment and in no excluded one, and serves their value only while they are in', async () => {
     const premium = await segment('PREMIUM');
     const blocked = await segment('BLOCKED');
     const inside = await user(premium);

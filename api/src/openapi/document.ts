@@ -137,7 +137,8 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
           summary: 'The device\'s experiments and values: [{"<experiment>": <value>}, ...]',
           description:
             'Sticky: a device keeps its value forever. Only experiments created before the device was first seen apply. ' +
-            'An optional viewer token (bearer) is recorded on the exposure events.',
+            'An optional viewer token (bearer) is recorded on the exposure events; a segment-targeted ' +
+            "experiment is served only when it is sent and its user is active in the experiment's segments.",
           parameters: [
             {
               name: 'Device-Token',
@@ -150,7 +151,12 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
             '200': { description: 'One single-key object per experiment', content: json(DeviceExperiments) },
             '400': error('Device-Token missing or malformed'),
             '401': error('A bearer token was sent and is invalid'),
-            '503': error('PostgreSQL unavailable'),
+            '429': error(
+              'Too many device requests from this client (at the edge); retry after `Retry-After` seconds',
+            ),
+            '503': error(
+              'PostgreSQL unavailable or too many devices waiting for it; retry after `Retry-After` seconds',
+            ),
           },
         },
       },
