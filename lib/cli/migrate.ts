@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/config.js';
-import { createClickHouse } from '../clickhouse/client.js';
+import { clickHouseOptions, createClickHouse } from '../clickhouse/client.js';
 import { MIGRATIONS } from '../clickhouse/migrations/index.js';
 import { migrate } from '../clickhouse/migrate.js';
 import { createLogger } from '../log.js';
@@ -9,13 +9,7 @@ import { exitOnFatal } from '../runtime/process.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel, pretty: config.logPretty, name: 'migrate' });
-  const client = await createClickHouse({
-    url: config.clickhouseUrl,
-    user: config.clickhouseUser,
-    password: config.clickhousePassword,
-    dataDir: config.clickhouseDataDir,
-    requestTimeoutMs: config.clickhouseRequestTimeoutMs,
-  });
+  const client = await createClickHouse(clickHouseOptions(config));
   try {
     const applied = await migrate(
       client,

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { registerNativeInsert } from './raw-insert.js';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { Config } from '../config/config.js';
 
 export type { ClickHouseClient };
 
@@ -12,6 +13,17 @@ export interface ClickHouseOptions {
   password: string | undefined;
   dataDir: string;
   requestTimeoutMs: number;
+}
+
+/** The one place config becomes client options (user and password included). */
+export function clickHouseOptions(config: Config): ClickHouseOptions {
+  return {
+    url: config.clickhouseUrl,
+    user: config.clickhouseUser,
+    password: config.clickhousePassword,
+    dataDir: config.clickhouseDataDir,
+    requestTimeoutMs: config.clickhouseRequestTimeoutMs,
+  };
 }
 
 export function isEmbedded(opts: Pick<ClickHouseOptions, 'url'>): boolean {

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
-import { createClickHouse } from '../clickhouse/client.js';
+import { clickHouseOptions, createClickHouse } from '../clickhouse/client.js';
 import { loadConfig, redactedConfig, type Config } from '../config/config.js';
 import { maskUrlCredentials } from '../config/mask-url.js';
 import { createKafka, kafkaClientOptions } from '../kafka/client.js';
@@ -24,13 +24,7 @@ export async function createProcessBase(
   const log = createLogger({ level: config.logLevel, pretty: config.logPretty, name });
   log.info({ config: redactedConfig(config) }, 'config_loaded');
   const kafka = createKafka(kafkaClientOptions(config, name), log);
-  const clickhouse = await createClickHouse({
-    url: config.clickhouseUrl,
-    user: config.clickhouseUser,
-    password: config.clickhousePassword,
-    dataDir: config.clickhouseDataDir,
-    requestTimeoutMs: config.clickhouseRequestTimeoutMs,
-  });
+  const clickhouse = await createClickHouse(clickHouseOptions(config));
   return { config, log, kafka, clickhouse, metrics: createMetrics({ service: name }) };
 }
 

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../../lib/retry.js';
 import { findFreePort } from '../../lib/runtime/ports.js';
@@ -13,7 +14,11 @@ export class ClickHouseServer {
   private proc: ChildProcess | undefined;
   httpPort = 0;
 
-  constructor(private readonly dir: string) {}
+  /** `users`: password users added to the package's own (default, readonly) ones. */
+  constructor(
+    private readonly dir: string,
+    private readonly users: { name: string; password: string }[] = [],
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.httpPort}`;
@@ -24,6 +29,7 @@ export class ClickHouseServer {
       this.httpPort = await findFreePort();
       const tcpPort = await findFreePort();
       mkdirSync(this.dir, { recursive: true });
+      this.writeUsers();
       writeFileSync(
         join(this.dir, 'config.xml'),
         `<?xml version="1.0"?>
@@ -36,7 +42,7 @@ export class ClickHouseServer {
   <tmp_path>${this.dir}/tmp/</tmp_path>
   <user_files_path>${this.dir}/user_files/</user_files_path>
   <format_schema_path>${this.dir}/format_schemas/</format_schema_path>
-  <users_config>/etc/clickhouse-server/users.xml</users_config>
+  <users_config>${this.dir}/users.xml</users_config>
   <default_profile>default</default_profile>
   <default_database>default</default_database>
   <mark_cache_size>268435456</mark_cache_size>
@@ -59,6 +65,22 @@ export class ClickHouseServer {
       await sleep(100);
     }
     throw new Error('clickhouse-server did not answer /ping within 30 s');
+  }
+
+  /** The package's users.xml, plus users.d/ (read from next to it) with the extra users. */
+  private writeUsers(): void {
+    copyFileSync('/etc/clickhouse-server/users.xml', join(this.dir, 'users.xml'));
+    mkdirSync(join(this.dir, 'users.d'), { recursive: true });
+    const sha256 = (pw: string) => createHash('sha256').update(pw).digest('hex');
+    const users = this.users.map(
+      (u) =>
+        `<${u.name}><password_sha256_hex>${sha256(u.password)}</password_sha256_hex>` +
+        `<networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></${u.name}>`,
+    );
+    writeFileSync(
+      join(this.dir, 'users.d', 'test-users.xml'),
+      `<?xml version="1.0"?>\n<yandex><users>${users.join('')}</users></yandex>\n`,
+    );
   }
 
   /** Signals the server and waits for it to exit; SIGKILL follows after `killAfterMs`, if given. */
