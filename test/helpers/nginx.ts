@@ -13,14 +13,38 @@ import { ROOT } from './processes.js';
 export class NginxEdge {
   private proc: ChildProcess | undefined;
   port = 0;
+  /** With `tls`: the plain-HTTP listener (infra/nginx/plain-http.conf), as production's port 80. */
+  plainPort = 0;
 
+  /** `tls`: serve HTTPS with this certificate and infra/nginx/tls.conf, as production's port 443. */
   constructor(
     private readonly dir: string,
     private readonly upstreams: string[],
+    private readonly tls?: { certFile: string; keyFile: string },
   ) {}
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.port}`;
+  }
+
+  get plainUrl(): string {
+    return this.tls === undefined ? this.url : `http://127.0.0.1:${this.plainPort}`;
+  }
+
+  private servers(): string {
+    const api = `    include ${ROOT}/infra/nginx/api-server.conf;`;
+    if (this.tls === undefined) return `  server {\n    listen 127.0.0.1:${this.port};\n${api}\n  }`;
+    return `  server {
+    listen 127.0.0.1:${this.port} ssl;
+    ssl_certificate ${this.tls.certFile};
+    ssl_certificate_key ${this.tls.keyFile};
+    include ${ROOT}/infra/nginx/tls.conf;
+${api}
+  }
+  server {
+    listen 127.0.0.1:${this.plainPort};
+    include ${ROOT}/infra/nginx/plain-http.conf;
+  }`;
   }
 
   get accessLog(): string {
@@ -29,6 +53,7 @@ export class NginxEdge {
 
   async start(): Promise<void> {
     this.port = await findFreePort();
+    if (this.tls !== undefined) this.plainPort = await findFreePort();
     mkdirSync(this.dir, { recursive: true });
     const d = this.dir;
     writeFileSync(
@@ -49,10 +74,7 @@ http {
 ${this.upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=10s;`).join('\n')}
     keepalive 16;
   }
-  server {
-    listen 127.0.0.1:${this.port};
-    include ${ROOT}/infra/nginx/api-server.conf;
-  }
+${this.servers()}
 }
 `,
     );
@@ -67,7 +89,8 @@ ${this.upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=10s;`).joi
     while (Date.now() < deadline) {
       if (this.proc.exitCode !== null) throw new Error(`nginx exited; see ${d}/error.log`);
       try {
-        await fetch(`${this.url}/healthz`);
+        // The plain listener answers /healthz in both modes; no TLS client needed to probe.
+        await fetch(`${this.plainUrl}/healthz`);
         return;
       } catch {
         await sleep(100);
