@@ -4,7 +4,10 @@ import { expect } from 'chai';
 import { sleep } from '../../lib/retry.js';
 import { randomUUID, uniqueName } from '../helpers/ids.js';
 import { request, startHarness, type Harness } from '../helpers/harness.js';
+import { waitFor } from '../helpers/kafka-helpers.js';
 import { NginxEdge } from '../helpers/nginx.js';
+import { pathVariants } from '../helpers/path-variants.js';
+import { rawRequest } from '../helpers/raw-request.js';
 import { testEnv } from '../helpers/test-env.js';
 
 describe('nginx edge in front of two API instances', function () {
@@ -98,8 +101,32 @@ describe('nginx edge in front of two API instances', function () {
     expect(res.body.error.code).to.equal('payload_too_large');
   });
 
-  it('does not expose /metrics at the edge', async () => {
+  it('does not expose /metrics at the edge, in any shape of its path', async () => {
     expect((await fetch(`${edge.url}/metrics`)).status).to.equal(404);
+    // The instance behind it does serve them: the edge is what stops them.
+    expect(await (await fetch(`${a.url}/metrics`)).text()).to.include('# HELP');
+    const shapes = [...pathVariants('/metrics'), '/metrics?x=1', '/metrics/x', '/%2Fmetrics', '/METRICS/'];
+    const ids = new Map<string, string>();
+    for (const path of shapes) {
+      const id = `metrics-shape-${ids.size}`;
+      ids.set(id, path);
+      const res = await rawRequest(edge.url, { path, headers: { 'X-Request-Id': id } });
+      expect(res.status, path).to.be.oneOf([400, 404]);
+      expect(res.body, path).to.not.include('# HELP');
+    }
+    // Answered by nginx itself: not one of them was forwarded to an instance.
+    const lines = await waitFor(
+      'access-log lines of every /metrics shape',
+      async () =>
+        readFileSync(edge.accessLog, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"request_id":"metrics-shape-'))
+          .map((l) => JSON.parse(l) as { request_id: string; upstream: string }),
+      (logged) => logged.length === ids.size,
+      10_000,
+      50,
+    );
+    for (const line of lines) expect(line.upstream, ids.get(line.request_id)).to.equal('');
   });
 
   it('limits new Device-Tokens per client at the device endpoint, while other routes still pass', async () => {

@@ -1,10 +1,10 @@
-import { request as httpRequest } from 'node:http';
 import { expect } from 'chai';
 import { routeTable, type RouteEntry } from '../../api/src/http/routes-of.js';
 import { startHarness, type Harness } from '../helpers/harness.js';
 import { randomUUID } from '../helpers/ids.js';
 import { topicMessageCount } from '../helpers/kafka-helpers.js';
 import { pathVariants } from '../helpers/path-variants.js';
+import { rawRequest } from '../helpers/raw-request.js';
 
 /** Routes anyone may call: what protects each is said here, and nowhere else is a route public. */
 const PUBLIC: Record<string, string> = {
@@ -29,7 +29,7 @@ const PARAMS: Record<string, string> = {
   file: 'swagger-ui.css',
 };
 
-/** Bodies a reached handler would accept and write. */
+/** Bodies a reached handler would accept and write (none for GET and DELETE). */
 function bodyFor(route: RouteEntry): unknown {
   if (route.path.startsWith('/api/v1/progress/batch'))
     return { events: [{ film_id: randomUUID(), position_sec: 1, duration_sec: 2 }] };
@@ -41,44 +41,6 @@ function bodyFor(route: RouteEntry): unknown {
   if (route.path === '/api/v1/segments') return { slug: 'pwned', name: 'pwned' };
   if (route.path.endsWith('/segments')) return { add: ['premium_trial'] };
   return {};
-}
-
-interface RawAnswer {
-  status: number;
-  body: string;
-}
-
-/** One request with the path sent byte for byte (fetch would normalise dot segments). */
-function raw(
-  url: string,
-  method: string,
-  path: string,
-  token: string | undefined,
-  body: unknown,
-): Promise<RawAnswer> {
-  const { hostname, port } = new URL(url);
-  const payload = method === 'GET' || method === 'DELETE' ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: hostname,
-        port,
-        method,
-        path,
-        headers: {
-          ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
-          ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
 }
 
 const TABLES = [
@@ -144,12 +106,12 @@ describe('auth cannot be routed around by the shape of a path', function () {
       const literal = (segment: string) => !/^\{\w+\}$/.test(segment);
       const variantsOf = pathVariants(route.path, literal);
       const path = route.path.replace(/\{(\w+)\}/g, (_m, name: string) => PARAMS[name]!);
-      const body = bodyFor(route);
+      const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : bodyFor(route);
       // The path as declared reaches the guard: 401 without a token, 403 for a viewer on a role route.
-      const plain = await raw(h.url, route.method, path, undefined, body);
+      const plain = await rawRequest(h.url, { method: route.method, path, body });
       if (plain.status !== 401) failures.push(`${route.method} ${path} without a token: ${plain.status}`);
       if (route.guard !== 'viewer') {
-        const wrongRole = await raw(h.url, route.method, path, viewer, body);
+        const wrongRole = await rawRequest(h.url, { method: route.method, path, token: viewer, body });
         if (wrongRole.status !== 403)
           failures.push(`${route.method} ${path} as a viewer: ${wrongRole.status}`);
       }
@@ -157,7 +119,7 @@ describe('auth cannot be routed around by the shape of a path', function () {
         const filled = variant.replace(/\{(\w+)\}/g, (_m, name: string) => PARAMS[name]!);
         for (const token of route.guard === 'viewer' ? [undefined] : [undefined, viewer]) {
           tried += 1;
-          const res = await raw(h.url, route.method, filled, token, body);
+          const res = await rawRequest(h.url, { method: route.method, path: filled, token, body });
           const ok = [401, 403, 404].includes(res.status);
           let shaped = false;
           try {

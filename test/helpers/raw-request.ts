@@ -1,0 +1,38 @@
+import { request as httpRequest } from 'node:http';
+
+export interface RawAnswer {
+  status: number;
+  body: string;
+}
+
+/** One HTTP request with the path sent byte for byte (fetch would normalise dot segments). */
+export function rawRequest(
+  url: string,
+  init: { method?: string; path: string; token?: string; body?: unknown; headers?: Record<string, string> },
+): Promise<RawAnswer> {
+  const { hostname, port } = new URL(url);
+  const method = init.method ?? 'GET';
+  const payload = init.body === undefined ? undefined : JSON.stringify(init.body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: hostname,
+        port,
+        method,
+        path: init.path,
+        headers: {
+          ...init.headers,
+          ...(init.token === undefined ? {} : { Authorization: `Bearer ${init.token}` }),
+          ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
