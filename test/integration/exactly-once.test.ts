@@ -2,7 +2,14 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { randomUUID } from '../helpers/ids.js';
-import { groupLag, readAll, testKafka, topicMessageCount, waitFor } from '../helpers/kafka-helpers.js';
+import {
+  groupLag,
+  readAll,
+  testKafka,
+  topicMessageCount,
+  waitFor,
+  withAdmin,
+} from '../helpers/kafka-helpers.js';
 import { request, startHarness, type Harness } from '../helpers/harness.js';
 import { ROOT } from '../helpers/processes.js';
 import { progressMessage } from '../helpers/progress-messages.js';
@@ -187,6 +194,10 @@ describe('dead letters', () => {
       ...process.env,
       KAFKA_BROKERS: testEnv().brokers.join(','),
       KAFKA_TOPIC_DLQ: h.config.kafkaTopicDlq,
+      // Replay republishes only to these (the topics the ETL consumes).
+      KAFKA_TOPIC_PROGRESS: h.config.kafkaTopicProgress,
+      KAFKA_TOPIC_EVENTS: h.config.kafkaTopicEvents,
+      KAFKA_TOPIC_EXPOSURES: h.config.kafkaTopicExposures,
     };
     const list = await exec('npm', ['run', '-s', 'dlq', '--', 'list'], { cwd: ROOT, env });
     const lines = list.stdout.trim().split('\n');
@@ -195,16 +206,33 @@ describe('dead letters', () => {
     expect(lines[1]).to.match(/ decode .+ schema mismatch at position_sec/);
     expect(lines[2]).to.match(/ insert .+Constraint `no_13`.+ is violated/);
 
+    // A letter whose header names a topic the ETL does not consume: refused, not published.
+    const elsewhere = `${h.config.kafkaTopicDlq}-elsewhere`;
+    const producer = testKafka(testEnv().brokers).producer();
+    await producer.connect();
+    await producer.send({
+      topic: h.config.kafkaTopicDlq,
+      acks: -1,
+      messages: [
+        { key: 'k', value: 'v', headers: { 'x-dlq-source-topic': elsewhere, 'x-dlq-stage': 'decode' } },
+      ],
+    });
+    await producer.disconnect();
+
     await testEnv().clickhouse.command({ query: `ALTER TABLE ${table} DROP CONSTRAINT no_13` });
     const replay = await exec('npm', ['run', '-s', 'dlq', '--', 'replay'], { cwd: ROOT, env });
-    expect(replay.stderr).to.contain('replayed 3 dead letter(s)');
+    expect(replay.stderr).to.contain('replayed 3 dead letter(s), skipped 0 (no source topic), refused 1');
+    expect(replay.stderr).to.contain(`refused 1 naming topic "${elsewhere}"`);
+    const topics = await withAdmin(testEnv().brokers, (admin) => admin.listTopics());
+    expect(topics).not.to.include(elsewhere);
     await drained(h);
     // The fixed row is stored now; the two undecodable ones are dead-lettered again.
     expect(await count(table, 'position_sec = 13')).to.equal(1);
-    expect((await readAll(testEnv().brokers, h.config.kafkaTopicDlq)).length).to.equal(5);
+    // 3 replayed + the refused one + the 2 undecodable ones dead-lettered again.
+    expect((await readAll(testEnv().brokers, h.config.kafkaTopicDlq)).length).to.equal(6);
     const second = await exec('npm', ['run', '-s', 'dlq', '--', 'replay'], { cwd: ROOT, env });
     expect(second.stderr, 'the cursor moved: only the two new letters').to.contain(
-      'replayed 2 dead letter(s)',
+      'replayed 2 dead letter(s), skipped 0 (no source topic), refused 0',
     );
   });
 });

@@ -2,21 +2,21 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../../lib/config/config.js';
 import { createKafka, kafkaClientOptions } from '../../../lib/kafka/client.js';
 import { createLogger } from '../../../lib/log.js';
-import { readDeadLetters, type StoredLetter } from '../dead-letter-reader.js';
+import { escapeControl, letterLine } from '../dead-letter-format.js';
+import { readDeadLetters } from '../dead-letter-reader.js';
+import { planReplay } from '../dead-letter-replay.js';
 
 const USAGE = `usage:
   npm run dlq -- list [--json] [--group <id>]
       show dead letters: time, stage, source topic/partition@offset, reason, value
   npm run dlq -- replay
       republish dead letters to their source topic (same key, same bytes) after a fix;
+      only to the topics the ETL consumes (KAFKA_TOPIC_PROGRESS, _EVENTS, _EXPOSURES): a
+      letter naming any other topic (the users topic too: the users service owns it) is
+      counted as refused and not published;
       advances the replay cursor (group <KAFKA_TOPIC_DLQ>-replay) so handled letters are not
       replayed again (a crash mid-replay can repeat the last batch: replayed events are
       deduplicated by the ETL like any retry)`;
-
-function line(l: StoredLetter): string {
-  const value = l.value === null ? '<null>' : l.value.toString('utf8').replace(/\s+/g, ' ').slice(0, 160);
-  return `${l.failedAt} ${l.stage.padEnd(6)} ${l.sourceTopic}/${l.sourcePartition}@${l.sourceOffset} ${l.reason} | ${value}`;
-}
 
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
         process.stdout.write(
           values.json
             ? `${JSON.stringify({ ...l, key: l.key?.toString('utf8') ?? null, value: l.value?.toString('utf8') ?? null })}\n`
-            : `${line(l)}\n`,
+            : `${letterLine(l)}\n`,
         );
       }
       return Promise.resolve();
@@ -56,15 +56,16 @@ async function main(): Promise<void> {
       allowAutoTopicCreation: false,
     });
     await producer.connect();
+    const allowed = new Set([config.kafkaTopicProgress, config.kafkaTopicEvents, config.kafkaTopicExposures]);
     let replayed = 0;
     let skipped = 0;
+    const refused = new Map<string, number>();
     try {
       await readDeadLetters(kafka, topic, `${topic}-replay`, async (letters) => {
-        const chosen = letters.filter((l) => l.sourceTopic !== '');
-        skipped += letters.length - chosen.length; // no source recorded: nothing to replay to
-        const byTopic = new Map<string, StoredLetter[]>();
-        for (const l of chosen) byTopic.set(l.sourceTopic, [...(byTopic.get(l.sourceTopic) ?? []), l]);
-        for (const [source, group] of byTopic) {
+        const plan = planReplay(letters, allowed);
+        skipped += plan.noSource;
+        for (const [t, n] of plan.refused) refused.set(t, (refused.get(t) ?? 0) + n);
+        for (const [source, group] of plan.byTopic) {
           await producer.send({
             topic: source,
             acks: -1,
@@ -76,7 +77,14 @@ async function main(): Promise<void> {
     } finally {
       await producer.disconnect();
     }
-    process.stderr.write(`replayed ${replayed} dead letter(s), skipped ${skipped}\n`);
+    const refusedCount = [...refused.values()].reduce((a, b) => a + b, 0);
+    process.stderr.write(
+      `replayed ${replayed} dead letter(s), skipped ${skipped} (no source topic), refused ${refusedCount}\n`,
+    );
+    for (const [t, n] of refused)
+      process.stderr.write(
+        `  refused ${n} naming topic "${escapeControl(t)}" (not a source topic of the ETL)\n`,
+      );
     return;
   }
   process.stderr.write(`${USAGE}\n`);
