@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import pg from 'pg';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -6,8 +7,12 @@ import { expect } from 'chai';
 import { parse } from 'yaml';
 import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
 import { loadConfig } from '../../lib/config/config.js';
+import { createPostgres } from '../../lib/db/postgres-services.js';
+import { createLogger } from '../../lib/log.js';
 import { createMetrics } from '../../lib/metrics/registry.js';
 import { BENCH_PG_OPTIONS } from '../../stress-testing/src/api-bench-env.js';
+import { uniqueName } from '../helpers/ids.js';
+import { dropDatabase, testDatabaseUrl, testPostgresServer } from '../helpers/postgres.js';
 import { ROOT } from '../helpers/processes.js';
 
 const exec = promisify(execFile);
@@ -32,6 +37,7 @@ type Compose = {
 const STACK_ENV = {
   JWT_SECRET: 'j'.repeat(32),
   POSTGRES_PASSWORD: 'pg-superuser-pw',
+  POSTGRES_APP_PASSWORD: 'pg-app-pw',
   ELASTIC_PASSWORD: 'elastic-pw',
   KIBANA_SYSTEM_PASSWORD: 'kibana-system-pw',
   APM_ES_PASSWORD: 'apm-writer-pw',
@@ -100,7 +106,7 @@ describe('stack configuration', () => {
     // Prometheus, Grafana and Kibana are published (for an SSH tunnel); nothing else is.
     expect(monitoring.map((p) => p.name).sort()).to.deep.equal(['grafana', 'kibana', 'prometheus']);
     for (const p of monitoring) expect(p.ip, `${p.name} ${JSON.stringify(p.port)}`).to.equal('127.0.0.1');
-    expect(published.filter((p) => p.name === 'nginx')).to.have.length(1);
+    expect(published.filter((p) => p.name === 'nginx')).to.have.length.greaterThan(0);
   });
 
   it('runs Elasticsearch with security on, and Kibana and apm-server authenticating', () => {
@@ -160,6 +166,96 @@ describe('stack configuration', () => {
       );
       expect(failure, `without ${missing}`).to.contain(`set ${missing}`);
     }
+  });
+
+  it('connects the app to PostgreSQL as its own role, not postgres', () => {
+    const postgres = stack.services['postgres']!;
+    const initScript = (postgres.volumes ?? []).find((v) =>
+      v.split(':')[1]?.startsWith('/docker-entrypoint-initdb.d/'),
+    );
+    expect(initScript, 'the role script runs at first start').to.match(/infra\/postgres\/init-app-role\.sh:/);
+    for (const api of ['api-1', 'api-2']) {
+      const env = stack.services[api]!.environment!;
+      const url = new URL(env['POSTGRES_URL']!);
+      expect(url.username, api).not.to.equal('postgres');
+      expect(url.username, api).to.equal(postgres.environment!['POSTGRES_APP_USER']);
+      expect(url.pathname, api).to.equal(`/${postgres.environment!['POSTGRES_APP_DB']}`);
+      expect(env['POSTGRES_PASSWORD'], api).to.equal(STACK_ENV.POSTGRES_APP_PASSWORD);
+    }
+    expect(postgres.environment!['POSTGRES_APP_PASSWORD']).to.equal(STACK_ENV.POSTGRES_APP_PASSWORD);
+    expect(postgres.environment).not.to.have.property('POSTGRES_DB');
+  });
+
+  it('creates that role without privileges beyond its database, and the migrations run as it', async () => {
+    // The init script, run against this machine's PostgreSQL with names of its own.
+    const role = uniqueName('sa_app_role');
+    const database = uniqueName('sa_app_db');
+    const server = testPostgresServer();
+    const password = `pw-${role}`;
+    await exec('bash', [join(ROOT, 'infra/postgres/init-app-role.sh')], {
+      env: {
+        ...process.env,
+        PGHOST: server.hostname,
+        PGPORT: server.port || '5432',
+        POSTGRES_USER: decodeURIComponent(server.username || 'postgres'),
+        POSTGRES_APP_USER: role,
+        POSTGRES_APP_DB: database,
+        POSTGRES_APP_PASSWORD: password,
+      },
+    });
+    const url = new URL(testDatabaseUrl(database));
+    url.username = role;
+    const config = loadConfig({ POSTGRES_URL: url.toString(), POSTGRES_PASSWORD: password });
+    const { pool, services } = createPostgres(
+      config,
+      'stack-config',
+      createLogger({ level: 'silent', pretty: false, name: 'test' }),
+    );
+    try {
+      for (const s of services) await s.start();
+      const me = await pool.query<{ user: string; super: boolean; createdb: boolean; createrole: boolean }>(
+        `SELECT current_user AS user, rolsuper AS super, rolcreatedb AS createdb, rolcreaterole AS createrole
+           FROM pg_roles WHERE rolname = current_user`,
+      );
+      expect(me.rows[0]).to.deep.equal({ user: role, super: false, createdb: false, createrole: false });
+      const applied = await pool.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations');
+      expect(Number(applied.rows[0]!.n)).to.be.greaterThan(0);
+      const owner = await pool.query<{ owner: string }>(
+        'SELECT tableowner AS owner FROM pg_tables WHERE tablename = $1',
+        ['schema_migrations'],
+      );
+      expect(owner.rows[0]!.owner).to.equal(role);
+      const refused = await pool.query(`CREATE DATABASE ${pg.escapeIdentifier(`${database}_x`)}`).then(
+        () => undefined,
+        (err: { code?: string }) => err.code,
+      );
+      expect(refused, 'no CREATEDB').to.equal('42501');
+    } finally {
+      for (const s of [...services].reverse()) await s.stop();
+      await dropDatabase(testDatabaseUrl(database));
+      const admin = new pg.Client({ connectionString: testDatabaseUrl('postgres') });
+      await admin.connect();
+      await admin.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(role)}`);
+      await admin.end();
+    }
+  });
+
+  it('mounts the certificate and key the HTTPS server of nginx reads, and publishes 443', () => {
+    const conf = read('infra/nginx/nginx.conf');
+    expect(conf).to.match(/^\s*listen 443 ssl;/m);
+    const files = [...conf.matchAll(/^\s*ssl_certificate(?:_key)?\s+(\S+);/gm)].map((m) => m[1]!);
+    expect(files).to.have.length(2);
+    const nginx = stack.services.nginx!;
+    const targets = (nginx.volumes ?? []).map((v) => v.split(':')[1]!);
+    for (const f of files)
+      expect(
+        targets.some((t) => f.startsWith(`${t}/`)),
+        `a volume holds ${f}`,
+      ).to.equal(true);
+    const ports = (nginx.ports ?? []).map((p) =>
+      typeof p === 'string' ? Number(p.split(':').pop()) : p.target,
+    );
+    expect(ports).to.include(443);
   });
 
   it('pins every image version', () => {
