@@ -13,10 +13,11 @@ import { makeTestCertificate, type TestCertificate } from '../helpers/test-certi
 import { testEnv } from '../helpers/test-env.js';
 
 /**
- * Every Kafka client of the product against a broker of its own that also listens with TLS
- * (SSL) and TLS + SCRAM-SHA-256 (SASL_SSL), certificate from a CA made at test time: the API
- * publishes with either producer client, the ETL (kafkajs consumer) loads what it published,
- * and a wrong password, a client without TLS and an untrusted certificate are refused.
+ * Every Kafka client of the product against a broker of its own that also listens with
+ * mutual TLS (SSL) and TLS + SCRAM-SHA-256 (SASL_SSL), certificates from a CA made at test
+ * time: the API publishes with either producer client, the ETL (kafkajs consumer) loads what
+ * it published, and a wrong password, a missing client certificate, a client without TLS and
+ * an untrusted broker certificate are refused.
  */
 describe('Kafka over TLS and SASL (SCRAM-SHA-256)', function () {
   this.timeout(180_000);
@@ -31,7 +32,11 @@ describe('Kafka over TLS and SASL (SCRAM-SHA-256)', function () {
       dir: join(dir, 'kafka'),
       nodes: 1,
       basePort: await findFreePortBlock(1, [0, 100, 200, 300]),
-      secure: { keystoreFile: cert.keystoreFile, scramUsers: [{ name: 'analytics', password }] },
+      secure: {
+        keystoreFile: cert.keystoreFile,
+        scramUsers: [{ name: 'analytics', password }],
+        clientCaFile: cert.caFile,
+      },
     });
     process.on('exit', () => broker.killAllSync());
     await broker.start();
@@ -77,10 +82,15 @@ describe('Kafka over TLS and SASL (SCRAM-SHA-256)', function () {
     }
   });
 
-  it('API (kafkajs producer) -> SSL listener, no SASL', async () => {
+  const clientCert = () => ({
+    KAFKA_SSL_CERT_FILE: cert.clientCertFile,
+    KAFKA_SSL_KEY_FILE: cert.clientKeyFile,
+  });
+
+  it('API (kafkajs producer) -> SSL listener with mutual TLS, no SASL', async () => {
     const h = await startHarness({
       brokers: broker.sslBrokers,
-      env: { ...tls(), KAFKA_PRODUCER_CLIENT: 'kafkajs' },
+      env: { ...tls(), ...clientCert(), KAFKA_PRODUCER_CLIENT: 'kafkajs' },
     });
     try {
       const res = await post(h.url, await h.token());
@@ -113,13 +123,29 @@ describe('Kafka over TLS and SASL (SCRAM-SHA-256)', function () {
     ).to.match(/authentication/i);
   });
 
+  it('refuses a client without a certificate where mutual TLS is required', async () => {
+    const anonymous = new PlatformaticTransport(options(broker.sslBrokers, tls()));
+    await failure(
+      () => anonymous.connect(),
+      () => anonymous.disconnect(),
+    );
+    const withCert = new PlatformaticTransport(options(broker.sslBrokers, { ...tls(), ...clientCert() }));
+    try {
+      await withCert.connect();
+    } finally {
+      await withCert.disconnect();
+    }
+  });
+
   it('refuses a client without TLS on the TLS listener, and a broker certificate it cannot verify', async () => {
     const plain = new PlatformaticTransport(options(broker.saslSslBrokers, scram()));
     await failure(
       () => plain.connect(),
       () => plain.disconnect(),
     );
-    const untrusted = new PlatformaticTransport(options(broker.sslBrokers, { KAFKA_SSL: 'true' }));
+    const untrusted = new PlatformaticTransport(
+      options(broker.sslBrokers, { KAFKA_SSL: 'true', ...clientCert() }),
+    );
     expect(
       await failure(
         () => untrusted.connect(),
