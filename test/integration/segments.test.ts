@@ -101,21 +101,75 @@ describe('segments', function () {
     ).to.equal(403);
   });
 
-  it('ends a membership at its expiry exactly, and the history shows the removal at that time', async () => {
+  /** PostgreSQL's clock, the one the product's expiry uses (not this process's). */
+  const pgNow = async () =>
+    (await h.pool.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
+  /** Waits on PostgreSQL's clock until it has reached `at`. */
+  const pgWaitUntil = async (at: Date) => {
+    for (;;) {
+      await h.pool.query(
+        'SELECT pg_sleep(greatest(0, extract(epoch FROM $1::timestamptz - clock_timestamp()))::float8)',
+        [at],
+      );
+      const reached = await h.pool.query<{ reached: boolean }>(
+        'SELECT clock_timestamp() >= $1::timestamptz AS reached',
+        [at],
+      );
+      if (reached.rows[0]!.reached) return;
+    }
+  };
+  /** The user's lines of the history report (the product's reader: rows dated up to now). */
+  const reported = async (link: string, user: string) => {
+    const csv = await fetch(link);
+    expect(csv.status).to.equal(200);
+    return (await csv.text())
+      .split('\n')
+      .filter((l) => l.startsWith(`${user};`))
+      .map((l) => l.split(';').slice(1).join(' '));
+  };
+
+  it('keeps a membership until its expiry exactly (PostgreSQL clock) and reports the removal only from then on', async () => {
     const s = slug('TTL');
     await api('/segments', { body: { slug: s } });
-    const user = await newUser();
-    const expiresAt = new Date(Date.now() + 1500);
-    const res = await api(`/users/${user}/segments`, {
-      body: { add: [{ slug: s, expires_at: expiresAt.toISOString() }] },
-    });
-    expect(res.body.segments[0].expires_at).to.equal(expiresAt.toISOString());
-    expect(await slugsOf(user)).to.deep.equal([s]);
-    while (Date.now() < expiresAt.getTime() + 50) await new Promise((r) => setTimeout(r, 50));
-    expect(await slugsOf(user)).to.deep.equal([]);
-    const rows = await history(user);
-    expect(rows.map((r) => `${r.operation} ${r.reason}`)).to.deep.equal(['add manual', 'remove expired']);
-    expect(rows[1]!.at.toISOString()).to.equal(expiresAt.toISOString());
+    const margin = 50;
+    // A probe must be answered before the expiry to say anything about "just before": one
+    // that a slow moment pushed past it is inconclusive, and the test starts again.
+    for (let attempt = 1; ; attempt++) {
+      const user = await newUser();
+      const expiresAt = new Date((await pgNow()).getTime() + 1500);
+      const link = new URL(
+        (await api(`/segments/history?period=${expiresAt.toISOString().slice(0, 7)}`)).body.url as string,
+        h.url,
+      ).toString();
+      const res = await api(`/users/${user}/segments`, {
+        body: { add: [{ slug: s, expires_at: expiresAt.toISOString() }] },
+      });
+      expect(res.status).to.equal(200);
+      expect(res.body.segments[0].expires_at).to.equal(expiresAt.toISOString());
+
+      await pgWaitUntil(new Date(expiresAt.getTime() - margin));
+      const [before, reportBefore] = await Promise.all([slugsOf(user), reported(link, user)]);
+      if ((await pgNow()) >= expiresAt) {
+        expect(attempt, 'every probe before the expiry was answered after it').to.be.below(5);
+        continue;
+      }
+      expect(before, `active ${margin} ms before expires_at`).to.deep.equal([s]);
+      expect(reportBefore, `reported ${margin} ms before expires_at`).to.have.length(1);
+      expect(reportBefore[0]).to.match(new RegExp(`^${s} add `));
+
+      await pgWaitUntil(new Date(expiresAt.getTime() + margin));
+      expect(await slugsOf(user), `inactive ${margin} ms after expires_at`).to.deep.equal([]);
+      const reportAfter = await reported(link, user);
+      expect(reportAfter).to.have.length(2);
+      expect(reportAfter[0]).to.equal(reportBefore[0]);
+      expect(reportAfter[1]).to.equal(`${s} remove ${expiresAt.toISOString()}`);
+      const rows = await history(user);
+      expect(rows.map((r) => `${r.operation} ${r.reason} ${r.at.toISOString()}`)).to.deep.equal([
+        `add manual ${rows[0]!.at.toISOString()}`,
+        `remove expired ${expiresAt.toISOString()}`,
+      ]);
+      return;
+    }
   });
 
   it('replaces the pending expiry when the membership is renewed or removed first', async () => {
