@@ -4,7 +4,17 @@ import tseslint from 'typescript-eslint';
 import mocha from 'eslint-plugin-mocha';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'infra/kafka/target/', '.data/', 'stress-testing/results/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'infra/kafka/target/',
+      '.data/',
+      'stress-testing/results/',
+      'reports/',
+      '.stryker-tmp/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
