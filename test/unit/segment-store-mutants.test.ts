@@ -1,0 +1,268 @@
+import { expect } from 'chai';
+import type { Pool } from 'pg';
+import { SegmentStore } from '../../api/src/segments/segment-store.js';
+import { NotFoundError } from '../../lib/errors.js';
+
+/**
+ * The logic of SegmentStore that is not SQL: which expiry a change asks for, which history
+ * a change writes for a membership that is or is not active, the errors for unknown users
+ * and segments, and how rows become the API's shapes. The SQL itself (row locks, the
+ * active-membership predicate, the rollout) is exercised against PostgreSQL in
+ * test/integration/segments.test.ts; here a scripted database double answers each
+ * statement and records what the store asked for.
+ */
+
+const USER = '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+const OTHER = '7f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
+
+interface Db {
+  users: Set<string>;
+  segments: Map<string, string>; // slug -> id
+  active: Set<string>; // `${userId}/${segmentId}` memberships active now
+  rows: Record<string, unknown>[]; // answer to the batched user-segments read
+  steps: string[];
+  upserts: unknown[][];
+  expiries: unknown[][];
+}
+
+type Query = string | { text: string; name?: string; values?: unknown[] };
+
+function database(db: Db): Pool {
+  const answer = (q: Query, params: unknown[] = []) => {
+    const text = typeof q === 'string' ? q : q.text;
+    const values = typeof q === 'string' ? params : (q.values ?? params);
+    const name = typeof q === 'string' ? undefined : q.name;
+    const s = text.replace(/\s+/g, ' ').trim();
+    if (s === 'BEGIN' || s === 'COMMIT' || s === 'ROLLBACK') {
+      db.steps.push(s);
+      return { rows: [], rowCount: 0 };
+    }
+    if (name === 'user-segments-read') return { rows: db.rows, rowCount: db.rows.length };
+    if (name === 'user-segments-active') {
+      db.steps.push('read active');
+      return { rows: db.rows, rowCount: db.rows.length };
+    }
+    if (s.includes('FROM users WHERE id = $1 AND NOT deleted FOR UPDATE')) {
+      db.steps.push('lock user');
+      return { rows: [], rowCount: db.users.has(values[0] as string) ? 1 : 0 };
+    }
+    if (s.startsWith('SELECT id, slug FROM segments')) {
+      const rows = (values[0] as string[]).flatMap((slug) =>
+        db.segments.has(slug) ? [{ id: db.segments.get(slug)!, slug }] : [],
+      );
+      return { rows, rowCount: rows.length };
+    }
+    if (s.startsWith('DELETE FROM segment_optouts')) return step('clear optout', values);
+    if (s.includes('AS active FROM user_segments')) {
+      const active = db.active.has(`${values[0] as string}/${values[1] as string}`);
+      return { rows: [{ active }], rowCount: 1 };
+    }
+    if (s.startsWith('DELETE FROM segment_history')) return step('drop pending expiries', values);
+    if (s.includes("'add', 'manual'")) return step('history add', values);
+    if (s.includes("'remove', 'expired'")) {
+      db.expiries.push(values);
+      db.steps.push('history expiry');
+      return { rows: [{ id: 'h-1' }], rowCount: 1 };
+    }
+    if (s.startsWith('INSERT INTO user_segments')) {
+      db.upserts.push(values);
+      return step('upsert membership', values);
+    }
+    if (s.includes("'remove', 'manual'")) return step('history remove', values);
+    if (s.startsWith('DELETE FROM user_segments')) return step('delete membership', values);
+    if (s.startsWith('INSERT INTO segment_optouts')) return step('opt out of rollout', values);
+    if (s.includes('FROM segments s')) {
+      db.steps.push('read segments');
+      return { rows: db.rows, rowCount: db.rows.length };
+    }
+    throw new Error(`unexpected statement: ${s}`);
+  };
+  const step = (what: string, _values: unknown[]) => {
+    db.steps.push(what);
+    return { rows: [], rowCount: 1 };
+  };
+  const query = async (q: Query, params?: unknown[]) => answer(q, params);
+  return { query, connect: async () => ({ query, release: () => undefined }) } as unknown as Pool;
+}
+
+function fixture() {
+  const db: Db = {
+    users: new Set([USER]),
+    segments: new Map([
+      ['vip', '11'],
+      ['beta', '12'],
+    ]),
+    active: new Set(),
+    rows: [],
+    steps: [],
+    upserts: [],
+    expiries: [],
+  };
+  return { db, store: new SegmentStore(database(db)) };
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+}
+
+describe('SegmentStore logic (database double)', () => {
+  describe('change(): expiry of an added membership', () => {
+    const NOW = Date.parse('2026-06-01T12:00:00Z');
+
+    it('adds a bare slug without expiry, writing the add to the history', async () => {
+      const { db, store } = fixture();
+      await store.change(USER, { add: ['vip'], remove: [] }, () => NOW);
+      expect(db.steps).to.deep.equal([
+        'BEGIN',
+        'lock user',
+        'clear optout',
+        'history add',
+        'upsert membership',
+        'read active',
+        'COMMIT',
+      ]);
+      expect(db.upserts).to.deep.equal([[USER, '11', null, null, false]]);
+      expect(db.expiries).to.deep.equal([]);
+    });
+
+    it('turns ttl_seconds into an expiry from now, with its removal dated in the history', async () => {
+      const { db, store } = fixture();
+      await store.change(USER, { add: [{ slug: 'vip', ttl_seconds: 90 }], remove: [] }, () => NOW);
+      const expiresAt = new Date(NOW + 90_000);
+      expect(db.expiries).to.deep.equal([[USER, 'vip', expiresAt]]);
+      expect(db.upserts).to.deep.equal([[USER, '11', expiresAt, 'h-1', false]]);
+    });
+
+    it('takes expires_at as given, and no expiry for an object without either', async () => {
+      const { db, store } = fixture();
+      await store.change(
+        USER,
+        { add: [{ slug: 'vip', expires_at: '2026-06-02T00:00:00+02:00' }, { slug: 'beta' }], remove: [] },
+        () => NOW,
+      );
+      expect(db.upserts).to.deep.equal([
+        [USER, '11', new Date('2026-06-01T22:00:00Z'), 'h-1', false],
+        [USER, '12', null, null, false],
+      ]);
+    });
+
+    it('keeps an active membership (no second add in the history), dropping its pending expiry', async () => {
+      const { db, store } = fixture();
+      db.active.add(`${USER}/11`);
+      await store.change(USER, { add: ['vip'], remove: [] }, () => NOW);
+      expect(db.steps).to.include('drop pending expiries');
+      expect(db.steps).to.not.include('history add');
+      expect(db.upserts).to.deep.equal([[USER, '11', null, null, true]]);
+    });
+  });
+
+  describe('change(): removal', () => {
+    it('writes the removal of an active membership to the history, and opts the user out of the rollout', async () => {
+      const { db, store } = fixture();
+      db.active.add(`${USER}/12`);
+      await store.change(USER, { add: [], remove: ['beta'] });
+      expect(db.steps.slice(2, -2)).to.deep.equal([
+        'drop pending expiries',
+        'history remove',
+        'delete membership',
+        'opt out of rollout',
+      ]);
+    });
+
+    it('writes no history for a membership that is not active', async () => {
+      const { db, store } = fixture();
+      await store.change(USER, { add: [], remove: ['beta'] });
+      expect(db.steps.slice(2, -2)).to.deep.equal(['delete membership', 'opt out of rollout']);
+    });
+  });
+
+  describe('change(): unknown user or segment', () => {
+    it('refuses an unknown user, rolling back', async () => {
+      const { db, store } = fixture();
+      const err = await rejection(store.change(OTHER, { add: ['vip'], remove: [] }));
+      expect(err).to.be.instanceOf(NotFoundError);
+      expect((err as Error).message).to.equal(`no user ${OTHER}`);
+      expect(db.steps).to.deep.equal(['BEGIN', 'lock user', 'ROLLBACK']);
+    });
+
+    it('names every unknown segment, each as a detail, before changing anything', async () => {
+      const { db, store } = fixture();
+      const err = await rejection(store.change(USER, { add: ['vip', 'nope'], remove: ['gone'] }));
+      expect(err).to.be.instanceOf(NotFoundError);
+      expect((err as Error).message).to.equal('no segment nope, gone');
+      expect((err as NotFoundError).details).to.deep.equal([
+        { path: 'nope', code: 'unknown_segment', message: 'no segment nope' },
+        { path: 'gone', code: 'unknown_segment', message: 'no segment gone' },
+      ]);
+      expect(db.steps).to.deep.equal(['BEGIN', 'lock user', 'ROLLBACK']);
+      expect(db.upserts).to.deep.equal([]);
+    });
+  });
+
+  describe('reads', () => {
+    const added = new Date('2026-05-01T10:00:00Z');
+    const expires = new Date('2026-07-01T10:00:00Z');
+
+    it('groups the memberships of each user, keeps a user without any, and maps times to ISO', async () => {
+      const { db, store } = fixture();
+      db.rows = [
+        { user_id: USER, slug: 'beta', source: 'rollout', added_at: added, expires_at: null },
+        { user_id: USER, slug: 'vip', source: 'manual', added_at: added, expires_at: expires },
+        { user_id: OTHER, slug: null, source: null, added_at: null, expires_at: null },
+      ];
+      const [mine, other] = await Promise.all([store.forUser(USER), store.forUser(OTHER)]);
+      expect(mine).to.deep.equal({
+        user_id: USER,
+        segments: [
+          { slug: 'beta', source: 'rollout', added_at: '2026-05-01T10:00:00.000Z', expires_at: null },
+          {
+            slug: 'vip',
+            source: 'manual',
+            added_at: '2026-05-01T10:00:00.000Z',
+            expires_at: '2026-07-01T10:00:00.000Z',
+          },
+        ],
+      });
+      expect(other).to.deep.equal({ user_id: OTHER, segments: [] });
+      expect([...(await store.activeSlugs(USER))]).to.deep.equal(['beta', 'vip']);
+      expect([...(await store.activeSlugs(OTHER))]).to.deep.equal([]);
+    });
+
+    it('answers an unknown user with NotFoundError, or no slugs for targeting', async () => {
+      const { store } = fixture();
+      const err = await rejection(store.forUser(OTHER));
+      expect(err).to.be.instanceOf(NotFoundError);
+      expect((err as Error).message).to.equal(`no user ${OTHER}`);
+      expect((await store.activeSlugs(OTHER)).size).to.equal(0);
+    });
+
+    it('maps segment rows: percent and member count to numbers, no percent to null', async () => {
+      const { db, store } = fixture();
+      const created = new Date('2026-01-02T03:04:05Z');
+      db.rows = [
+        { slug: 'vip', percent: null, created_at: created, members: '3' },
+        { slug: 'beta', percent: '12.5', created_at: created, members: '0' },
+      ];
+      expect(await store.list()).to.deep.equal([
+        { slug: 'vip', percent: null, created_at: '2026-01-02T03:04:05.000Z', members: 3 },
+        { slug: 'beta', percent: 12.5, created_at: '2026-01-02T03:04:05.000Z', members: 0 },
+      ]);
+      db.rows = db.rows.slice(1);
+      expect(await store.get('beta')).to.deep.equal({
+        slug: 'beta',
+        percent: 12.5,
+        created_at: '2026-01-02T03:04:05.000Z',
+        members: 0,
+      });
+      db.rows = [];
+      const err = await rejection(store.get('nope'));
+      expect(err).to.be.instanceOf(NotFoundError);
+      expect((err as Error).message).to.equal('no segment nope');
+    });
+  });
+});
