@@ -25,15 +25,12 @@ export async function findFreePortBlock(count: number, offsets = [0, 100]): Prom
   throw new Error('no free port block found');
 }
 
-export async function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port')),
-      );
-    });
-  });
+/**
+ * A free port for a server that binds it later (a child process, nginx, clickhouse-server).
+ * Drawn like findFreePortBlock, below the ephemeral range: a port the kernel hands out for
+ * port 0 comes from that range, where an outgoing connection can take it between this check
+ * and the server's bind. A server in this process should listen on port 0 and read its port.
+ */
+export function findFreePort(): Promise<number> {
+  return findFreePortBlock(1, [0]);
 }

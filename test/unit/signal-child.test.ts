@@ -3,7 +3,14 @@ import { expect } from 'chai';
 import { signalChild } from '../../lib/runtime/signal-child.js';
 
 // A child that ignores SIGTERM (the disposition survives exec), as a hung graceful stop does.
-const deaf = () => spawn('bash', ['-c', 'trap "" TERM; exec sleep 30'], { stdio: 'ignore' });
+// It says so once the trap is in place; resolves then.
+const deaf = async () => {
+  const child = spawn('bash', ['-c', 'trap "" TERM; echo ignoring; exec sleep 30'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  await new Promise((resolve) => child.stdout.once('data', resolve));
+  return child;
+};
 const started = (p: ReturnType<typeof spawn>) => new Promise((resolve) => p.once('spawn', resolve));
 
 describe('signalChild', () => {
@@ -15,10 +22,7 @@ describe('signalChild', () => {
   });
 
   it('sends SIGKILL to a child still running after killAfterMs', async () => {
-    const child = deaf();
-    await started(child);
-    // Lets bash install the trap and exec before the signal comes.
-    await new Promise((r) => setTimeout(r, 200));
+    const child = await deaf();
     await signalChild(child, 'SIGTERM', 300);
     expect(child.signalCode).to.equal('SIGKILL');
   });
