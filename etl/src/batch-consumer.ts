@@ -17,6 +17,7 @@ import type { DeadLetter, DeadLetterPublisher } from '../../lib/kafka/dead-lette
 import type { PartitionWindows } from './dedup/partition-windows.js';
 import { isPermanentInsertError } from './insert-errors.js';
 import { inTransaction } from '../../lib/apm/tracing.js';
+import { faultPoint } from '../../lib/runtime/fault-point.js';
 
 export interface BatchConsumerOptions {
   topic: string;
@@ -165,6 +166,7 @@ export class BatchConsumer implements Service {
         partition: batch.partition,
         offset: nextOffset(block.lastOffset),
       };
+      faultPoint('etl-after-insert');
       if (letters.length > 0) {
         // Letters and the commit past them in one transaction: written once, even across crashes.
         const sent = await this.retry(payload, log, 'dead_letter_publish', () =>
@@ -176,6 +178,7 @@ export class BatchConsumer implements Service {
       } else {
         await this.consumer.commitOffsets([commit]);
       }
+      faultPoint('etl-after-commit');
       const deadIds = new Set(dead.value.map((d) => d.row.offset));
       const inserted = fresh.length - deadIds.size - alreadyStored.size;
       const dropped = droppedBySeen + alreadyStored.size;

@@ -85,7 +85,12 @@ function buildStream(
 
 /** The ETL's pipelines, wired from config: one consumer per source topic, one DLQ. */
 export function buildEtl(config: Config, deps: EtlDeps): Etl {
-  const deadLetters = new DeadLetterPublisher(deps.kafka, config.kafkaTopicDlq, config.kafkaClientId);
+  const deadLetters = new DeadLetterPublisher(
+    deps.kafka,
+    config.kafkaTopicDlq,
+    config.kafkaClientId,
+    config.kafkaDlqTransactionTimeoutMs,
+  );
   const progress = buildStream(config, deps, deadLetters, {
     topic: config.kafkaTopicProgress,
     groupId: config.etlGroupId,

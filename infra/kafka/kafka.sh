@@ -65,6 +65,8 @@ default.replication.factor=$rf
 min.insync.replicas=$isr
 auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=0
+# A process killed mid-transaction: abort its transaction within a second of its timeout.
+transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 num.network.threads=2
 num.io.threads=4
 PROPS

@@ -150,6 +150,12 @@ export const OPTIONS = {
     'dead-letters',
     'Dead-letter topic: messages the ETL can never insert, with reason and source coordinates.',
   ),
+  kafkaDlqTransactionTimeoutMs: int(
+    'KAFKA_DLQ_TRANSACTION_TIMEOUT_MS',
+    60000,
+    'How long the broker keeps a dead-letter transaction open before aborting it: a process that died mid-transaction holds back read-committed DLQ readers (npm run dlq) that long. At most the broker transaction.max.timeout.ms.',
+    1000,
+  ),
   kafkaDlqRetentionMs: int(
     'KAFKA_DLQ_RETENTION_MS',
     30 * DAY_MS,

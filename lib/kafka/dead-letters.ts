@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Service } from '../lifecycle.js';
+import { faultPoint } from '../runtime/fault-point.js';
 
 /** Headers of a dead letter; the value and key are the original message's, byte for byte. */
 export const DLQ_HEADERS = {
@@ -54,8 +55,14 @@ export class DeadLetterPublisher implements Service {
     kafka: Kafka,
     readonly topic: string,
     clientId: string,
+    /**
+     * How long the broker lets a transaction stay open before aborting it: a process killed
+     * mid-transaction holds back read-committed readers of the topic (the DLQ CLI) that long.
+     */
+    transactionTimeoutMs?: number,
   ) {
     this.producer = kafka.producer({
+      ...(transactionTimeoutMs === undefined ? {} : { transactionTimeout: transactionTimeoutMs }),
       // NOTE: unique per process: kafkajs does not fence zombies by consumer generation
       // (KIP-447), so a shared id would only make two live ETLs abort each other.
       transactionalId: `${clientId}-dlq-${randomUUID()}`,
@@ -87,6 +94,7 @@ export class DeadLetterPublisher implements Service {
     const tx = await this.producer.transaction();
     try {
       await tx.send({ topic: this.topic, acks: -1, messages: letters.map((l) => toMessage(l, now)) });
+      faultPoint('dlq-mid-transaction');
       await tx.sendOffsets({
         consumerGroupId: commit.groupId,
         topics: [
