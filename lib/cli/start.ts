@@ -2,12 +2,13 @@
 import '../apm/start.js';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../config/config.js';
+import { loadConfig, type Config } from '../config/config.js';
+import type { SqlHttp } from '../sql-http/service.js';
 import { DEV_TOKEN_TTL_SEC } from '../auth/dev-token.js';
 import { signHs256 } from '../auth/sign-token.js';
 import { maskUrlCredentials } from '../config/mask-url.js';
 import { runServices, type Service } from '../lifecycle.js';
-import { devSecret } from '../runtime/dev-secret.js';
+import { devSecret, devSqlPassword } from '../runtime/dev-secret.js';
 import { LocalKafka } from '../runtime/local-kafka.js';
 import { warnOnMissingApiNodeFlags } from '../runtime/node-flags.js';
 import { isPortFree } from '../runtime/ports.js';
@@ -41,12 +42,13 @@ async function main(): Promise<void> {
     env.KAFKA_BROKERS = kafka.brokers.join(',');
   }
   if (!env.JWT_SECRET && !env.JWT_JWKS_URL) env.JWT_SECRET = devSecret(localDataDir);
+  if (!env.SQL_HTTP_PASSWORD && !env.CLICKHOUSE_URL) env.SQL_HTTP_PASSWORD = devSqlPassword(localDataDir);
   // A development machine has no users topic producer: allow creating users over HTTP.
   env.DEV_ROUTES ??= 'true';
 
   const base = await createProcessBase('standalone', env);
   warnOnMissingApiNodeFlags(base.log);
-  const { services: product, api } = standaloneServices(base);
+  const { services: product, api, sql } = standaloneServices(base);
   services.push(...product);
   services.push(
     startupStep('banner', async () => {
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
           `  curl -i -X POST ${url}/api/v1/progress/films/${film} -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"position_sec": 754, "duration_sec": 5400}'`,
           `  curl -i ${url}/api/v1/progress/films/${film} -H "Authorization: Bearer $TOKEN"`,
           '',
+          ...sqlBanner(base.config, sql),
           '  More tokens: npm run token -- --sub <viewer-uuid>     Stop: Ctrl-C',
           '',
         ].join('\n') + '\n',
@@ -84,6 +87,19 @@ async function main(): Promise<void> {
     }),
   );
   await runServices(services, base.log, base.config.shutdownTimeoutMs, base.config.startupTimeoutMs);
+}
+
+/** The analysts' lines: endpoint, credentials, a curl that works when pasted, the terminal client. */
+function sqlBanner(config: Config, sql: SqlHttp | undefined): string[] {
+  if (sql === undefined || config.sqlHttpPassword === undefined) return [];
+  const host = config.sqlHttpHost === '0.0.0.0' ? 'localhost' : config.sqlHttpHost;
+  const url = `http://${host}:${sql.boundPort}`;
+  return [
+    `  SQL for analysts (ClickHouse HTTP interface, read-only): ${url}   user ${config.sqlHttpUser}   password ${config.sqlHttpPassword}`,
+    `  curl -sS '${url}/?database=${config.clickhouseDatabase}' -u '${config.sqlHttpUser}:${config.sqlHttpPassword}' --data-binary 'SELECT count() FROM progress_events'`,
+    '  Terminal client: npm run sql     (DBeaver, Grafana, Metabase, @clickhouse/client: docs/analytics.md)',
+    '',
+  ];
 }
 
 main().then(exitWhenStopped, exitOnFatal);

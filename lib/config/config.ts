@@ -341,6 +341,59 @@ export const OPTIONS = {
     'Send insert_deduplication_token with each block (needs ClickHouse >= 22.2).',
   ),
 
+  // --- SQL for analysts (ClickHouse HTTP interface over the embedded engine, lib/sql-http) ---
+  sqlHttpEnabled: bool(
+    'SQL_HTTP_ENABLED',
+    true,
+    'Serve the ClickHouse HTTP interface for analysts over the embedded engine (standalone process only; never when CLICKHOUSE_URL is set, whose server has its own). Needs SQL_HTTP_PASSWORD; `npm start` generates one.',
+  ),
+  sqlHttpHost: str('SQL_HTTP_HOST', '127.0.0.1', 'Interface the SQL endpoint listens on (this machine only by default).'),
+  sqlHttpPort: int('SQL_HTTP_PORT', 8123, 'Port of the SQL endpoint (0: any free port).', 0, 65535),
+  sqlHttpUser: str('SQL_HTTP_USER', 'analyst', 'User name analysts connect with.'),
+  sqlHttpPassword: optionalStr(
+    'SQL_HTTP_PASSWORD',
+    'Password of SQL_HTTP_USER. Not set: the SQL endpoint is off, except under `npm start`, which generates one into LOCAL_DATA_DIR/dev-sql-password.',
+    true,
+  ),
+  sqlMaxExecutionTimeSec: int(
+    'SQL_MAX_EXECUTION_TIME_SEC',
+    120,
+    'Longest an analyst query may run (max_execution_time; 0: no limit).',
+    0,
+  ),
+  sqlMaxResultRows: int(
+    'SQL_MAX_RESULT_ROWS',
+    100_000_000,
+    'Most rows an analyst query may return (max_result_rows; results are streamed, 0: no limit).',
+    0,
+  ),
+  sqlMaxResultBytes: int(
+    'SQL_MAX_RESULT_BYTES',
+    10 * 1024 ** 3,
+    'Most uncompressed bytes an analyst query may return (max_result_bytes; 0: no limit).',
+    0,
+  ),
+  sqlMaxMemoryBytes: int(
+    'SQL_MAX_MEMORY_BYTES',
+    1024 ** 3,
+    'Memory one analyst query may use in the engine (max_memory_usage; 0: no limit).',
+    0,
+  ),
+  sqlMaxThreads: int(
+    'SQL_MAX_THREADS',
+    1,
+    'Engine threads per analyst query (max_threads); the default leaves the other cores to ingestion.',
+    1,
+    256,
+  ),
+  sqlMaxConcurrentQueries: int(
+    'SQL_MAX_CONCURRENT_QUERIES',
+    2,
+    'Analyst queries running at once; one more is refused with TOO_MANY_SIMULTANEOUS_QUERIES (202), never queued.',
+    1,
+    64,
+  ),
+
   // --- PostgreSQL (experiments, segments) ---
   postgresUrl: str(
     'POSTGRES_URL',

@@ -4,6 +4,7 @@ import { createPostgres } from '../db/postgres-services.js';
 import { allTopicSpecs } from '../kafka/topic-specs.js';
 import type { Service } from '../lifecycle.js';
 import type { ProcessBase } from './process.js';
+import { sqlHttpPlan, sqlHttpService, type SqlHttp } from '../sql-http/service.js';
 import { clickhouseService, migrationsStep, topicsStep } from './services.js';
 
 /**
@@ -14,6 +15,8 @@ import { clickhouseService, migrationsStep, topicsStep } from './services.js';
 export function standaloneServices(base: ProcessBase): {
   services: Service[];
   api: ReturnType<typeof buildApi>;
+  /** The analysts' SQL endpoint, when it runs (embedded engine with a password). */
+  sql: SqlHttp | undefined;
 } {
   const { config, log, kafka, clickhouse, metrics } = base;
   const postgres = createPostgres(config, 'standalone', log);
@@ -27,5 +30,9 @@ export function standaloneServices(base: ProcessBase): {
     ...etl.services,
     ...api.services,
   ];
-  return { services, api };
+  const plan = sqlHttpPlan(config);
+  const sql = plan.on ? sqlHttpService(config, plan.password, log) : undefined;
+  if (sql !== undefined) services.push(sql.service);
+  else log.info({ reason: plan.on ? undefined : plan.why }, 'sql_http_off');
+  return { services, api, sql };
 }

@@ -25,6 +25,7 @@ describe('npm start', function () {
   let logFile: string;
   let port: number;
   let kafkaPort: number;
+  let sqlPort: number;
 
   before(async () => {
     dataDir = join(testEnv().workDir, uniqueName('start'));
@@ -32,6 +33,7 @@ describe('npm start', function () {
     const out = openSync(logFile, 'a');
     port = await findFreePort();
     kafkaPort = await findFreePortBlock(1);
+    sqlPort = await findFreePort();
     proc = spawn('npm', ['start'], {
       cwd: ROOT,
       env: {
@@ -43,6 +45,8 @@ describe('npm start', function () {
         KAFKA_BROKERS: '',
         JWT_SECRET: '',
         CLICKHOUSE_URL: '',
+        SQL_HTTP_PORT: String(sqlPort),
+        SQL_HTTP_PASSWORD: '',
       },
       stdio: ['ignore', out, out],
       detached: true, // own process group: npm → node; stop them together
@@ -70,7 +74,7 @@ describe('npm start', function () {
     const secret = readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim();
     await jwtVerify(token!, new TextEncoder().encode(secret));
 
-    const curls = output.split('\n').filter((l) => l.trim().startsWith('curl '));
+    const curls = output.split('\n').filter((l) => l.trim().startsWith('curl ') && l.includes('/api/v1/'));
     expect(curls).to.have.length(2);
     const post = await exec('bash', ['-c', `TOKEN=${token}; ${curls[0]!.trim()}`]);
     expect(post.stdout).to.match(/HTTP\/1\.1 202/);
@@ -82,6 +86,20 @@ describe('npm start', function () {
       500,
     );
     expect(get).to.contain('"position_sec":754');
+  });
+
+  it('prints a read-only SQL endpoint with the generated password and a curl that answers when pasted', async () => {
+    const password = readFileSync(join(dataDir, 'dev-sql-password'), 'utf8').trim();
+    expect(output).to.contain(`http://127.0.0.1:${sqlPort}`).and.to.contain(`password ${password}`);
+    const curl = output.split('\n').find((l) => l.trim().startsWith('curl ') && l.includes(`:${sqlPort}`));
+    expect(curl, output).to.be.a('string');
+    const { stdout } = await exec('bash', ['-c', curl!.trim()]);
+    expect(stdout.trim()).to.match(/^\d+$/);
+    const refused = await exec('bash', [
+      '-c',
+      `${curl!.trim().replace(/SELECT count\(\) FROM progress_events/, 'DROP TABLE progress_events')} -o /dev/null -w '%{http_code}'`,
+    ]);
+    expect(refused.stdout).to.equal('403');
   });
 
   it('signs tokens with the same dev secret via npm run token', async () => {

@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Writable } from 'node:stream';
+import { createBrotliCompress, createDeflate, createGzip } from 'node:zlib';
+import type { Logger } from '../log.js';
+import { authenticate, AuthError, credentialsOf, type Credentials } from './auth.js';
+import type { AnalystEngine, Lease } from './engine.js';
+import { chError, fromEngineError, httpStatusFor, type ClickHouseHttpError } from './errors.js';
+import { contentTypeOf } from './formats.js';
+import { assertReadingStatement, formatClause, substituteCurrentUser } from './statement.js';
+
+/** ClickHouse's default max_query_size: a longer query is refused, never buffered. */
+const MAX_QUERY_BYTES = 262_144;
+
+/** URL parameters that are part of the HTTP protocol, not engine settings. */
+const PROTOCOL_PARAMS = new Set([
+  'query',
+  'database',
+  'default_format',
+  'query_id',
+  'user',
+  'password',
+  'quota_key',
+  'session_id',
+  'session_timeout',
+  'session_check',
+  'compress',
+  'decompress',
+  'buffer_size',
+  'wait_end_of_query',
+  'enable_http_compression',
+  'http_zlib_compression_level',
+  'send_progress_in_http_headers',
+  'http_headers_progress_interval_ms',
+  'cancel_http_readonly_queries_on_client_close',
+  'client_protocol_version',
+]);
+
+export interface SqlHttpOptions {
+  engine: AnalystEngine;
+  analyst: Credentials;
+  log: Logger;
+}
+
+export function createSqlHttpServer(opts: SqlHttpOptions): Server {
+  const server = createServer((req, res) => {
+    handle(req, res, opts).catch((err: unknown) => {
+      opts.log.error({ err }, 'sql_http_unhandled');
+      if (!res.headersSent) sendError(res, fromEngineError(err));
+      else res.destroy();
+    });
+  });
+  // A streamed result may run as long as max_execution_time allows.
+  server.requestTimeout = 0;
+  return server;
+}
+
+export function boundPort(server: Server): number {
+  return (server.address() as AddressInfo).port;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, opts: SqlHttpOptions): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const params = url.searchParams;
+  const queryId = params.get('query_id') || randomUUID();
+  res.setHeader('X-ClickHouse-Server-Display-Name', 'streaming-analytics-embedded');
+  res.setHeader('X-ClickHouse-Timezone', opts.engine.timezone);
+  if (url.pathname === '/ping' || (url.pathname === '/' && req.method !== 'POST' && !params.has('query'))) {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8' }).end('Ok.\n');
+    return;
+  }
+  if (url.pathname !== '/') {
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=UTF-8' });
+    res.end(`There is no handle ${url.pathname}\n\nUse / or /ping for health checks.\n`);
+    return;
+  }
+  res.setHeader('X-ClickHouse-Query-Id', queryId);
+  const started = process.hrtime.bigint();
+  let lease: Lease | undefined;
+  let user = '';
+  try {
+    user = authenticate(credentialsOf(req, params), opts.analyst);
+    const sql = await querySql(req, params);
+    const bind = checkSettings(params);
+    lease = opts.engine.acquire();
+    const normalized = await lease.normalize(sql);
+    assertReadingStatement(normalized);
+    const format = formatClause(normalized) ?? (params.get('default_format') || 'TabSeparated');
+    await streamResult(req, res, lease, {
+      sql: substituteCurrentUser(normalized, user),
+      database: params.get('database') ?? '',
+      format,
+      params: bind,
+      queryId,
+      started,
+    });
+    opts.log.info({ query_id: queryId, user, ms: msSince(started) }, 'sql_query');
+  } catch (err) {
+    const e = fromEngineError(err);
+    opts.log.info({ query_id: queryId, user, code: e.code, ms: msSince(started) }, 'sql_query_failed');
+    if (!res.headersSent) sendError(res, e);
+    else {
+      // Mid-stream: the status is gone; write the exception as the server does, then cut the
+      // connection so the client cannot mistake a partial result for a whole one.
+      res.write(`\n${e.text}\n`, () => res.destroy());
+    }
+  } finally {
+    lease?.release();
+  }
+}
+
+async function querySql(req: IncomingMessage, params: URLSearchParams): Promise<string> {
+  const parts: string[] = [];
+  const inUrl = params.get('query');
+  if (inUrl) parts.push(inUrl);
+  if (req.method === 'POST') {
+    const chunks: Buffer[] = [];
+    let size = Buffer.byteLength(inUrl ?? '');
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_QUERY_BYTES) {
+        throw chError('QUERY_IS_TOO_LARGE', `Max query size exceeded: ${size} > ${MAX_QUERY_BYTES} bytes`);
+      }
+      chunks.push(chunk);
+    }
+    const body = Buffer.concat(chunks).toString('utf8');
+    if (body.trim() !== '') parts.push(body);
+  }
+  const sql = parts.join('\n');
+  if (sql.trim() === '') throw chError('SYNTAX_ERROR', 'Empty query');
+  return sql;
+}
+
+/**
+ * Query parameters (param_*) are bound by the engine. Any other URL parameter is a setting,
+ * and the analyst's connection is readonly=1: like clickhouse-server for a readonly user, a
+ * setting is refused (asking for readonly itself is allowed, it changes nothing).
+ */
+function checkSettings(params: URLSearchParams): Record<string, string> {
+  const bind: Record<string, string> = {};
+  for (const [key, value] of params) {
+    if (key.startsWith('param_')) bind[key.slice(6)] = value;
+    else if (PROTOCOL_PARAMS.has(key)) continue;
+    else if (key === 'readonly' && value === '1') continue;
+    else throw chError('READONLY', `Cannot modify '${key}' setting in readonly mode`);
+  }
+  return bind;
+}
+
+async function streamResult(
+  req: IncomingMessage,
+  res: ServerResponse,
+  lease: Lease,
+  q: {
+    sql: string;
+    database: string;
+    format: string;
+    params: Record<string, string>;
+    queryId: string;
+    started: bigint;
+  },
+): Promise<void> {
+  const abort = new AbortController();
+  // A client that goes away cancels its query (between result chunks; max_execution_time
+  // bounds the computation before the first one).
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  const result = await lease.stream(q.sql, { ...q, signal: abort.signal });
+  const chunks = result.chunks;
+  try {
+    // Wait for the first chunk before the status line: an error found by then (most are:
+    // analysis, limits, unknown tables) still gets its own status code.
+    let next = await chunks.next();
+    const encoding = responseEncoding(req);
+    res.writeHead(200, {
+      'Content-Type': contentTypeOf(q.format),
+      'X-ClickHouse-Format': q.format,
+      'X-ClickHouse-Summary': JSON.stringify({
+        read_rows: '0',
+        read_bytes: '0',
+        written_rows: '0',
+        written_bytes: '0',
+        total_rows_to_read: '0',
+        result_rows: '0',
+        result_bytes: '0',
+        elapsed_ns: String(process.hrtime.bigint() - q.started),
+      }),
+      ...(encoding === undefined ? {} : { 'Content-Encoding': encoding, Vary: 'Accept-Encoding' }),
+    });
+    const out: Writable = encoding === undefined ? res : compressor(encoding, res);
+    while (next.done !== true) {
+      if (!out.write(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength)))
+        await Promise.race([once(out, 'drain'), once(res, 'close')]);
+      if (abort.signal.aborted) return;
+      next = await chunks.next();
+    }
+    out.end();
+    if (out !== res) await once(res, 'finish');
+  } finally {
+    result.cancel();
+  }
+}
+
+function compressor(encoding: string, res: ServerResponse): Writable {
+  const z = encoding === 'gzip' ? createGzip() : encoding === 'br' ? createBrotliCompress() : createDeflate();
+  z.pipe(res);
+  return z;
+}
+
+/** Compressed only when asked twice, as on the server: enable_http_compression=1 and Accept-Encoding. */
+function responseEncoding(req: IncomingMessage): string | undefined {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.searchParams.get('enable_http_compression') !== '1') return undefined;
+  const accepted = String(req.headers['accept-encoding'] ?? '')
+    .split(',')
+    .map((s) => s.trim().split(';')[0]!.toLowerCase());
+  return accepted.find((e) => e === 'gzip' || e === 'deflate' || e === 'br');
+}
+
+function sendError(res: ServerResponse, e: ClickHouseHttpError): void {
+  const status = e instanceof AuthError && e.noCredentials ? 401 : httpStatusFor(e.code);
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=UTF-8',
+    'X-ClickHouse-Exception-Code': String(e.code),
+    ...(status === 401 ? { 'WWW-Authenticate': 'Basic realm="ClickHouse", charset="UTF-8"' } : {}),
+  });
+  res.end(`${e.text}\n`);
+}
+
+function msSince(started: bigint): number {
+  return Number((process.hrtime.bigint() - started) / 1_000_000n);
+}

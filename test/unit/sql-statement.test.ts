@@ -1,0 +1,96 @@
+import { expect } from 'chai';
+import { httpStatusFor, fromEngineError } from '../../lib/sql-http/errors.js';
+import { assertReadingStatement, formatClause, substituteCurrentUser } from '../../lib/sql-http/statement.js';
+import { renderTable } from '../../lib/sql-http/table.js';
+
+// Inputs are what the engine's formatQuerySingleLine prints: one statement, no comments.
+describe('sql-http statement checks', () => {
+  it('lets reading statements through', () => {
+    for (const q of [
+      'SELECT 1',
+      'WITH 1 AS x SELECT x',
+      '(SELECT 1) UNION ALL (SELECT 2)',
+      'SHOW TABLES',
+      'DESCRIBE TABLE t',
+      'EXISTS TABLE t',
+      'EXPLAIN SELECT 1',
+      "SELECT 'INTO OUTFILE x'",
+      'SELECT `into outfile` FROM t',
+    ]) {
+      expect(() => assertReadingStatement(q), q).not.to.throw();
+    }
+  });
+
+  it('refuses every other statement kind and INTO OUTFILE with READONLY (164)', () => {
+    for (const q of [
+      'KILL QUERY WHERE 1',
+      'INSERT INTO t VALUES (1)',
+      'DROP TABLE t',
+      'SYSTEM STOP MERGES',
+      'OPTIMIZE TABLE t',
+      'SET readonly = 0',
+      "SELECT 1 INTO OUTFILE 'x'",
+      "SELECT 'a' INTO   OUTFILE 'x' FORMAT CSV",
+      'USE other',
+    ]) {
+      expect(() => assertReadingStatement(q), q)
+        .to.throw()
+        .with.property('code', 164);
+    }
+  });
+
+  it('reads the FORMAT clause, never one inside a literal', () => {
+    expect(formatClause('SELECT 1 FORMAT JSONEachRow')).to.equal('JSONEachRow');
+    expect(formatClause("SELECT 'x FORMAT CSV'")).to.equal(undefined);
+    expect(formatClause('SELECT 1')).to.equal(undefined);
+  });
+
+  it("substitutes the analyst's name for currentUser() and its aliases outside literals", () => {
+    expect(substituteCurrentUser('SELECT currentUser(), user() AS u', "o'brien")).to.equal(
+      "SELECT ('o\\'brien' AS `currentUser()`), ('o\\'brien' AS `user()`) AS u",
+    );
+    expect(substituteCurrentUser("SELECT 'currentUser()', user FROM t", 'a')).to.equal(
+      "SELECT 'currentUser()', user FROM t",
+    );
+  });
+
+  it("maps codes to clickhouse-server's HTTP statuses", () => {
+    expect(httpStatusFor(62)).to.equal(400);
+    expect(httpStatusFor(47)).to.equal(404);
+    expect(httpStatusFor(60)).to.equal(404);
+    expect(httpStatusFor(516)).to.equal(403);
+    expect(httpStatusFor(194)).to.equal(401);
+    expect(httpStatusFor(159)).to.equal(408);
+    expect(httpStatusFor(164)).to.equal(403);
+    expect(httpStatusFor(202)).to.equal(503);
+    expect(httpStatusFor(396)).to.equal(500);
+  });
+
+  it('keeps the engine error text, code and name', () => {
+    const e = fromEngineError(
+      new Error('Code: 47. DB::Exception: Unknown identifier `x`. (UNKNOWN_IDENTIFIER)'),
+    );
+    expect(e).to.include({ code: 47, codeName: 'UNKNOWN_IDENTIFIER' });
+    expect(e.text).to.equal('Code: 47. DB::Exception: Unknown identifier `x`. (UNKNOWN_IDENTIFIER)');
+  });
+
+  it('aligns table columns, numbers to the right', () => {
+    const out = renderTable({
+      meta: [
+        { name: 'film', type: 'String' },
+        { name: 'n', type: 'UInt64' },
+      ],
+      data: [
+        ['a', '1000'],
+        ['bbbbbb', '7'],
+      ],
+      rows: 2,
+    });
+    expect(out.split('\n')).to.deep.equal([
+      'film   │    n',
+      '───────┼─────',
+      'a      │ 1000',
+      'bbbbbb │    7',
+    ]);
+  });
+});
