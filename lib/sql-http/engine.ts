@@ -21,6 +21,8 @@ export interface ResultChunks {
 export interface Lease {
   /** The engine's own parse and print of the query: one statement, no comments. */
   normalize(sql: string): Promise<string>;
+  /** The connection's value of a setting as text (UNKNOWN_SETTING if there is none). */
+  setting(name: string): Promise<string>;
   stream(
     sql: string,
     opts: { database: string; format: string; signal: AbortSignal; params: Record<string, string> },
@@ -61,6 +63,8 @@ export class AnalystEngine {
       `--max_threads=${limits.maxThreads}`,
       // What clickhouse-server answers by default (chdb does not): JSON clients expect it.
       '--output_format_json_quote_64bit_integers=1',
+      // chdb turns async inserts on; the server's default is off, and JDBC sends async_insert=0.
+      '--async_insert=0',
     ];
     for (let i = 0; i < limits.maxConcurrentQueries; i++) {
       const session = new Session(resolve(dataDir), { connectionArgs: args });
@@ -72,9 +76,30 @@ export class AnalystEngine {
     return engine;
   }
 
+  readonly #settings = new Map<string, string>();
+
   #lease(session: ChdbSession, defaultDatabase: string): Lease {
     let currentDb: string | undefined;
     const lease: Lease = {
+      setting: async (name) => {
+        // Every connection has the same arguments and readonly=1 freezes them: one read each.
+        const known = this.#settings.get(name);
+        if (known !== undefined) return known;
+        try {
+          const r = await session.queryBindAsync(
+            'SELECT toString(getSetting({n:String}))',
+            { n: name },
+            {
+              format: 'TSVRaw',
+            },
+          );
+          const value = r.text().replace(/\n$/, '');
+          this.#settings.set(name, value);
+          return value;
+        } catch (err) {
+          throw fromEngineError(err);
+        }
+      },
       normalize: async (sql) => {
         try {
           const r = await session.queryBindAsync(

@@ -7,7 +7,7 @@ import { createBrotliCompress, createDeflate, createGzip } from 'node:zlib';
 import type { Logger } from '../log.js';
 import { authenticate, AuthError, credentialsOf, type Credentials } from './auth.js';
 import type { AnalystEngine, Lease } from './engine.js';
-import { chError, fromEngineError, httpStatusFor, type ClickHouseHttpError } from './errors.js';
+import { chError, ClickHouseHttpError, fromEngineError, httpStatusFor } from './errors.js';
 import { contentTypeOf } from './formats.js';
 import { assertReadingStatement, formatClause, substituteCurrentUser } from './statement.js';
 
@@ -82,15 +82,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: SqlHttpOp
   let user = '';
   try {
     user = authenticate(credentialsOf(req, params), opts.analyst);
+    refuseNativeCompression(params);
     const sql = await querySql(req, params);
-    const bind = checkSettings(params);
     lease = opts.engine.acquire();
+    const bind = await checkSettings(params, lease);
     const normalized = await lease.normalize(sql);
     assertReadingStatement(normalized);
-    const format = formatClause(normalized) ?? (params.get('default_format') || 'TabSeparated');
+    const format =
+      formatClause(normalized) ??
+      (params.get('default_format') || header(req, 'x-clickhouse-format') || 'TabSeparated');
     await streamResult(req, res, lease, {
       sql: substituteCurrentUser(normalized, user),
-      database: params.get('database') ?? '',
+      database: params.get('database') || header(req, 'x-clickhouse-database') || '',
       format,
       params: bind,
       queryId,
@@ -136,17 +139,29 @@ async function querySql(req: IncomingMessage, params: URLSearchParams): Promise<
 /**
  * Query parameters (param_*) are bound by the engine. Any other URL parameter is a setting,
  * and the analyst's connection is readonly=1: like clickhouse-server for a readonly user, a
- * setting is refused (asking for readonly itself is allowed, it changes nothing).
+ * setting is refused unless it asks for the value the connection already has (drivers send
+ * some on every request, e.g. JDBC's async_insert=0).
  */
-function checkSettings(params: URLSearchParams): Record<string, string> {
+async function checkSettings(params: URLSearchParams, lease: Lease): Promise<Record<string, string>> {
   const bind: Record<string, string> = {};
   for (const [key, value] of params) {
     if (key.startsWith('param_')) bind[key.slice(6)] = value;
     else if (PROTOCOL_PARAMS.has(key)) continue;
-    else if (key === 'readonly' && value === '1') continue;
-    else throw chError('READONLY', `Cannot modify '${key}' setting in readonly mode`);
+    else if (!sameSettingValue(await lease.setting(key), value)) {
+      throw chError('READONLY', `Cannot modify '${key}' setting in readonly mode`);
+    }
   }
   return bind;
+}
+
+function sameSettingValue(current: string, given: string): boolean {
+  const norm = (v: string) => {
+    const t = v.trim().toLowerCase();
+    return t === 'true' ? '1' : t === 'false' ? '0' : t;
+  };
+  const a = norm(current);
+  const b = norm(given);
+  return a === b || (a !== '' && b !== '' && Number.isFinite(Number(a)) && Number(a) === Number(b));
 }
 
 async function streamResult(
@@ -228,6 +243,27 @@ function sendError(res: ServerResponse, e: ClickHouseHttpError): void {
     ...(status === 401 ? { 'WWW-Authenticate': 'Basic realm="ClickHouse", charset="UTF-8"' } : {}),
   });
   res.end(`${e.text}\n`);
+}
+
+/**
+ * compress=1 / decompress=1 ask for ClickHouse's own block framing (LZ4 blocks with CityHash
+ * checksums), which this endpoint does not produce: refuse it clearly rather than answer
+ * bytes the client would take for a corrupt stream.
+ */
+function refuseNativeCompression(params: URLSearchParams): void {
+  if (params.get('compress') === '1' || params.get('decompress') === '1') {
+    throw new ClickHouseHttpError(
+      48,
+      'NOT_IMPLEMENTED',
+      "compress=1 (ClickHouse's native LZ4 block compression) is not served by the embedded engine's SQL endpoint: turn the client's compression off (JDBC: compress=false; @clickhouse/client: compression: { response: false, request: false }), or ask for HTTP compression (enable_http_compression=1 with Accept-Encoding)",
+    );
+  }
+}
+
+/** A request header the server also reads (X-ClickHouse-Format, X-ClickHouse-Database). */
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 function msSince(started: bigint): number {
