@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
@@ -208,15 +207,36 @@ async function streamResult(
     const out: Writable = encoding === undefined ? res : compressor(encoding, res);
     while (next.done !== true) {
       if (!out.write(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength)))
-        await Promise.race([once(out, 'drain'), once(res, 'close')]);
+        await drainedOrClosed(out, res);
       if (abort.signal.aborted) return;
       next = await chunks.next();
     }
     out.end();
-    if (out !== res) await once(res, 'finish');
+    // The compressor flushes its tail after end(); the connection is done at finish or close.
+    if (out !== res && !res.writableFinished) await finishedOrClosed(res);
   } finally {
     result.cancel();
   }
+}
+
+function finishedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    res.once('finish', resolve);
+    res.once('close', resolve);
+  });
+}
+
+/** Backpressure: wait until the client takes more, or goes away (listeners removed either way). */
+function drainedOrClosed(out: Writable, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function compressor(encoding: string, res: ServerResponse): Writable {
@@ -232,7 +252,7 @@ function responseEncoding(req: IncomingMessage): string | undefined {
   const accepted = String(req.headers['accept-encoding'] ?? '')
     .split(',')
     .map((s) => s.trim().split(';')[0]!.toLowerCase());
-  return accepted.find((e) => e === 'gzip' || e === 'deflate' || e === 'br');
+  return ['gzip', 'br', 'deflate'].find((e) => accepted.includes(e));
 }
 
 function sendError(res: ServerResponse, e: ClickHouseHttpError): void {
