@@ -87,11 +87,19 @@ for (const engine of ['embedded', 'server'] as const)
   describe(`ETL killed at each point of the commit protocol (${engine} ClickHouse)`, function () {
     this.timeout(180_000);
     let server: ClickHouseServer | undefined;
+    let etl: ChildProcess | undefined;
 
     before(async function () {
       if (engine !== 'server') return;
       server = new ClickHouseServer(join(testEnv().workDir, uniqueName('ch-points')));
       await server.start();
+    });
+    // A failed assertion leaves the ETL child running: it would keep the test run alive.
+    afterEach(async () => {
+      if (etl !== undefined && etl.exitCode === null && etl.signalCode === null) {
+        etl.kill('SIGKILL');
+        await exited(etl);
+      }
     });
     after(async () => {
       await server?.kill('SIGTERM', 20_000);
@@ -127,7 +135,7 @@ for (const engine of ['embedded', 'server'] as const)
           },
         );
 
-        let etl = spawnTs('etl/src/main.ts', { ...childEnv, SA_FAULT_POINT: point }, logFile);
+        etl = spawnTs('etl/src/main.ts', { ...childEnv, SA_FAULT_POINT: point }, logFile);
         await exitedWithin(etl, 90_000, `ETL reaching ${point}`);
         expect(etl.signalCode, `the ETL killed itself at ${point}`).to.equal('SIGKILL');
         expectCommittedAt(point, await committed(env.brokers, groupId, topic), values.length);
