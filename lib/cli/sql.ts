@@ -24,6 +24,10 @@ async function main(): Promise<void> {
       method: 'POST',
       body: sql,
       headers: { 'X-ClickHouse-User': config.sqlHttpUser, 'X-ClickHouse-Key': password },
+    }).catch(() => {
+      throw new Error(
+        `cannot reach ${base}: is \`npm start\` running? (SQL_HTTP_HOST/SQL_HTTP_PORT or SQL_URL)`,
+      );
     });
     const text = await res.text();
     const ms = performance.now() - started;
