@@ -24,7 +24,18 @@ import { standaloneServices } from '../runtime/standalone.js';
  */
 async function main(): Promise<void> {
   const env = { ...process.env };
-  const { localDataDir, localKafkaPort } = loadConfig(env);
+  const { localDataDir, localKafkaPort, sqlHttpEnabled, sqlHttpPort, sqlHttpHost } = loadConfig(env);
+  // A local clickhouse-server often holds 8123: say which option moves the SQL endpoint.
+  if (
+    sqlHttpEnabled &&
+    !env.CLICKHOUSE_URL &&
+    sqlHttpPort !== 0 &&
+    !(await isPortFree(sqlHttpPort, sqlHttpHost))
+  ) {
+    throw new Error(
+      `port ${sqlHttpPort} (the analysts' SQL endpoint) is taken: stop what uses it, set SQL_HTTP_PORT (0: any free port) or SQL_HTTP_ENABLED=false`,
+    );
+  }
   const services: Service[] = [];
   if (!env.KAFKA_BROKERS) {
     if (!(await isPortFree(localKafkaPort)) || !(await isPortFree(localKafkaPort + 100))) {
