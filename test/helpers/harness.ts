@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { buildApi, type Api } from '../../api/src/build-api.js';
 import { buildEtl, type Etl } from '../../etl/src/build-etl.js';
 import { signHs256 } from '../../lib/auth/sign-token.js';
-import { loadConfig, type Config } from '../../lib/config/config.js';
+import { loadConfig, redactedConfig, type Config } from '../../lib/config/config.js';
 import { createKafka, kafkaClientOptions } from '../../lib/kafka/client.js';
 import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { stopEach, type Service } from '../../lib/lifecycle.js';
@@ -76,6 +76,8 @@ export async function startHarness(
     },
   });
   const log = createLogger({ level: config.logLevel, pretty: false, name: 'test' }, sink);
+  // The line every process starts with (createProcessBase), so a test sees what it would log.
+  log.info({ config: redactedConfig(config) }, 'config_loaded');
   const kafka = createKafka(kafkaClientOptions(config, 'harness'), log);
   const metrics = createMetrics({ service: 'test' });
   const postgres = createPostgres(config, 'test', log);

@@ -28,8 +28,12 @@ describe('OpenAPI 3.1 document', function () {
     await h.stop();
   });
 
-  /** Validates a real answer against the documented schema for its path, method and status. */
-  function conforms(path: string, method: string, res: JsonResponse): void {
+  /**
+   * Checks a real answer has the status the case is about, then validates it against the
+   * documented schema for its path, method and status.
+   */
+  function conforms(path: string, method: string, status: number, res: JsonResponse): void {
+    expect(res.status, `${method.toUpperCase()} ${path}: ${JSON.stringify(res.body)}`).to.equal(status);
     const documented = doc.paths[path]?.[method]?.responses[String(res.status)];
     expect(documented, `${method.toUpperCase()} ${path} ${res.status} is documented`).to.not.equal(undefined);
     const schema = documented!.content?.['application/json']?.schema;
@@ -56,6 +60,7 @@ describe('OpenAPI 3.1 document', function () {
     conforms(
       '/api/v1/progress/films/{film_id}',
       'post',
+      202,
       await request(`${h.url}/api/v1/progress/films/${film}`, {
         token,
         body: { position_sec: 3, duration_sec: 9 },
@@ -64,6 +69,7 @@ describe('OpenAPI 3.1 document', function () {
     conforms(
       '/api/v1/progress/batch',
       'post',
+      202,
       await request(`${h.url}/api/v1/progress/batch`, {
         token,
         body: { events: [{ film_id: film, position_sec: 1, duration_sec: 9 }] },
@@ -72,6 +78,7 @@ describe('OpenAPI 3.1 document', function () {
     conforms(
       '/api/v1/events',
       'post',
+      202,
       await request(`${h.url}/api/v1/events`, {
         token,
         body: { event_type: 'search', properties: { q: 'x' } },
@@ -80,6 +87,7 @@ describe('OpenAPI 3.1 document', function () {
     conforms(
       '/api/v1/events/batch',
       'post',
+      202,
       await request(`${h.url}/api/v1/events/batch`, {
         token,
         body: { events: [{ event_type: 'player.pause' }] },
@@ -90,15 +98,17 @@ describe('OpenAPI 3.1 document', function () {
       () => request(`${h.url}/api/v1/progress/films/${film}`, { token }),
       (r) => r.status === 200,
     );
-    conforms('/api/v1/progress/films/{film_id}', 'get', resume);
+    conforms('/api/v1/progress/films/{film_id}', 'get', 200, resume);
     conforms(
       '/api/v1/progress/films/{film_id}',
       'get',
+      404,
       await request(`${h.url}/api/v1/progress/films/${randomUUID()}`, { token }),
     );
     conforms(
       '/api/v1/progress/films/{film_id}',
       'post',
+      400,
       await request(`${h.url}/api/v1/progress/films/${film}`, {
         token,
         body: { position_sec: -1, duration_sec: 9 },
@@ -107,17 +117,21 @@ describe('OpenAPI 3.1 document', function () {
     conforms(
       '/api/v1/progress/batch',
       'post',
+      401,
       await request(`${h.url}/api/v1/progress/batch`, { body: { events: [] } }),
     );
-    conforms('/healthz', 'get', await request(`${h.url}/healthz`));
-    conforms('/readyz', 'get', await request(`${h.url}/readyz`));
+    conforms('/healthz', 'get', 200, await request(`${h.url}/healthz`));
+    conforms('/readyz', 'get', 200, await request(`${h.url}/readyz`));
   });
 
   it('serves interactive docs without any CDN', async () => {
     const page = await fetch(`${h.url}/docs`);
     const html = await page.text();
     expect(html).to.contain('/openapi.json');
-    for (const asset of html.match(/\/docs\/assets\/[\w.-]+/g) ?? []) {
+    // The page's own script and stylesheet, each served here.
+    const assets = html.match(/\/docs\/assets\/[\w.-]+/g) ?? [];
+    expect(assets).to.include.members(['/docs/assets/swagger-ui-bundle.js', '/docs/assets/swagger-ui.css']);
+    for (const asset of assets) {
       const res = await fetch(`${h.url}${asset}`);
       expect(res.status, asset).to.equal(200);
       expect((await res.arrayBuffer()).byteLength).to.be.greaterThan(1000);
