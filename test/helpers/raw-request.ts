@@ -8,16 +8,28 @@ export interface RawAnswer {
 /** One HTTP request with the path sent byte for byte (fetch would normalise dot segments). */
 export function rawRequest(
   url: string,
-  init: { method?: string; path: string; token?: string; body?: unknown; headers?: Record<string, string> },
+  init: {
+    method?: string;
+    path: string;
+    token?: string;
+    /** JSON-encoded unless it is a Buffer, which is sent byte for byte. */
+    body?: unknown;
+    /** An array value sends that header once per element. */
+    headers?: Record<string, string | string[]>;
+    /** The client's source address (any 127.x.y.z): a client of its own to per-address limits. */
+    localAddress?: string;
+  },
 ): Promise<RawAnswer> {
   const { hostname, port } = new URL(url);
   const method = init.method ?? 'GET';
-  const payload = init.body === undefined ? undefined : JSON.stringify(init.body);
+  const payload =
+    init.body === undefined ? undefined : Buffer.isBuffer(init.body) ? init.body : JSON.stringify(init.body);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {
         host: hostname,
         port,
+        localAddress: init.localAddress,
         method,
         path: init.path,
         headers: {

@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import pg from 'pg';
 import { createPool, ensureDatabase, type PostgresOptions } from '../../lib/db/postgres.js';
-import { sleep } from '../../lib/retry.js';
 import { uniqueName } from '../helpers/ids.js';
+import { waitFor } from '../helpers/kafka-helpers.js';
 import { dropDatabase, testDatabaseUrl } from '../helpers/postgres.js';
 
 // The device endpoint's statements run on pooled connections; a pool that closed them all in
 // a quiet spell made the first burst after it open new backends inline (ADR 0006).
+const IDLE_MS = 150;
+
 describe('PostgreSQL pool: connections kept open when idle', function () {
   const url = testDatabaseUrl(uniqueName('sa_pool'));
   const base = (poolMin: number, poolMax: number, applicationName: string): PostgresOptions => ({
@@ -17,7 +19,7 @@ describe('PostgreSQL pool: connections kept open when idle', function () {
     connectTimeoutMs: 2000,
     statementTimeoutMs: 5000,
     applicationName,
-    idleTimeoutMs: 150,
+    idleTimeoutMs: IDLE_MS,
   });
   const admin = new pg.Pool({ connectionString: url, max: 1 });
 
@@ -38,6 +40,17 @@ describe('PostgreSQL pool: connections kept open when idle', function () {
       )
     ).rows[0]!.n;
 
+  /** Backends of one application name, and how many of them have been idle at least `ms`. */
+  const idleBackends = async (applicationName: string, ms: number) =>
+    (
+      await admin.query<{ all: number; idle: number }>(
+        `SELECT count(*)::int AS all,
+                count(*) FILTER (WHERE state = 'idle' AND clock_timestamp() - state_change >= $2 * interval '1 ms')::int AS idle
+           FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
+        [applicationName, ms],
+      )
+    ).rows[0]!;
+
   /** Opens `n` connections at once (each held by a statement until all have one), then lets them go idle. */
   const burst = (pool: pg.Pool, n: number) =>
     Promise.all(Array.from({ length: n }, () => pool.query('SELECT pg_sleep(0.05)')));
@@ -53,8 +66,15 @@ describe('PostgreSQL pool: connections kept open when idle', function () {
       try {
         await burst(pool, 6);
         expect(pool.totalCount).to.equal(Math.min(6, poolMax));
-        // Three idle timeouts: every connection above the minimum has been closed by then.
-        await sleep(450);
+        // Until every backend left has been idle for three idle timeouts (PostgreSQL's own
+        // record): those above the minimum are closed by then, and the kept ones outlived it.
+        await waitFor(
+          'the backends left to have been idle for three idle timeouts',
+          () => idleBackends(name, 3 * IDLE_MS),
+          (b) => b.all === b.idle && b.all === pool.totalCount,
+          10_000,
+          50,
+        );
         expect(pool.totalCount).to.equal(kept);
         expect(await backends(name)).to.equal(kept);
         // The kept ones still serve.
