@@ -72,7 +72,7 @@ describe('MicroBatcher (mutation-testing cases)', () => {
   });
 
   it('sends what waited out its linger during a long send as soon as that send ends', async () => {
-    const lingerMs = 30;
+    const lingerMs = 80;
     const sends: number[][] = [];
     const gate = deferred();
     const b = new MicroBatcher<number>({ lingerMs, maxItems: 100, maxInFlight: 1 }, async (items) => {
@@ -80,7 +80,7 @@ describe('MicroBatcher (mutation-testing cases)', () => {
       if (sends.length === 1) await gate.promise;
     });
     const first = b.add([1], 10_000);
-    await sleep(lingerMs + 5);
+    await sleep(lingerMs + 10);
     const queued = b.add([2], 10_000);
     await sleep(lingerMs + 30); // the queued item's linger is long over, the first send still runs
     expect(sends).to.deep.equal([[1]]);
