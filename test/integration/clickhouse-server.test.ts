@@ -13,7 +13,6 @@ import { exited, spawnTs } from '../helpers/processes.js';
 import { produceSteadily } from '../helpers/progress-messages.js';
 import { testEnv } from '../helpers/test-env.js';
 import { readFileSync } from 'node:fs';
-import { sleep } from '../../lib/retry.js';
 
 /**
  * The @clickhouse/client path against a real server process. Debian ships only
@@ -71,7 +70,16 @@ describe('ETL against a real ClickHouse server process', function () {
       60_000,
       100,
     );
-    await sleep(2000); // ETL keeps failing inserts; offsets must not move while the server is down
+    // The ETL keeps failing and retrying inserts (two more attempts), and meanwhile offsets
+    // must not move while the server is down.
+    const failedBefore = failedInserts();
+    await waitFor(
+      'two more failed inserts during the outage',
+      async () => failedInserts(),
+      (n) => n >= failedBefore + 2,
+      60_000,
+      100,
+    );
     const lagDuring = await groupLag(env.brokers, groupId, topic);
     expect(lagDuring, 'lag grows while ClickHouse is down').to.be.greaterThan(lagBefore);
     expect(etl.exitCode, 'ETL still running').to.equal(null);
