@@ -15,12 +15,24 @@ export async function withAdmin<T>(brokers: string[], fn: (admin: Admin) => Prom
   }
 }
 
-/** Messages in a topic: sum over partitions of high-water mark minus low-water mark. */
+/**
+ * Messages in a topic: sum over partitions of high-water mark minus low-water mark. A topic
+ * created a moment ago may still be electing its leaders: retriable broker errors are
+ * waited out (10 s at most), anything else is thrown.
+ */
 export async function topicMessageCount(brokers: string[], topic: string): Promise<number> {
-  return withAdmin(brokers, async (admin) => {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await withAdmin(brokers, async (admin) => {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+      });
+    } catch (err) {
+      if ((err as { retriable?: boolean }).retriable !== true || Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
 }
 
 export interface ReadMessage {

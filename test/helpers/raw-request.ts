@@ -5,6 +5,10 @@ export interface RawAnswer {
   body: string;
 }
 
+function hasHeader(headers: Record<string, unknown> | undefined, name: string): boolean {
+  return Object.keys(headers ?? {}).some((k) => k.toLowerCase() === name);
+}
+
 /** One HTTP request with the path sent byte for byte (fetch would normalise dot segments). */
 export function rawRequest(
   url: string,
@@ -33,9 +37,12 @@ export function rawRequest(
         method,
         path: init.path,
         headers: {
-          ...init.headers,
+          // JSON by default; a header the caller names (any letter case) wins.
+          ...(payload === undefined || hasHeader(init.headers, 'content-type')
+            ? {}
+            : { 'Content-Type': 'application/json' }),
           ...(init.token === undefined ? {} : { Authorization: `Bearer ${init.token}` }),
-          ...(payload === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...init.headers,
         },
       },
       (res) => {

@@ -74,6 +74,11 @@ export function createJwtVerifier(opts: JwtOptions): TokenVerifier {
     } catch (err) {
       throw new UnauthorizedError(describe(err), 'invalid_token', { cause: err });
     }
+    // jose checks `iat` only against a maximum token age; a token "issued" in the future is
+    // a forged or mis-clocked one, refused like an early `nbf`.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + opts.clockToleranceSec) {
+      throw new UnauthorizedError('token not yet valid (issued in the future)', 'invalid_token');
+    }
     if (!isUuidShape(payload.sub)) {
       throw new UnauthorizedError('token subject must be a viewer UUID', 'invalid_token');
     }

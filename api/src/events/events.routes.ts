@@ -38,6 +38,8 @@ export function eventsRoutes(deps: EventsRoutesDeps): Router {
   );
   const router = createRouter();
   const auth = requireAuth(deps.verify);
+  // The batch routes also take a beacon: text/plain, the token in the body.
+  const beacon = requireAuth(deps.verify, { bodyToken: { limitBytes: deps.bodyLimitBytes } });
 
   router.post(BASE, auth, async (ctx) => {
     const item = parseOrThrow(schemas.item, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
@@ -47,8 +49,12 @@ export function eventsRoutes(deps: EventsRoutesDeps): Router {
     ctx.body = { event_id: message.event_id };
   });
 
-  router.post(`${BASE}/batch`, auth, async (ctx) => {
-    const body = parseOrThrow(schemas.batch, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
+  router.post(`${BASE}/batch`, beacon, async (ctx) => {
+    const body = parseOrThrow(
+      schemas.batch,
+      await readJsonBody(ctx, deps.bodyLimitBytes, { textPlain: true }),
+      'request body',
+    );
     const viewer = principalOf(ctx.state).subject;
     const receivedAt = now();
     const messages = body.events.map((item) => toUserEventMessage(item, viewer, receivedAt));

@@ -39,11 +39,33 @@ const json = (schema: z.ZodType) => ({
   'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
 });
 const error = (description: string) => ({ description, content: json(ErrorBody) });
+/**
+ * A batch as JSON, or as a beacon: the same JSON sent as `text/plain` (what
+ * `navigator.sendBeacon` sends, no preflight) with the token in `access_token`, since a
+ * beacon cannot send an Authorization header.
+ */
+const beaconBatch = (schema: z.ZodType) => {
+  const body = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties: Record<string, unknown>;
+  };
+  const withToken = {
+    ...body,
+    properties: {
+      access_token: { type: 'string', description: 'the bearer token, when no Authorization header is sent' },
+      ...body.properties,
+    },
+  };
+  return { 'application/json': { schema: withToken }, 'text/plain': { schema: withToken } };
+};
+const ENCODINGS =
+  ' Bodies may be compressed (`Content-Encoding: gzip`, `deflate` or `br`); the body limit applies to the inflated size.';
 const COMMON = {
   '400': error('Invalid input: every bad field in `details`'),
   '401': error('Missing or invalid token (`WWW-Authenticate` says which)'),
   '413': error('Body larger than the limit'),
-  '415': error('Not `application/json`'),
+  '415': error(
+    'Not `application/json` (or `text/plain` where a beacon is taken), or an unknown `Content-Encoding`',
+  ),
   '503': error('Kafka did not acknowledge in time; retry after `Retry-After` seconds'),
 };
 const experimentKey = { name: 'key', in: 'path', required: true, schema: { type: 'string' } };
@@ -83,7 +105,7 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
     paths: {
       '/api/v1/progress/films/{film_id}': {
         post: {
-          summary: 'Record the playback position of the calling viewer',
+          summary: `Record the playback position of the calling viewer.${ENCODINGS}`,
           ...secured,
           parameters: [filmId],
           requestBody: { required: true, content: json(progress.single) },
@@ -104,9 +126,9 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
       },
       '/api/v1/progress/batch': {
         post: {
-          summary: `Up to ${opts.batchMaxEvents} progress events (offline buffer), all or nothing`,
+          summary: `Up to ${opts.batchMaxEvents} progress events (offline buffer), all or nothing; also as a beacon (text/plain, token in \`access_token\`).${ENCODINGS}`,
           ...secured,
-          requestBody: { required: true, content: json(progress.batch) },
+          requestBody: { required: true, content: beaconBatch(progress.batch) },
           responses: {
             '202': { description: 'All durably accepted', content: json(AcceptedBatch) },
             ...COMMON,
@@ -115,7 +137,7 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
       },
       '/api/v1/events': {
         post: {
-          summary: 'Record one user action (button press, search, player control)',
+          summary: `Record one user action (button press, search, player control).${ENCODINGS}`,
           ...secured,
           requestBody: { required: true, content: json(events.item) },
           responses: { '202': { description: 'Durably accepted', content: json(AcceptedOne) }, ...COMMON },
@@ -123,9 +145,9 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
       },
       '/api/v1/events/batch': {
         post: {
-          summary: `Up to ${opts.batchMaxEvents} user actions, all or nothing`,
+          summary: `Up to ${opts.batchMaxEvents} user actions, all or nothing; also as a beacon (text/plain, token in \`access_token\`).${ENCODINGS}`,
           ...secured,
-          requestBody: { required: true, content: json(events.batch) },
+          requestBody: { required: true, content: beaconBatch(events.batch) },
           responses: {
             '202': { description: 'All durably accepted', content: json(AcceptedBatch) },
             ...COMMON,

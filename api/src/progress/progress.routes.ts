@@ -31,6 +31,8 @@ export function progressRoutes(deps: ProgressRoutesDeps): Router {
   );
   const router = createRouter('/api/v1/progress');
   const auth = requireAuth(deps.verify);
+  // The batch routes also take a beacon: text/plain, the token in the body.
+  const beacon = requireAuth(deps.verify, { bodyToken: { limitBytes: deps.bodyLimitBytes } });
 
   router.post('/films/:film_id', auth, async (ctx) => {
     const filmId = parseOrThrow(FilmIdParam, ctx.params.film_id, 'film_id');
@@ -42,8 +44,12 @@ export function progressRoutes(deps: ProgressRoutesDeps): Router {
     ctx.body = { event_id: message.event_id };
   });
 
-  router.post('/batch', auth, async (ctx) => {
-    const body = parseOrThrow(schemas.batch, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
+  router.post('/batch', beacon, async (ctx) => {
+    const body = parseOrThrow(
+      schemas.batch,
+      await readJsonBody(ctx, deps.bodyLimitBytes, { textPlain: true }),
+      'request body',
+    );
     const viewer = principalOf(ctx.state).subject;
     const receivedAt = now();
     const messages = body.events.map((item) =>
