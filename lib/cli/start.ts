@@ -2,7 +2,7 @@
 import '../apm/start.js';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { loadConfig, type Config } from '../config/config.js';
+import { loadConfig, OPTIONS, type Config } from '../config/config.js';
 import type { SqlHttp } from '../sql-http/service.js';
 import { DEV_TOKEN_TTL_SEC } from '../auth/dev-token.js';
 import { signHs256 } from '../auth/sign-token.js';
@@ -25,16 +25,20 @@ import { standaloneServices } from '../runtime/standalone.js';
 async function main(): Promise<void> {
   const env = { ...process.env };
   const { localDataDir, localKafkaPort, sqlHttpEnabled, sqlHttpPort, sqlHttpHost } = loadConfig(env);
-  // A local clickhouse-server often holds 8123: say which option moves the SQL endpoint.
+  // A local clickhouse-server often holds 8123. The default port then gives way to a free
+  // one (the banner prints it); a port the user chose is theirs: say which option moves it.
   if (
     sqlHttpEnabled &&
     !env.CLICKHOUSE_URL &&
     sqlHttpPort !== 0 &&
     !(await isPortFree(sqlHttpPort, sqlHttpHost))
   ) {
-    throw new Error(
-      `port ${sqlHttpPort} (the analysts' SQL endpoint) is taken: stop what uses it, set SQL_HTTP_PORT (0: any free port) or SQL_HTTP_ENABLED=false`,
-    );
+    if (env.SQL_HTTP_PORT !== undefined && env.SQL_HTTP_PORT !== '') {
+      throw new Error(
+        `port ${sqlHttpPort} (the analysts' SQL endpoint) is taken: stop what uses it, set SQL_HTTP_PORT (0: any free port) or SQL_HTTP_ENABLED=false`,
+      );
+    }
+    env.SQL_HTTP_PORT = '0';
   }
   const services: Service[] = [];
   if (!env.KAFKA_BROKERS) {
@@ -108,7 +112,7 @@ function sqlBanner(config: Config, sql: SqlHttp | undefined): string[] {
   return [
     `  SQL for analysts (ClickHouse HTTP interface, read-only): ${url}   user ${config.sqlHttpUser}   password ${config.sqlHttpPassword}`,
     `  curl -sS '${url}/?database=${config.clickhouseDatabase}' -u '${config.sqlHttpUser}:${config.sqlHttpPassword}' --data-binary 'SELECT count() FROM progress_events'`,
-    '  Terminal client: npm run sql     (DBeaver, Grafana, Metabase, @clickhouse/client: docs/analytics.md)',
+    `  Terminal client: ${sql.boundPort === OPTIONS.sqlHttpPort.parse(undefined) ? '' : `SQL_URL=${url} `}npm run sql     (DBeaver, Grafana, Metabase, @clickhouse/client: docs/analytics.md)`,
     '',
   ];
 }
