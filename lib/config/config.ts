@@ -347,7 +347,11 @@ export const OPTIONS = {
     true,
     'Serve the ClickHouse HTTP interface for analysts over the embedded engine (standalone process only; never when CLICKHOUSE_URL is set, whose server has its own). Needs SQL_HTTP_PASSWORD; `npm start` generates one.',
   ),
-  sqlHttpHost: str('SQL_HTTP_HOST', '127.0.0.1', 'Interface the SQL endpoint listens on (this machine only by default).'),
+  sqlHttpHost: str(
+    'SQL_HTTP_HOST',
+    '127.0.0.1',
+    'Interface the SQL endpoint listens on (this machine only by default).',
+  ),
   sqlHttpPort: int('SQL_HTTP_PORT', 8123, 'Port of the SQL endpoint (0: any free port).', 0, 65535),
   sqlHttpUser: str('SQL_HTTP_USER', 'analyst', 'User name analysts connect with.'),
   sqlHttpPassword: optionalStr(
