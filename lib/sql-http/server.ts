@@ -206,9 +206,12 @@ async function streamResult(
     });
     const out: Writable = encoding === undefined ? res : compressor(encoding, res);
     while (next.done !== true) {
+      // The client may have gone while the engine computed this chunk: its 'close' has
+      // fired already and would never fire again for a wait below.
+      if (abort.signal.aborted || res.destroyed) return;
       if (!out.write(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength)))
         await drainedOrClosed(out, res);
-      if (abort.signal.aborted) return;
+      if (abort.signal.aborted || res.destroyed) return;
       next = await chunks.next();
     }
     out.end();
@@ -229,6 +232,10 @@ function finishedOrClosed(res: ServerResponse): Promise<void> {
 /** Backpressure: wait until the client takes more, or goes away (listeners removed either way). */
 function drainedOrClosed(out: Writable, res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
+    if (res.destroyed || out.destroyed) {
+      resolve();
+      return;
+    }
     const done = () => {
       out.off('drain', done);
       res.off('close', done);
