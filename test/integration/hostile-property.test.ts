@@ -127,7 +127,8 @@ describe('hostile requests to every JSON endpoint (property-based)', function ()
           accepted += answer.accepted ?? 1;
         }
       }),
-      { numRuns: 400, seed: Number(process.env.FC_SEED ?? Date.now() % 2_147_483_647) },
+      // A fixed seed by default, so CI runs the same 400 requests every time; FC_SEED explores.
+      { numRuns: 400, seed: Number(process.env.FC_SEED ?? 20261206) },
     );
     expect(refused, 'most generated requests are hostile').to.be.greaterThan(200);
     expect(accepted, 'some generated requests are valid').to.be.greaterThan(0);

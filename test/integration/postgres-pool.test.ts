@@ -22,6 +22,9 @@ describe('PostgreSQL pool: connections kept open when idle', function () {
     idleTimeoutMs: IDLE_MS,
   });
   const admin = new pg.Pool({ connectionString: url, max: 1 });
+  // Dropping the test database at the end terminates every backend on it; an idle client
+  // told so is expected then, not a failure of the test.
+  admin.on('error', () => {});
 
   before(async () => {
     await ensureDatabase(base(0, 1, 'sa-pool-test'));
