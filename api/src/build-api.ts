@@ -41,7 +41,7 @@ import { UsersReplica } from './segments/users-replica.js';
 import { SegmentHistoryExport } from './segments/history-export.js';
 import { HistoryLinks, linkKey } from './segments/history-links.js';
 import { historyRoutes } from './segments/history.routes.js';
-import type { BatchObserver } from '../../lib/db/batch-loader.js';
+import type { BatchObserver } from './db/batch-loader.js';
 import { postgresOptions } from '../../lib/db/postgres.js';
 import { DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
 import type { Service } from '../../lib/lifecycle.js';

@@ -9,7 +9,8 @@ COPY tsconfig.json ./
 COPY lib ./lib
 COPY api ./api
 COPY etl ./etl
+COPY cli ./cli
 USER node
 EXPOSE 8080
 # V8 flags of every API process: why in lib/runtime/node-flags.ts (a test keeps them in step).
-CMD ["node", "--max-semi-space-size=64", "--heap-growing-percent=100", "--no-memory-reducer", "--v8-pool-size=1", "--import", "tsx", "api/src/main.ts"]
+CMD ["node", "--max-semi-space-size=64", "--heap-growing-percent=100", "--no-memory-reducer", "--v8-pool-size=1", "--import", "tsx", "cli/api.ts"]

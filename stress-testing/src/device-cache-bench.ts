@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { deviceState, withStored } from '../../api/src/experiments/device-state.js';
-import { Lru } from '../../lib/lru.js';
+import { Lru } from '../../api/src/lru.js';
 import { ROOT } from './proc.js';
 
 setFlagsFromString('--expose-gc');

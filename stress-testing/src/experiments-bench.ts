@@ -26,7 +26,7 @@ import {
   type RepeatedWindows,
 } from './measured-window.js';
 import { runOpenLoop } from './open-loop.js';
-import { bucketOf, pickOption } from '../../lib/experiments/bucketing.js';
+import { bucketOf, pickOption } from '../../api/src/experiments/bucketing.js';
 import { ROOT } from './proc.js';
 import {
   appendHistory,

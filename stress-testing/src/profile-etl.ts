@@ -22,7 +22,7 @@ const profDir = join(ctx.workDir, 'cpu');
 mkdirSync(profDir);
 const etl = spawn(
   process.execPath,
-  ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--import', 'tsx', resolve(ROOT, 'etl/src/main.ts')],
+  ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--import', 'tsx', resolve(ROOT, 'cli/etl.ts')],
   {
     cwd: ROOT,
     stdio: 'ignore',

@@ -100,7 +100,7 @@ describe('fault suite: exactly once under crashes', function () {
       },
     );
     const etlLog = join(testEnv().workDir, `${groupId}.log`);
-    let etl = spawnTs('etl/src/main.ts', etlEnv, etlLog);
+    let etl = spawnTs('cli/etl.ts', etlEnv, etlLog);
 
     // --- load: API batches with client retries; garbage straight to the topic ---
     const acknowledged = new Set<string>();
@@ -169,7 +169,7 @@ describe('fault suite: exactly once under crashes', function () {
         await storedAtLeast(share);
         etl.kill('SIGKILL');
         await exited(etl);
-        etl = spawnTs('etl/src/main.ts', etlEnv, etlLog);
+        etl = spawnTs('cli/etl.ts', etlEnv, etlLog);
         if (share === 0.3) {
           await storedAtLeast(0.4);
           await server.kill('SIGKILL');

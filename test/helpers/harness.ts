@@ -1,16 +1,14 @@
 import { Writable } from 'node:stream';
 import type { Pool } from 'pg';
-import { buildApi, type Api } from '../../api/src/build-api.js';
-import { buildEtl, type Etl } from '../../etl/src/build-etl.js';
+import type { Api } from '../../api/src/build-api.js';
+import type { Etl } from '../../etl/src/build-etl.js';
+import { composeProcess } from '../../cli/compose.js';
 import { signHs256 } from '../../lib/auth/sign-token.js';
 import { loadConfig, redactedConfig, type Config } from '../../lib/config/config.js';
 import { createKafka, kafkaClientOptions } from '../../lib/kafka/client.js';
-import { allTopicSpecs } from '../../lib/kafka/topic-specs.js';
 import { stopEach, type Service } from '../../lib/lifecycle.js';
 import { createLogger } from '../../lib/log.js';
 import { createMetrics, type Metrics } from '../../lib/metrics/registry.js';
-import { migrationsStep, topicsStep } from '../../lib/runtime/services.js';
-import { createPostgres } from '../../lib/db/postgres-services.js';
 import { dropDatabase, testDatabaseUrl } from './postgres.js';
 import { randomUUID, uniqueName } from './ids.js';
 import { testEnv } from './test-env.js';
@@ -80,17 +78,15 @@ export async function startHarness(
   log.info({ config: redactedConfig(config) }, 'config_loaded');
   const kafka = createKafka(kafkaClientOptions(config, 'harness'), log);
   const metrics = createMetrics({ service: 'test' });
-  const postgres = createPostgres(config, 'test', log);
-  const api = buildApi(config, { kafka, clickhouse: env.clickhouse, log, metrics, pool: postgres.pool });
-  const etl =
-    opts.etl === true ? buildEtl(config, { kafka, clickhouse: env.clickhouse, log, metrics }) : undefined;
-  const services: Service[] = [
-    migrationsStep(env.clickhouse, config, log),
-    ...postgres.services,
-    topicsStep(kafka, allTopicSpecs(config)),
-    ...(etl === undefined ? [] : etl.services),
-    ...api.services,
-  ];
+  const base = { config, log, kafka, clickhouse: env.clickhouse, metrics };
+  // The global setup owns the ClickHouse client and creates the topics' broker.
+  const shape = opts.etl === true ? 'standalone' : 'api';
+  const { services, api, etl, pool } = composeProcess(shape, base, {
+    name: 'test',
+    migrate: true,
+    closeClickHouse: false,
+    sqlHttp: false,
+  });
   const started: Service[] = [];
   for (const s of services) {
     await s.start();
@@ -103,7 +99,7 @@ export async function startHarness(
     api,
     etl,
     metrics,
-    pool: postgres.pool,
+    pool,
     rawLogs,
     get logs() {
       return rawLogs.map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -77,7 +77,7 @@ describe('Elastic APM (opt-in)', function () {
     const secret = `apm-test-secret-${randomUUID()}`;
     const logFile = join(env.workDir, `${topic}.log`);
     const proc = spawnTs(
-      'lib/cli/standalone.ts',
+      'cli/standalone.ts',
       {
         PORT: String(port),
         HOST: '127.0.0.1',

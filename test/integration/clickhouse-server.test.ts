@@ -46,7 +46,7 @@ describe('ETL against a real ClickHouse server process', function () {
       }),
     );
     const etl = spawnTs(
-      'etl/src/main.ts',
+      'cli/etl.ts',
       etlChildEnv({ brokers: env.brokers, topic, groupId, database }, oldServerEnv(server)),
       logFile,
     );

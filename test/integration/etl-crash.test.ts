@@ -51,7 +51,7 @@ describe('ETL crash recovery', function () {
     // may never come. At 6,000/s the stream once ended between the second and third kill.
     const producing = produceSteadily(testKafka(env.brokers), topic, total, 100, 100);
 
-    let etl = spawnTs('etl/src/main.ts', childEnv, logFile);
+    let etl = spawnTs('cli/etl.ts', childEnv, logFile);
     let lastCommitted = 0;
     for (let kill = 1; kill <= 3; kill++) {
       // Let it make progress, then kill it without warning: no batch finishing, no commit.
@@ -64,7 +64,7 @@ describe('ETL crash recovery', function () {
       );
       etl.kill('SIGKILL');
       await exited(etl);
-      etl = spawnTs('etl/src/main.ts', childEnv, logFile);
+      etl = spawnTs('cli/etl.ts', childEnv, logFile);
     }
     const produced = await producing;
     await waitFor(

@@ -135,12 +135,12 @@ for (const engine of ['embedded', 'server'] as const)
           },
         );
 
-        etl = spawnTs('etl/src/main.ts', { ...childEnv, SA_FAULT_POINT: point }, logFile);
+        etl = spawnTs('cli/etl.ts', { ...childEnv, SA_FAULT_POINT: point }, logFile);
         await exitedWithin(etl, 90_000, `ETL reaching ${point}`);
         expect(etl.signalCode, `the ETL killed itself at ${point}`).to.equal('SIGKILL');
         expectCommittedAt(point, await committed(env.brokers, groupId, topic), values.length);
 
-        etl = spawnTs('etl/src/main.ts', childEnv, logFile);
+        etl = spawnTs('cli/etl.ts', childEnv, logFile);
         await waitFor(
           'lag 0',
           () => groupLag(env.brokers, groupId, topic),

@@ -11,7 +11,7 @@ import {
 } from '../helpers/experiments.js';
 import { uniqueName } from '../helpers/ids.js';
 import { waitFor } from '../helpers/kafka-helpers.js';
-import { bucketOf, pickOption } from '../../lib/experiments/bucketing.js';
+import { bucketOf, pickOption } from '../../api/src/experiments/bucketing.js';
 
 // Both ways of loading a device the API does not hold (EXPERIMENTS_DEVICE_LOAD; the default,
 // adaptive, switches between them and runs in every other suite).

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { BatchLoader, observed } from '../../lib/db/batch-loader.js';
+import { BatchLoader, observed } from '../../api/src/db/batch-loader.js';
 
 /** A loader whose loads stay open until the test ends them; records each load's keys and context. */
 function controlled<C = undefined>() {

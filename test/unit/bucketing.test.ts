@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { bucketOf, pickOption, sharesOf } from '../../lib/experiments/bucketing.js';
-import { chiSquareGoodnessOfFit } from '../../lib/stats/chi-square.js';
+import { bucketOf, pickOption, sharesOf } from '../../api/src/experiments/bucketing.js';
+import { chiSquareGoodnessOfFit } from '../../api/src/experiments/chi-square.js';
 
 describe('hash bucketing', () => {
   it('is deterministic per (seed, device) and in [0, 1)', () => {

@@ -154,7 +154,7 @@ describe('experiments: pure parts', () => {
 
 describe('Lru', () => {
   it('evicts the least recently used entry', async () => {
-    const { Lru } = await import('../../lib/lru.js');
+    const { Lru } = await import('../../api/src/lru.js');
     const lru = new Lru<string, number>(2);
     lru.set('a', 1);
     lru.set('b', 2);
@@ -170,7 +170,7 @@ describe('Lru', () => {
   });
 
   it('keeps exactly the most recently used keys over many random gets and sets', async () => {
-    const { Lru } = await import('../../lib/lru.js');
+    const { Lru } = await import('../../api/src/lru.js');
     // Small bounds so eviction, re-insertion and the holes they leave happen thousands of times.
     for (const max of [1, 3, 50]) {
       const lru = new Lru<number, number>(max);
@@ -207,7 +207,7 @@ describe('Lru', () => {
   });
 
   it('replaces the value of a key set again and makes it the most recent', async () => {
-    const { Lru } = await import('../../lib/lru.js');
+    const { Lru } = await import('../../api/src/lru.js');
     const lru = new Lru<string, number>(2);
     lru.set('a', 1);
     lru.set('b', 2);
@@ -220,7 +220,7 @@ describe('Lru', () => {
     // The Map-only version held every table V8 rebuilt after hits while its long-lived
     // iterator did not move, which it only did on eviction: ~46 MB per million hits on a
     // cache of 200 tokens below its bound of 1,000, without end.
-    const { Lru } = await import('../../lib/lru.js');
+    const { Lru } = await import('../../api/src/lru.js');
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const lru = new Lru<string, number>(1000);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkJsonShape } from '../../lib/contracts/json-shape.js';
+import { checkJsonShape } from '../../api/src/http/json-shape.js';
 
 describe('checkJsonShape', () => {
   it('takes an ordinary body as it is', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { chiSquareGoodnessOfFit, chiSquareSurvival, logGamma } from '../../lib/stats/chi-square.js';
-import { meanInterval, tQuantile975 } from '../../lib/stats/mean-interval.js';
+import { chiSquareGoodnessOfFit, chiSquareSurvival, logGamma } from '../../api/src/experiments/chi-square.js';
+import { meanInterval, tQuantile975 } from '../../api/src/experiments/mean-interval.js';
 
 describe('chi-square', () => {
   it('matches tabulated critical values', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { uuidLiteral } from '../../lib/clickhouse/uuid-literal.js';
+import { uuidLiteral } from '../../api/src/progress/uuid-literal.js';
 
 describe('uuidLiteral (ids inlined into SQL)', () => {
   it('renders a UUID as a lower-case toUUID literal', () => {

@@ -1,4 +1,4 @@
-import { Lru } from '../../../lib/lru.js';
+import { Lru } from '../lru.js';
 import type { Principal, TokenVerifier } from './jwt-verifier.js';
 
 export interface VerifiedTokenCacheOptions {
@@ -23,8 +23,8 @@ interface Entry {
  * largest cost of a request (~30% of the API's busy time). Only successes are cached: a bad
  * token is verified, and refused, every time. A hit is honoured until the token's exp (plus
  * the tolerated skew) or the TTL, whichever comes first; nbf needs no check, it had passed.
- * Eviction is least-recently-used (lib/lru.ts): a player's token in use stays, one seen
- * once goes first, and a hit changes no Map entry (lib/lru.ts: the Map-only version grew the
+ * Eviction is least-recently-used (api/src/lru.ts): a player's token in use stays, one seen
+ * once goes first, and a hit changes no Map entry (api/src/lru.ts: the Map-only version grew the
  * heap without end on every hit while this cache was below its bound).
  */
 export function cachedVerifier(verify: TokenVerifier, opts: VerifiedTokenCacheOptions): TokenVerifier {

@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
 import type { OptionValue } from '../../../lib/contracts/experiment.js';
-import { IGNORE_BATCHES, observed, type BatchObserver } from '../../../lib/db/batch-loader.js';
+import { IGNORE_BATCHES, observed, type BatchObserver } from '../db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
 import { UnavailableError } from '../../../lib/errors.js';
-import { Lru } from '../../../lib/lru.js';
+import { Lru } from '../lru.js';
 import { DeviceReader } from './device-reader.js';
 import {
   firstSeenUs,

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
-import { BatchLoader, type BatchLoaderOptions } from '../../../lib/db/batch-loader.js';
+import { BatchLoader, type BatchLoaderOptions } from '../db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
-import { bucketOf, pickOption } from '../../../lib/experiments/bucketing.js';
+import { bucketOf, pickOption } from './bucketing.js';
 import { DEVICE_LOAD_SQL } from './device-load-sql.js';
 import type { DeviceRow } from './device-reader.js';
 import { deviceState, withStored, type DeviceState } from './device-state.js';

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { BatchLoader, type BatchLoaderOptions } from '../../../lib/db/batch-loader.js';
+import { BatchLoader, type BatchLoaderOptions } from '../db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
 import { DEVICE_READ_SQL } from './device-load-sql.js';
 import { deviceState, withStored, type DeviceState } from './device-state.js';

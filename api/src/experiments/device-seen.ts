@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { BatchLoader } from '../../../lib/db/batch-loader.js';
+import { BatchLoader } from '../db/batch-loader.js';
 import { db } from '../../../lib/db/errors.js';
 
 /** Records that a device was seen today (device retention; migration 6). */

@@ -9,7 +9,7 @@
  * With an object holding a Map (the object, the boxed first-seen time, the Map and its table)
  * a cached device took ~370 bytes of heap, keys included, and a full GC over 100,000 of them
  * ~27 ms; with this, ~220 bytes and ~17 ms (`npm run bench:device-cache`; ~200 bytes and
- * 11–16 ms since lib/lru.ts keeps its order in typed arrays). A device is in a
+ * 11–16 ms since api/src/lru.ts keeps its order in typed arrays). A device is in a
  * handful of experiments, so a linear scan finds an entry as fast as a hash lookup. The
  * last-seen time (device retention) is one more unboxed number per device.
  *

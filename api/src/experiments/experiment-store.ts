@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { CreateExperiment, OptionValue, SegmentTargeting } from '../../../lib/contracts/experiment.js';
 import { db, isUniqueViolation } from '../../../lib/db/errors.js';
-import { inTransaction } from '../../../lib/db/transaction.js';
+import { inTransaction } from '../db/transaction.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../../lib/errors.js';
 
 export interface StoredOption {

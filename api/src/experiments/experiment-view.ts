@@ -1,5 +1,5 @@
 import type { Experiment } from '../../../lib/contracts/experiment.js';
-import { sharesOf } from '../../../lib/experiments/bucketing.js';
+import { sharesOf } from './bucketing.js';
 import type { StoredExperiment } from './experiment-store.js';
 
 const iso = (us: number) => new Date(Math.floor(us / 1000)).toISOString();

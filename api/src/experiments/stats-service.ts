@@ -1,10 +1,10 @@
 import type { Pool } from 'pg';
 import type { ExperimentStats, StatsReport } from '../../../lib/contracts/experiment.js';
 import { db } from '../../../lib/db/errors.js';
-import { sharesOf } from '../../../lib/experiments/bucketing.js';
+import { sharesOf } from './bucketing.js';
 import type { Logger } from '../../../lib/log.js';
-import { chiSquareGoodnessOfFit } from '../../../lib/stats/chi-square.js';
-import { meanInterval } from '../../../lib/stats/mean-interval.js';
+import { chiSquareGoodnessOfFit } from './chi-square.js';
+import { meanInterval } from './mean-interval.js';
 import type { CompletionReader, CompletionRow } from './completion-reader.js';
 import type { ExperimentStore } from './experiment-store.js';
 

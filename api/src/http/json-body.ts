@@ -2,7 +2,7 @@ import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Context } from 'koa';
 import { ValidationError } from '../../../lib/errors.js';
-import { checkJsonShape } from '../../../lib/contracts/json-shape.js';
+import { checkJsonShape } from './json-shape.js';
 
 /**
  * Deepest JSON a body may nest. Far beyond any contract (an event's `properties` may nest

@@ -8,7 +8,7 @@ import {
   Health,
   LatestPosition,
   Readiness,
-} from '../../../lib/contracts/responses.js';
+} from '../http/responses.js';
 import type { TimeLimits } from '../../../lib/contracts/time.js';
 import { createUserEventSchemas } from '../../../lib/contracts/user-event.js';
 import {

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { UnavailableError } from '../../../lib/errors.js';
 import { inSpan } from '../../../lib/apm/tracing.js';
-import { uuidLiteral } from '../../../lib/clickhouse/uuid-literal.js';
+import { uuidLiteral } from './uuid-literal.js';
 
 export interface LatestPosition {
   film_id: string;

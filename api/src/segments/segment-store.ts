@@ -1,8 +1,8 @@
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 import type { CreateSegment, SegmentChange, UserSegments } from '../../../lib/contracts/segment.js';
-import { BatchLoader, IGNORE_BATCHES, observed, type BatchObserver } from '../../../lib/db/batch-loader.js';
+import { BatchLoader, IGNORE_BATCHES, observed, type BatchObserver } from '../db/batch-loader.js';
 import { db, isUniqueViolation } from '../../../lib/db/errors.js';
-import { inTransaction } from '../../../lib/db/transaction.js';
+import { inTransaction } from '../db/transaction.js';
 import { ConflictError, NotFoundError } from '../../../lib/errors.js';
 
 export interface SegmentView {

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { inTransaction } from '../../../lib/db/transaction.js';
+import { inTransaction } from '../db/transaction.js';
 
 export interface UserEvent {
   user_id: string;

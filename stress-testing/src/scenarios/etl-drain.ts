@@ -70,7 +70,7 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
   const groupId = `bench-etl-${randomUUID()}`;
   const dataDir = join(ctx.workDir, 'chdb-etl');
   const etl = startTs(
-    'etl/src/main.ts',
+    'cli/etl.ts',
     baseEnv(ctx, {
       KAFKA_TOPIC_PROGRESS: topic,
       KAFKA_TOPIC_EVENTS: `${topic}-events`,

@@ -24,7 +24,7 @@ export async function freshness(ctx: BenchContext, backgroundRate: number): Prom
   const port = await findFreePort();
   const topic = `bench-fresh-${randomUUID()}`;
   const app = startTs(
-    'lib/cli/standalone.ts',
+    'cli/standalone.ts',
     baseEnv(ctx, {
       PORT: String(port),
       CLICKHOUSE_DATA_DIR: join(ctx.workDir, 'chdb-fresh'),

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { renderConfigDoc } from '../config/doc.js';
+import { renderConfigDoc } from '../lib/config/doc.js';
 
 writeFileSync('docs/configuration.md', renderConfigDoc());
 process.stdout.write('wrote docs/configuration.md\n');

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { parseTokenArgs } from '../auth/dev-token.js';
-import { signHs256 } from '../auth/sign-token.js';
-import { loadConfig } from '../config/config.js';
-import { devSecret } from '../runtime/dev-secret.js';
+import { parseTokenArgs } from '../lib/auth/dev-token.js';
+import { signHs256 } from '../lib/auth/sign-token.js';
+import { loadConfig } from '../lib/config/config.js';
+import { devSecret } from '../lib/runtime/dev-secret.js';
 
 /**
  * npm run token -- --sub <uuid> [--role <role>] [--ttl-sec <seconds>] (default: one day)

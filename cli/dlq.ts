@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../../lib/config/config.js';
-import { createKafka, kafkaClientOptions } from '../../../lib/kafka/client.js';
-import { createLogger } from '../../../lib/log.js';
-import { escapeControl, letterLine } from '../dead-letter-format.js';
-import { readDeadLetters } from '../dead-letter-reader.js';
-import { planReplay } from '../dead-letter-replay.js';
+import { loadConfig } from '../lib/config/config.js';
+import { createKafka, kafkaClientOptions } from '../lib/kafka/client.js';
+import { createLogger } from '../lib/log.js';
+import { escapeControl, letterLine } from '../etl/src/dead-letter-format.js';
+import { readDeadLetters } from '../etl/src/dead-letter-reader.js';
+import { planReplay } from '../etl/src/dead-letter-replay.js';
 
 const USAGE = `usage:
   npm run dlq -- list [--json] [--group <id>]

@@ -1,9 +1,9 @@
-import { loadConfig } from '../config/config.js';
-import { clickHouseOptions, createClickHouse } from '../clickhouse/client.js';
-import { MIGRATIONS } from '../clickhouse/migrations/index.js';
-import { migrate } from '../clickhouse/migrate.js';
-import { createLogger } from '../log.js';
-import { exitOnFatal } from '../runtime/process.js';
+import { loadConfig } from '../lib/config/config.js';
+import { clickHouseOptions, createClickHouse } from '../lib/clickhouse/client.js';
+import { MIGRATIONS } from '../lib/clickhouse/migrations/index.js';
+import { migrate } from '../lib/clickhouse/migrate.js';
+import { createLogger } from '../lib/log.js';
+import { exitOnFatal } from '../lib/runtime/process.js';
 
 /** npm run migrate: apply pending ClickHouse migrations (the ETL also does this at start). */
 async function main(): Promise<void> {

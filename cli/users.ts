@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/config.js';
-import { UserChange, USER_CHANGE_SCHEMA_VERSION } from '../contracts/user-change.js';
-import { createKafka, kafkaClientOptions } from '../kafka/client.js';
-import { createLogger } from '../log.js';
+import { loadConfig } from '../lib/config/config.js';
+import { UserChange, USER_CHANGE_SCHEMA_VERSION } from '../lib/contracts/user-change.js';
+import { createKafka, kafkaClientOptions } from '../lib/kafka/client.js';
+import { createLogger } from '../lib/log.js';
 
 const USAGE = `usage:
   npm run users -- publish --op created|updated|deleted [--user <uuid>] [--version <n>]

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
-import { loadConfig } from '../config/config.js';
-import { devSqlPassword } from '../runtime/dev-secret.js';
-import { renderFooter, renderTable, type CompactResult } from '../sql-http/table.js';
+import { loadConfig } from '../lib/config/config.js';
+import { devSqlPassword } from '../lib/runtime/dev-secret.js';
+import { renderFooter, renderTable, type CompactResult } from '../lib/sql-http/table.js';
 
 /**
  * npm run sql -- "SELECT ..."   one query, printed as an aligned table with rows and time

@@ -1,15 +1,15 @@
 // NOTE: first import: the APM agent must hook module loading before anything else loads.
-import '../apm/start.js';
-import { runServices } from '../lifecycle.js';
-import { createProcessBase, exitOnFatal, exitWhenStopped } from '../runtime/process.js';
-import { warnOnMissingApiNodeFlags } from '../runtime/node-flags.js';
-import { standaloneServices } from '../runtime/standalone.js';
+import '../lib/apm/start.js';
+import { runServices } from '../lib/lifecycle.js';
+import { createProcessBase, exitOnFatal, exitWhenStopped } from '../lib/runtime/process.js';
+import { warnOnMissingApiNodeFlags } from '../lib/runtime/node-flags.js';
+import { composeProcess } from './compose.js';
 
 /** api + etl in one process against configured Kafka/ClickHouse (embedded by default). */
 async function main(): Promise<void> {
   const base = await createProcessBase('standalone');
   warnOnMissingApiNodeFlags(base.log);
-  const { services } = standaloneServices(base);
+  const { services } = composeProcess('standalone', base);
   await runServices(services, base.log, base.config.shutdownTimeoutMs, base.config.startupTimeoutMs);
 }
 

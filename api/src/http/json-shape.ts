@@ -1,4 +1,4 @@
-import type { FieldError } from './validation.js';
+import type { FieldError } from '../../../lib/contracts/validation.js';
 
 /** Keys that name an object's prototype machinery: copying them silently drops or repurposes them. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);

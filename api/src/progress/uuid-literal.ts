@@ -1,4 +1,4 @@
-import { isUuidShape } from '../contracts/fast-checks.js';
+import { isUuidShape } from '../../../lib/contracts/fast-checks.js';
 
 /**
  * A UUID as a SQL literal, for hot point reads that must not use query parameters: the

@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { db } from './errors.js';
+import { db } from '../../../lib/db/errors.js';
 
 /** Runs `work` in one transaction on one connection; outages become UnavailableError. */
 export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {

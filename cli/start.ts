@@ -1,20 +1,20 @@
 // NOTE: first import: the APM agent must hook module loading before anything else loads.
-import '../apm/start.js';
+import '../lib/apm/start.js';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { loadConfig, OPTIONS, type Config } from '../config/config.js';
-import type { SqlHttp } from '../sql-http/service.js';
-import { DEV_TOKEN_TTL_SEC } from '../auth/dev-token.js';
-import { signHs256 } from '../auth/sign-token.js';
-import { maskUrlCredentials } from '../config/mask-url.js';
-import { runServices, type Service } from '../lifecycle.js';
-import { devSecret, devSqlPassword } from '../runtime/dev-secret.js';
-import { LocalKafka } from '../runtime/local-kafka.js';
-import { warnOnMissingApiNodeFlags } from '../runtime/node-flags.js';
-import { isPortFree } from '../runtime/ports.js';
-import { createProcessBase, exitOnFatal, exitWhenStopped } from '../runtime/process.js';
-import { startupStep } from '../runtime/services.js';
-import { standaloneServices } from '../runtime/standalone.js';
+import { loadConfig, OPTIONS, type Config } from '../lib/config/config.js';
+import type { SqlHttp } from '../lib/sql-http/service.js';
+import { DEV_TOKEN_TTL_SEC } from '../lib/auth/dev-token.js';
+import { signHs256 } from '../lib/auth/sign-token.js';
+import { maskUrlCredentials } from '../lib/config/mask-url.js';
+import { runServices, type Service } from '../lib/lifecycle.js';
+import { devSecret, devSqlPassword } from '../lib/runtime/dev-secret.js';
+import { LocalKafka } from '../lib/runtime/local-kafka.js';
+import { warnOnMissingApiNodeFlags } from '../lib/runtime/node-flags.js';
+import { isPortFree } from '../lib/runtime/ports.js';
+import { createProcessBase, exitOnFatal, exitWhenStopped } from '../lib/runtime/process.js';
+import { startupStep } from '../lib/runtime/services.js';
+import { composeProcess } from './compose.js';
 
 /**
  * `npm start`: the whole product on this machine. Starts a local Kafka broker when
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
 
   const base = await createProcessBase('standalone', env);
   warnOnMissingApiNodeFlags(base.log);
-  const { services: product, api, sql } = standaloneServices(base);
+  const { services: product, api, sql } = composeProcess('standalone', base);
   services.push(...product);
   services.push(
     startupStep('banner', async () => {

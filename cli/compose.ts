@@ -1,0 +1,79 @@
+import type { Pool } from 'pg';
+import { buildApi, type Api } from '../api/src/build-api.js';
+import { buildEtl, type Etl } from '../etl/src/build-etl.js';
+import { createPostgres } from '../lib/db/postgres-services.js';
+import { allTopicSpecs } from '../lib/kafka/topic-specs.js';
+import type { Service } from '../lib/lifecycle.js';
+import { MetricsServer } from '../lib/metrics/metrics-server.js';
+import type { ProcessBase } from '../lib/runtime/process.js';
+import { clickhouseService, migrationsStep, topicsStep } from '../lib/runtime/services.js';
+import { sqlHttpPlan, sqlHttpService, type SqlHttp } from '../lib/sql-http/service.js';
+
+/**
+ * What a process runs: `api` (HTTP → Kafka, reads from a ClickHouse server), `etl`
+ * (Kafka → ClickHouse) or `standalone` (both in one process: the embedded engine binds its
+ * data directory to one process, so this is how they share it).
+ */
+export type ProcessShape = 'api' | 'etl' | 'standalone';
+
+export interface ComposeOptions {
+  /** Names the PostgreSQL connections (`application_name`); default: the shape. */
+  name?: string;
+  /** Run ClickHouse migrations at start. Default: standalone yes, etl ETL_MIGRATE_ON_START, api no. */
+  migrate?: boolean;
+  /** Close the ClickHouse client at stop. Default yes; no when the caller owns the client. */
+  closeClickHouse?: boolean;
+  /** Serve the analysts' SQL endpoint (standalone only). Default: as SQL_HTTP_* decide. */
+  sqlHttp?: boolean;
+}
+
+export interface Composed<S extends ProcessShape = ProcessShape> {
+  /** In start order; stopped in reverse. */
+  services: Service[];
+  api: S extends 'etl' ? undefined : Api;
+  etl: S extends 'api' ? undefined : Etl;
+  /** PostgreSQL (experiments, segments): the API's. */
+  pool: S extends 'etl' ? undefined : Pool;
+  /** The analysts' SQL endpoint, when it runs (embedded engine with a password). */
+  sql: SqlHttp | undefined;
+}
+
+/**
+ * The one place that decides which services each process shape runs, in what order. Stop
+ * order is the reverse of start: HTTP stops accepting, the consumer finishes its batch and
+ * commits, the producer flushes, PostgreSQL and ClickHouse close last.
+ */
+export function composeProcess<S extends ProcessShape>(
+  shape: S,
+  base: ProcessBase,
+  opts: ComposeOptions = {},
+): Composed<S> {
+  const { config, log, kafka, clickhouse, metrics } = base;
+  const withApi = shape !== 'etl';
+  const withEtl = shape !== 'api';
+  const services: Service[] = [];
+  if (opts.closeClickHouse ?? true) services.push(clickhouseService(clickhouse));
+  // The ETL process has no HTTP app: its own listener serves /metrics.
+  if (shape === 'etl') services.push(new MetricsServer(metrics.registry, config.host, config.etlMetricsPort));
+  const migrate = opts.migrate ?? (shape === 'standalone' || (shape === 'etl' && config.etlMigrateOnStart));
+  if (migrate) services.push(migrationsStep(clickhouse, config, log));
+  const postgres = withApi ? createPostgres(config, opts.name ?? shape, log) : undefined;
+  if (postgres !== undefined) services.push(...postgres.services);
+  services.push(topicsStep(kafka, allTopicSpecs(config)));
+  const etl = withEtl ? buildEtl(config, { kafka, clickhouse, log, metrics }) : undefined;
+  if (etl !== undefined) services.push(...etl.services);
+  const api =
+    postgres === undefined
+      ? undefined
+      : buildApi(config, { kafka, clickhouse, log, metrics, pool: postgres.pool });
+  if (api !== undefined) services.push(...api.services);
+  let sql: SqlHttp | undefined;
+  if (shape === 'standalone' && (opts.sqlHttp ?? true)) {
+    const plan = sqlHttpPlan(config);
+    if (plan.on) {
+      sql = sqlHttpService(config, plan.password, log);
+      services.push(sql.service);
+    } else log.info({ reason: plan.why }, 'sql_http_off');
+  }
+  return { services, api, etl, pool: postgres?.pool, sql } as Composed<S>;
+}
