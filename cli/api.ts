@@ -10,7 +10,7 @@ import { composeProcess } from './compose.js';
 async function main(): Promise<void> {
   const base = await createProcessBase('api');
   warnOnMissingApiNodeFlags(base.log);
-  if (base.config.clickhouseUrl === undefined) {
+  if (base.config.clickhouse.url === undefined) {
     // chdb binds its data directory to one process; the ETL must share it.
     throw new ConfigError(
       'CLICKHOUSE_URL',
@@ -19,7 +19,12 @@ async function main(): Promise<void> {
     );
   }
   const { services } = composeProcess('api', base);
-  await runServices(services, base.log, base.config.shutdownTimeoutMs, base.config.startupTimeoutMs);
+  await runServices(
+    services,
+    base.log,
+    base.config.process.shutdownTimeoutMs,
+    base.config.process.startupTimeoutMs,
+  );
 }
 
 main().then(exitWhenStopped, exitOnFatal);

@@ -54,8 +54,9 @@ export function composeProcess<S extends ProcessShape>(
   const services: Service[] = [];
   if (opts.closeClickHouse ?? true) services.push(clickhouseService(clickhouse));
   // The ETL process has no HTTP app: its own listener serves /metrics.
-  if (shape === 'etl') services.push(new MetricsServer(metrics.registry, config.host, config.etlMetricsPort));
-  const migrate = opts.migrate ?? (shape === 'standalone' || (shape === 'etl' && config.etlMigrateOnStart));
+  if (shape === 'etl')
+    services.push(new MetricsServer(metrics.registry, config.http.host, config.etl.metricsPort));
+  const migrate = opts.migrate ?? (shape === 'standalone' || (shape === 'etl' && config.etl.migrateOnStart));
   if (migrate) services.push(migrationsStep(clickhouse, config, log));
   const postgres = withApi ? createPostgres(config, opts.name ?? shape, log) : undefined;
   if (postgres !== undefined) services.push(...postgres.services);

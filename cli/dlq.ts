@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger({ level: 'warn', pretty: false, name: 'dlq' });
   const kafka = createKafka(kafkaClientOptions(config, 'dlq'), log);
-  const topic = config.kafkaTopicDlq;
+  const topic = config.topics.deadLetters;
 
   if (command === 'list') {
     // A fresh group each time: listing never moves any cursor.
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
       allowAutoTopicCreation: false,
     });
     await producer.connect();
-    const allowed = new Set([config.kafkaTopicProgress, config.kafkaTopicEvents, config.kafkaTopicExposures]);
+    const allowed = new Set([config.topics.progress, config.topics.events, config.topics.exposures]);
     let replayed = 0;
     let skipped = 0;
     const refused = new Map<string, number>();

@@ -12,7 +12,12 @@ import { composeProcess } from './compose.js';
 async function main(): Promise<void> {
   const base = await createProcessBase('etl');
   const { services } = composeProcess('etl', base);
-  await runServices(services, base.log, base.config.shutdownTimeoutMs, base.config.startupTimeoutMs);
+  await runServices(
+    services,
+    base.log,
+    base.config.process.shutdownTimeoutMs,
+    base.config.process.startupTimeoutMs,
+  );
 }
 
 main().then(exitWhenStopped, exitOnFatal);

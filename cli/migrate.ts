@@ -8,15 +8,19 @@ import { exitOnFatal } from '../lib/runtime/process.js';
 /** npm run migrate: apply pending ClickHouse migrations (the ETL also does this at start). */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger({ level: config.logLevel, pretty: config.logPretty, name: 'migrate' });
+  const log = createLogger({
+    level: config.process.logLevel,
+    pretty: config.process.logPretty,
+    name: 'migrate',
+  });
   const client = await createClickHouse(clickHouseOptions(config));
   try {
     const applied = await migrate(
       client,
       {
-        database: config.clickhouseDatabase,
-        cluster: config.clickhouseCluster,
-        ttlDays: config.clickhouseTtlDays,
+        database: config.clickhouse.database,
+        cluster: config.clickhouse.cluster,
+        ttlDays: config.clickhouse.ttlDays,
       },
       MIGRATIONS,
       log,

@@ -11,19 +11,19 @@ import { renderFooter, renderTable, type CompactResult } from '../lib/sql-http/t
  */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const host = config.sqlHttpHost === '0.0.0.0' ? '127.0.0.1' : config.sqlHttpHost;
-  const base = process.env.SQL_URL ?? `http://${host}:${config.sqlHttpPort}`;
-  const password = config.sqlHttpPassword ?? devSqlPassword(config.localDataDir);
+  const host = config.sqlHttp.host === '0.0.0.0' ? '127.0.0.1' : config.sqlHttp.host;
+  const base = process.env.SQL_URL ?? `http://${host}:${config.sqlHttp.port}`;
+  const password = config.sqlHttp.password ?? devSqlPassword(config.local.dataDir);
   const run = async (sql: string): Promise<boolean> => {
     const started = performance.now();
     const params = new URLSearchParams({
-      database: config.clickhouseDatabase,
+      database: config.clickhouse.database,
       default_format: 'JSONCompact',
     });
     const res = await fetch(`${base}/?${params.toString()}`, {
       method: 'POST',
       body: sql,
-      headers: { 'X-ClickHouse-User': config.sqlHttpUser, 'X-ClickHouse-Key': password },
+      headers: { 'X-ClickHouse-User': config.sqlHttp.user, 'X-ClickHouse-Key': password },
     }).catch(() => {
       throw new Error(
         `cannot reach ${base}: is \`npm start\` running? (SQL_HTTP_HOST/SQL_HTTP_PORT or SQL_URL)`,
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: 'sql> ' });
   process.stdout.write(
-    `Connected to ${base} as ${config.sqlHttpUser} (read-only). End queries with ;  \\q quits.\n`,
+    `Connected to ${base} as ${config.sqlHttp.user} (read-only). End queries with ;  \\q quits.\n`,
   );
   let buffer = '';
   rl.prompt();

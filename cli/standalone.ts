@@ -10,7 +10,12 @@ async function main(): Promise<void> {
   const base = await createProcessBase('standalone');
   warnOnMissingApiNodeFlags(base.log);
   const { services } = composeProcess('standalone', base);
-  await runServices(services, base.log, base.config.shutdownTimeoutMs, base.config.startupTimeoutMs);
+  await runServices(
+    services,
+    base.log,
+    base.config.process.shutdownTimeoutMs,
+    base.config.process.startupTimeoutMs,
+  );
 }
 
 main().then(exitWhenStopped, exitOnFatal);

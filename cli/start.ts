@@ -24,40 +24,40 @@ import { composeProcess } from './compose.js';
  */
 async function main(): Promise<void> {
   const env = { ...process.env };
-  const { localDataDir, localKafkaPort, sqlHttpEnabled, sqlHttpPort, sqlHttpHost } = loadConfig(env);
+  const { local, sqlHttp } = loadConfig(env);
   // A local clickhouse-server often holds 8123. The default port then gives way to a free
   // one (the banner prints it); a port the user chose is theirs: say which option moves it.
   if (
-    sqlHttpEnabled &&
+    sqlHttp.enabled &&
     !env.CLICKHOUSE_URL &&
-    sqlHttpPort !== 0 &&
-    !(await isPortFree(sqlHttpPort, sqlHttpHost))
+    sqlHttp.port !== 0 &&
+    !(await isPortFree(sqlHttp.port, sqlHttp.host))
   ) {
     if (env.SQL_HTTP_PORT !== undefined && env.SQL_HTTP_PORT !== '') {
       throw new Error(
-        `port ${sqlHttpPort} (the analysts' SQL endpoint) is taken: stop what uses it, set SQL_HTTP_PORT (0: any free port) or SQL_HTTP_ENABLED=false`,
+        `port ${sqlHttp.port} (the analysts' SQL endpoint) is taken: stop what uses it, set SQL_HTTP_PORT (0: any free port) or SQL_HTTP_ENABLED=false`,
       );
     }
     env.SQL_HTTP_PORT = '0';
   }
   const services: Service[] = [];
   if (!env.KAFKA_BROKERS) {
-    if (!(await isPortFree(localKafkaPort)) || !(await isPortFree(localKafkaPort + 100))) {
+    if (!(await isPortFree(local.kafkaPort)) || !(await isPortFree(local.kafkaPort + 100))) {
       throw new Error(
-        `port ${localKafkaPort} or ${localKafkaPort + 100} is taken: stop what uses it, set LOCAL_KAFKA_PORT or KAFKA_BROKERS`,
+        `port ${local.kafkaPort} or ${local.kafkaPort + 100} is taken: stop what uses it, set LOCAL_KAFKA_PORT or KAFKA_BROKERS`,
       );
     }
     const kafka = new LocalKafka({
-      dir: resolve(join(localDataDir, 'kafka')),
+      dir: resolve(join(local.dataDir, 'kafka')),
       nodes: 1,
-      basePort: localKafkaPort,
+      basePort: local.kafkaPort,
     });
     process.on('exit', () => kafka.killAllSync());
     services.push({ name: 'local-kafka', start: () => kafka.start(), stop: () => kafka.stop() });
     env.KAFKA_BROKERS = kafka.brokers.join(',');
   }
-  if (!env.JWT_SECRET && !env.JWT_JWKS_URL) env.JWT_SECRET = devSecret(localDataDir);
-  if (!env.SQL_HTTP_PASSWORD && !env.CLICKHOUSE_URL) env.SQL_HTTP_PASSWORD = devSqlPassword(localDataDir);
+  if (!env.JWT_SECRET && !env.JWT_JWKS_URL) env.JWT_SECRET = devSecret(local.dataDir);
+  if (!env.SQL_HTTP_PASSWORD && !env.CLICKHOUSE_URL) env.SQL_HTTP_PASSWORD = devSqlPassword(local.dataDir);
   // A development machine has no users topic producer: allow creating users over HTTP.
   env.DEV_ROUTES ??= 'true';
 
@@ -71,20 +71,20 @@ async function main(): Promise<void> {
       const viewer = randomUUID();
       const film = randomUUID();
       const token =
-        base.config.jwtSecret === undefined
+        base.config.auth.secret === undefined
           ? '<token from your identity provider>'
-          : await signHs256(base.config.jwtSecret, {
+          : await signHs256(base.config.auth.secret, {
               sub: viewer,
               ttlSec: DEV_TOKEN_TTL_SEC,
-              issuer: base.config.jwtIssuer,
-              audience: base.config.jwtAudience,
+              issuer: base.config.auth.issuer,
+              audience: base.config.auth.audience,
             });
       process.stdout.write(
         [
           '',
           `  Streaming analytics is running at ${url}`,
           maskUrlCredentials(
-            `  Kafka: ${base.config.kafkaBrokers.join(',')}   ClickHouse: ${base.config.clickhouseUrl ?? `embedded (${base.config.clickhouseDataDir})`}`,
+            `  Kafka: ${base.config.kafka.brokers.join(',')}   ClickHouse: ${base.config.clickhouse.url ?? `embedded (${base.config.clickhouse.dataDir})`}`,
           ),
           '',
           `  Dev token (viewer ${viewer}, valid ${DEV_TOKEN_TTL_SEC / 3600} h):`,
@@ -101,18 +101,23 @@ async function main(): Promise<void> {
       );
     }),
   );
-  await runServices(services, base.log, base.config.shutdownTimeoutMs, base.config.startupTimeoutMs);
+  await runServices(
+    services,
+    base.log,
+    base.config.process.shutdownTimeoutMs,
+    base.config.process.startupTimeoutMs,
+  );
 }
 
 /** The analysts' lines: endpoint, credentials, a curl that works when pasted, the terminal client. */
 function sqlBanner(config: Config, sql: SqlHttp | undefined): string[] {
-  if (sql === undefined || config.sqlHttpPassword === undefined) return [];
-  const host = config.sqlHttpHost === '0.0.0.0' ? 'localhost' : config.sqlHttpHost;
+  if (sql === undefined || config.sqlHttp.password === undefined) return [];
+  const host = config.sqlHttp.host === '0.0.0.0' ? 'localhost' : config.sqlHttp.host;
   const url = `http://${host}:${sql.boundPort}`;
   return [
-    `  SQL for analysts (ClickHouse HTTP interface, read-only): ${url}   user ${config.sqlHttpUser}   password ${config.sqlHttpPassword}`,
-    `  curl -sS '${url}/?database=${config.clickhouseDatabase}' -u '${config.sqlHttpUser}:${config.sqlHttpPassword}' --data-binary 'SELECT count() FROM progress_events'`,
-    `  Terminal client: ${sql.boundPort === OPTIONS.sqlHttpPort.parse(undefined) ? '' : `SQL_URL=${url} `}npm run sql     (DBeaver, Grafana, Metabase, @clickhouse/client: docs/analytics.md)`,
+    `  SQL for analysts (ClickHouse HTTP interface, read-only): ${url}   user ${config.sqlHttp.user}   password ${config.sqlHttp.password}`,
+    `  curl -sS '${url}/?database=${config.clickhouse.database}' -u '${config.sqlHttp.user}:${config.sqlHttp.password}' --data-binary 'SELECT count() FROM progress_events'`,
+    `  Terminal client: ${sql.boundPort === OPTIONS.sqlHttp.port.parse(undefined) ? '' : `SQL_URL=${url} `}npm run sql     (DBeaver, Grafana, Metabase, @clickhouse/client: docs/analytics.md)`,
     '',
   ];
 }

@@ -11,15 +11,15 @@ import { devSecret } from '../lib/runtime/dev-secret.js';
 async function main(): Promise<void> {
   const args = parseTokenArgs(process.argv.slice(2));
   const config = loadConfig();
-  if (config.jwtJwksUrl !== undefined) {
+  if (config.auth.jwksUrl !== undefined) {
     throw new Error('JWT_JWKS_URL is set: tokens come from your identity provider, not from this tool');
   }
-  const token = await signHs256(config.jwtSecret ?? devSecret(config.localDataDir), {
+  const token = await signHs256(config.auth.secret ?? devSecret(config.local.dataDir), {
     sub: args.sub ?? randomUUID(),
     roles: args.roles,
     ttlSec: args.ttlSec,
-    issuer: config.jwtIssuer,
-    audience: config.jwtAudience,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
   });
   process.stdout.write(`${token}\n`);
 }

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   await producer.connect();
   try {
     await producer.send({
-      topic: config.kafkaTopicUsers,
+      topic: config.topics.users,
       acks: -1,
       messages: [{ key: change.user_id, value: JSON.stringify(change) }],
     });

@@ -70,61 +70,61 @@ export interface Api {
 /** Wires the API from config and its clients. Start publisher before http; stop in reverse. */
 export function buildApi(config: Config, deps: ApiDeps): Api {
   const log = deps.log.child({ module: 'api' });
-  warnOnUnboundSecret(config, log);
+  warnOnUnboundSecret(config.auth, log);
   const verify = cachedVerifier(
     createJwtVerifier({
-      secret: config.jwtSecret,
-      jwksUrl: config.jwtJwksUrl,
-      issuer: config.jwtIssuer,
-      audience: config.jwtAudience,
-      clockToleranceSec: config.jwtClockToleranceSec,
-      jwksCacheMaxAgeMs: config.jwtJwksCacheMaxAgeMs,
+      secret: config.auth.secret,
+      jwksUrl: config.auth.jwksUrl,
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      clockToleranceSec: config.auth.clockToleranceSec,
+      jwksCacheMaxAgeMs: config.auth.jwksCacheMaxAgeMs,
     }),
     {
-      maxEntries: config.jwtVerifyCacheMaxEntries,
-      ttlMs: config.jwtVerifyCacheTtlMs,
-      clockToleranceSec: config.jwtClockToleranceSec,
+      maxEntries: config.auth.verifyCacheMaxEntries,
+      ttlMs: config.auth.verifyCacheTtlMs,
+      clockToleranceSec: config.auth.clockToleranceSec,
     },
   );
   const publisher = new KafkaPublisher(
-    config.kafkaProducerClient === 'platformatic'
+    config.producer.client === 'platformatic'
       ? new PlatformaticTransport(kafkaClientOptions(config, 'api'))
       : new KafkajsTransport(deps.kafka),
     {
-      lingerMs: config.kafkaLingerMs,
-      maxBatchMessages: config.kafkaBatchMaxMessages,
-      sendTimeoutMs: config.kafkaSendTimeoutMs,
-      lingerMsByTopic: { [config.kafkaTopicExposures]: config.exposuresLingerMs },
+      lingerMs: config.producer.lingerMs,
+      maxBatchMessages: config.producer.batchMaxMessages,
+      sendTimeoutMs: config.producer.sendTimeoutMs,
+      lingerMsByTopic: { [config.topics.exposures]: config.producer.exposuresLingerMs },
     },
     log.child({ module: 'publisher' }),
     deps.metrics,
   );
   const reader = new ClickHouseProgressReader(
     deps.clickhouse,
-    config.clickhouseDatabase,
-    config.readTimeoutMs,
+    config.clickhouse.database,
+    config.http.readTimeoutMs,
   );
   const users = new UserStore(deps.pool);
-  const usersReplica = config.usersReplicaEnabled
+  const usersReplica = config.usersReplica.enabled
     ? new UsersReplica(
         {
           kafka: deps.kafka,
           users,
           deadLetters: new DeadLetterPublisher(
             deps.kafka,
-            config.kafkaTopicDlq,
-            `${config.kafkaClientId}-api`,
+            config.topics.deadLetters,
+            `${config.kafka.clientId}-api`,
           ),
           log,
           metrics: deps.metrics,
         },
         {
-          topic: config.kafkaTopicUsers,
-          groupId: config.usersReplicaGroupId,
-          partitionsConcurrency: config.usersReplicaConcurrency,
-          sessionTimeoutMs: config.etlSessionTimeoutMs,
-          retryInitialMs: config.etlRetryInitialMs,
-          retryMaxMs: config.etlRetryMaxMs,
+          topic: config.topics.users,
+          groupId: config.usersReplica.groupId,
+          partitionsConcurrency: config.usersReplica.concurrency,
+          sessionTimeoutMs: config.etl.sessionTimeoutMs,
+          retryInitialMs: config.etl.retryInitialMs,
+          retryMaxMs: config.etl.retryMaxMs,
           commitEvery: 500,
         },
       )
@@ -133,32 +133,35 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     keys: (statement, keys) => deps.metrics.pgBatchKeys.observe({ statement }, keys),
     wait: (statement, seconds) => deps.metrics.pgBatchWait.observe({ statement }, seconds),
   };
-  const segments = new SegmentStore(deps.pool, config.segmentRolloutTimeoutMs, observeBatch);
+  const segments = new SegmentStore(deps.pool, config.segments.rolloutTimeoutMs, observeBatch);
   const store = new ExperimentStore(deps.pool);
-  const running = new RunningExperiments(store, config.experimentsCacheMs);
+  const running = new RunningExperiments(store, config.experiments.cacheMs);
   const stats = new StatsService(
     deps.pool,
     store,
-    new ClickHouseCompletionReader(deps.clickhouse, config.clickhouseDatabase, config.readTimeoutMs),
+    new ClickHouseCompletionReader(deps.clickhouse, config.clickhouse.database, config.http.readTimeoutMs),
     log.child({ module: 'experiment-stats' }),
   );
   // Signs report links and, derived from it, the stats page's sessions.
-  const reportKey = linkKey(config, log);
+  const reportKey = linkKey(
+    { reportLinkSecret: config.reports.linkSecret, jwtSecret: config.auth.secret },
+    log,
+  );
   const app = createApp({
     log,
-    corsAllowedOrigins: config.corsAllowedOrigins,
+    corsAllowedOrigins: config.http.corsAllowedOrigins,
     metrics: deps.metrics,
     routers: [
       metricsRoutes(deps.metrics.registry),
       openApiRoutes(
         buildOpenApi({
-          time: { maxPastMs: config.eventMaxPastMs, maxFutureMs: config.eventMaxFutureMs },
+          time: { maxPastMs: config.events.maxPastMs, maxFutureMs: config.events.maxFutureMs },
           properties: {
-            maxBytes: config.eventPropertiesMaxBytes,
-            maxDepth: config.eventPropertiesMaxDepth,
-            maxKeys: config.eventPropertiesMaxKeys,
+            maxBytes: config.events.propertiesMaxBytes,
+            maxDepth: config.events.propertiesMaxDepth,
+            maxKeys: config.events.propertiesMaxKeys,
           },
-          batchMaxEvents: config.batchMaxEvents,
+          batchMaxEvents: config.events.batchMaxEvents,
         }),
       ),
       healthRoutes([
@@ -170,24 +173,24 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         verify,
         publisher,
         reader,
-        topic: config.kafkaTopicProgress,
-        bodyLimitBytes: config.bodyLimitBytes,
-        batchMaxEvents: config.batchMaxEvents,
-        eventMaxPastMs: config.eventMaxPastMs,
-        eventMaxFutureMs: config.eventMaxFutureMs,
+        topic: config.topics.progress,
+        bodyLimitBytes: config.http.bodyLimitBytes,
+        batchMaxEvents: config.events.batchMaxEvents,
+        eventMaxPastMs: config.events.maxPastMs,
+        eventMaxFutureMs: config.events.maxFutureMs,
       }),
       eventsRoutes({
         verify,
         publisher,
-        topic: config.kafkaTopicEvents,
-        bodyLimitBytes: config.bodyLimitBytes,
-        batchMaxEvents: config.batchMaxEvents,
-        eventMaxPastMs: config.eventMaxPastMs,
-        eventMaxFutureMs: config.eventMaxFutureMs,
+        topic: config.topics.events,
+        bodyLimitBytes: config.http.bodyLimitBytes,
+        batchMaxEvents: config.events.batchMaxEvents,
+        eventMaxPastMs: config.events.maxPastMs,
+        eventMaxFutureMs: config.events.maxFutureMs,
         properties: {
-          maxBytes: config.eventPropertiesMaxBytes,
-          maxDepth: config.eventPropertiesMaxDepth,
-          maxKeys: config.eventPropertiesMaxKeys,
+          maxBytes: config.events.propertiesMaxBytes,
+          maxDepth: config.events.propertiesMaxDepth,
+          maxKeys: config.events.propertiesMaxKeys,
         },
       }),
       deviceExperimentRoutes({
@@ -196,16 +199,16 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
           deps.pool,
           running,
           {
-            cacheSize: config.experimentsDeviceCacheSize,
-            registerLingerMs: config.experimentsRegisterLingerMs,
-            deviceLoad: config.experimentsDeviceLoad,
-            queueMax: config.experimentsDeviceQueueMax,
+            cacheSize: config.experiments.deviceCacheSize,
+            registerLingerMs: config.experiments.registerLingerMs,
+            deviceLoad: config.experiments.deviceLoad,
+            queueMax: config.experiments.deviceQueueMax,
             seen:
-              config.experimentsDeviceRetentionDays > 0
+              config.experiments.deviceRetentionDays > 0
                 ? new DeviceSeenWriter(
                     deps.pool,
                     (err) => log.warn({ err }, 'devices_seen_not_recorded'),
-                    config.experimentsDeviceQueueMax,
+                    config.experiments.deviceQueueMax,
                   )
                 : undefined,
           },
@@ -214,7 +217,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         ),
         exposures: new ExposureEmitter(
           publisher,
-          config.kafkaTopicExposures,
+          config.topics.exposures,
           deps.metrics,
           log.child({ module: 'exposures' }),
         ),
@@ -222,49 +225,49 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       }),
       adminExperimentRoutes({
         verify,
-        adminRole: config.adminRole,
+        adminRole: config.admin.role,
         store,
         running,
-        bodyLimitBytes: config.bodyLimitBytes,
+        bodyLimitBytes: config.http.bodyLimitBytes,
       }),
       statsRoutes({
         verify,
-        adminRole: config.adminRole,
-        adminCookie: config.adminCookie,
-        sessions: new StatsSessions(reportKey, config.statsSessionTtlSeconds),
+        adminRole: config.admin.role,
+        adminCookie: config.admin.cookie,
+        sessions: new StatsSessions(reportKey, config.admin.statsSessionTtlSeconds),
         stats,
       }),
       historyRoutes({
         verify,
-        adminRole: config.adminRole,
-        links: new HistoryLinks(reportKey, config.reportLinkTtlSeconds),
+        adminRole: config.admin.role,
+        links: new HistoryLinks(reportKey, config.reports.linkTtlSeconds),
         exporter: new SegmentHistoryExport(
           {
             postgres: postgresOptions(config, 'segment-history-export'),
-            statementTimeoutMs: config.reportStatementTimeoutMs,
-            maxConcurrent: config.reportMaxConcurrent,
+            statementTimeoutMs: config.reports.statementTimeoutMs,
+            maxConcurrent: config.reports.maxConcurrent,
           },
           log.child({ module: 'segment-history' }),
         ),
-        publicBaseUrl: config.publicBaseUrl,
+        publicBaseUrl: config.reports.publicBaseUrl,
       }),
       segmentRoutes({
         verify,
-        adminRole: config.adminRole,
+        adminRole: config.admin.role,
         segments,
         users,
-        bodyLimitBytes: config.bodyLimitBytes,
-        devRoutes: config.devRoutes,
+        bodyLimitBytes: config.http.bodyLimitBytes,
+        devRoutes: config.segments.devRoutes,
       }),
     ],
   });
-  const http = new HttpServer(app, config.host, config.port, log);
+  const http = new HttpServer(app, config.http.host, config.http.port, log);
   const retention =
-    config.experimentsDeviceRetentionDays > 0
+    config.experiments.deviceRetentionDays > 0
       ? [
           new DeviceRetention(
             deps.pool,
-            config.experimentsDeviceRetentionDays,
+            config.experiments.deviceRetentionDays,
             log.child({ module: 'device-retention' }),
           ),
         ]

@@ -45,16 +45,16 @@ function buildStream(
   spec: StreamSpec,
 ): { consumer: BatchConsumer; windows: PartitionWindows } {
   const log = deps.log.child({ module: 'etl' });
-  const table = `${config.clickhouseDatabase}.${spec.table}`;
+  const table = `${config.clickhouse.database}.${spec.table}`;
   const windows = new PartitionWindows(
-    { maxIdsPerPartition: config.etlDedupMaxIdsPerPartition, horizonMs: config.etlDedupHorizonMs },
+    { maxIdsPerPartition: config.etl.dedupMaxIdsPerPartition, horizonMs: config.etl.dedupHorizonMs },
     new ClickHouseSeenIds(deps.clickhouse, table),
     log.child({ topic: spec.topic }),
   );
   const sink = new ClickHouseSink(deps.clickhouse, {
     table,
-    useDedupToken: config.clickhouseDedupToken,
-    distributedSync: config.clickhouseCluster !== undefined,
+    useDedupToken: config.clickhouse.dedupToken,
+    distributedSync: config.clickhouse.cluster !== undefined,
   });
   const consumer = new BatchConsumer(
     {
@@ -70,14 +70,14 @@ function buildStream(
     {
       topic: spec.topic,
       groupId: spec.groupId,
-      batchMaxRows: config.etlBatchMaxRows,
-      batchMaxWaitMs: config.etlBatchMaxWaitMs,
-      fetchMinBytes: config.etlFetchMinBytes,
-      fetchMaxBytesPerPartition: config.etlFetchMaxBytesPerPartition,
-      partitionsConcurrency: config.etlPartitionsConcurrency,
-      sessionTimeoutMs: config.etlSessionTimeoutMs,
-      retryInitialMs: config.etlRetryInitialMs,
-      retryMaxMs: config.etlRetryMaxMs,
+      batchMaxRows: config.etl.batchMaxRows,
+      batchMaxWaitMs: config.etl.batchMaxWaitMs,
+      fetchMinBytes: config.etl.fetchMinBytes,
+      fetchMaxBytesPerPartition: config.etl.fetchMaxBytesPerPartition,
+      partitionsConcurrency: config.etl.partitionsConcurrency,
+      sessionTimeoutMs: config.etl.sessionTimeoutMs,
+      retryInitialMs: config.etl.retryInitialMs,
+      retryMaxMs: config.etl.retryMaxMs,
     },
   );
   return { consumer, windows };
@@ -87,25 +87,25 @@ function buildStream(
 export function buildEtl(config: Config, deps: EtlDeps): Etl {
   const deadLetters = new DeadLetterPublisher(
     deps.kafka,
-    config.kafkaTopicDlq,
-    config.kafkaClientId,
-    config.kafkaDlqTransactionTimeoutMs,
+    config.topics.deadLetters,
+    config.kafka.clientId,
+    config.deadLetters.transactionTimeoutMs,
   );
   const progress = buildStream(config, deps, deadLetters, {
-    topic: config.kafkaTopicProgress,
-    groupId: config.etlGroupId,
+    topic: config.topics.progress,
+    groupId: config.etl.groupId,
     table: 'progress_events',
     decode: (partition) => (value, offset) => decodeProgress(value, partition, offset),
   });
   const events = buildStream(config, deps, deadLetters, {
-    topic: config.kafkaTopicEvents,
-    groupId: config.etlEventsGroupId,
+    topic: config.topics.events,
+    groupId: config.etl.eventsGroupId,
     table: 'user_events',
     decode: (partition) => (value, offset) => decodeUserEvent(value, partition, offset),
   });
   const exposures = buildStream(config, deps, deadLetters, {
-    topic: config.kafkaTopicExposures,
-    groupId: config.etlExposuresGroupId,
+    topic: config.topics.exposures,
+    groupId: config.etl.exposuresGroupId,
     table: 'experiment_exposures',
     decode: (partition) => (value, offset) => decodeExposure(value, partition, offset),
   });

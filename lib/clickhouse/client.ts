@@ -18,11 +18,11 @@ export interface ClickHouseOptions {
 /** The one place config becomes client options (user and password included). */
 export function clickHouseOptions(config: Config): ClickHouseOptions {
   return {
-    url: config.clickhouseUrl,
-    user: config.clickhouseUser,
-    password: config.clickhousePassword,
-    dataDir: config.clickhouseDataDir,
-    requestTimeoutMs: config.clickhouseRequestTimeoutMs,
+    url: config.clickhouse.url,
+    user: config.clickhouse.user,
+    password: config.clickhouse.password,
+    dataDir: config.clickhouse.dataDir,
+    requestTimeoutMs: config.clickhouse.requestTimeoutMs,
   };
 }
 

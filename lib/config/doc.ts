@@ -1,12 +1,15 @@
 import { API_NODE_FLAG_DOCS } from '../runtime/node-flags.js';
 import { OPTIONS } from './config.js';
+import type { Option } from './options.js';
 
 /** docs/configuration.md, generated from OPTIONS so code and docs cannot drift. */
 export function renderConfigDoc(): string {
-  const rows = Object.values(OPTIONS).map(
-    (o) =>
-      `| \`${o.key}\` | ${o.default === undefined || o.default === '' ? '_(not set)_' : `\`${o.default}\``} | ${o.doc} |`,
-  );
+  const row = (o: Option<unknown>): string =>
+    `| \`${o.key}\` | ${o.default === undefined || o.default === '' ? '_(not set)_' : `\`${o.default}\``} | ${o.doc} |`;
+  const rows = Object.entries(OPTIONS).flatMap(([section, options]) => [
+    `| **\`config.${section}\`** | | |`,
+    ...Object.values(options as Record<string, Option<unknown>>).map(row),
+  ]);
   return [
     '# Configuration',
     '',

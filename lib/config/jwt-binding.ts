@@ -2,9 +2,9 @@ import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 interface JwtKeySource {
-  jwtJwksUrl: string | undefined;
-  jwtIssuer: string | undefined;
-  jwtAudience: string | undefined;
+  jwksUrl: string | undefined;
+  issuer: string | undefined;
+  audience: string | undefined;
 }
 
 /**
@@ -16,14 +16,14 @@ interface JwtKeySource {
  */
 export function unboundJwtClaims(config: JwtKeySource): string[] {
   const missing: string[] = [];
-  if (config.jwtIssuer === undefined) missing.push('JWT_ISSUER');
-  if (config.jwtAudience === undefined) missing.push('JWT_AUDIENCE');
+  if (config.issuer === undefined) missing.push('JWT_ISSUER');
+  if (config.audience === undefined) missing.push('JWT_AUDIENCE');
   return missing;
 }
 
 /** loadConfig: keys from JWT_JWKS_URL need JWT_ISSUER and JWT_AUDIENCE. */
 export function checkJwksBinding(config: JwtKeySource): void {
-  const missing = config.jwtJwksUrl === undefined ? [] : unboundJwtClaims(config);
+  const missing = config.jwksUrl === undefined ? [] : unboundJwtClaims(config);
   if (missing.length === 0) return;
   throw new ConfigError(
     missing.join(','),
@@ -35,10 +35,10 @@ export function checkJwksBinding(config: JwtKeySource): void {
 
 /** buildApi, once: HS256 tokens that name no issuer/audience are accepted; say so. */
 export function warnOnUnboundSecret(
-  config: JwtKeySource & { jwtSecret: string | undefined },
+  config: JwtKeySource & { secret: string | undefined },
   log: Pick<Logger, 'warn'>,
 ): void {
-  const missing = config.jwtSecret === undefined ? [] : unboundJwtClaims(config);
+  const missing = config.secret === undefined ? [] : unboundJwtClaims(config);
   if (missing.length === 0) return;
   log.warn(
     { event: 'jwt_claims_unbound', missing },

@@ -17,12 +17,12 @@ export interface PostgresOptions {
 
 export function postgresOptions(config: Config, applicationName: string): PostgresOptions {
   return {
-    url: config.postgresUrl,
-    password: config.postgresPassword,
-    poolMax: config.postgresPoolMax,
-    poolMin: config.postgresPoolMin,
-    connectTimeoutMs: config.postgresConnectTimeoutMs,
-    statementTimeoutMs: config.postgresStatementTimeoutMs,
+    url: config.postgres.url,
+    password: config.postgres.password,
+    poolMax: config.postgres.poolMax,
+    poolMin: config.postgres.poolMin,
+    connectTimeoutMs: config.postgres.connectTimeoutMs,
+    statementTimeoutMs: config.postgres.statementTimeoutMs,
     applicationName,
   };
 }

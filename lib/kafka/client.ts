@@ -14,10 +14,10 @@ export interface KafkaClientOptions {
 /** The one place config becomes client options, so no client misses the TLS/SASL settings. */
 export function kafkaClientOptions(config: Config, name: string): KafkaClientOptions {
   return {
-    brokers: config.kafkaBrokers,
-    clientId: `${config.kafkaClientId}-${name}`,
-    connectTimeoutMs: config.kafkaConnectTimeoutMs,
-    security: kafkaSecurity(config),
+    brokers: config.kafka.brokers,
+    clientId: `${config.kafka.clientId}-${name}`,
+    connectTimeoutMs: config.kafka.connectTimeoutMs,
+    security: kafkaSecurity(config.kafka),
   };
 }
 

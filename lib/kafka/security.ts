@@ -24,33 +24,23 @@ export interface KafkaSecurity {
   sasl: KafkaSasl | undefined;
 }
 
-type SecurityConfig = Pick<
-  Config,
-  | 'kafkaSsl'
-  | 'kafkaSslCaFile'
-  | 'kafkaSslCertFile'
-  | 'kafkaSslKeyFile'
-  | 'kafkaSslRejectUnauthorized'
-  | 'kafkaSaslMechanism'
-  | 'kafkaSaslUsername'
-  | 'kafkaSaslPassword'
->;
+type SecurityConfig = Config['kafka'];
 
 /**
  * Rules between the options, checked when the config loads: a half-configured client would
  * otherwise fail later, at its first connection, with a broker error that names no option.
  */
 export function checkKafkaSecurity(c: SecurityConfig): void {
-  const mechanism = c.kafkaSaslMechanism;
+  const mechanism = c.saslMechanism;
   if (mechanism === 'none') {
-    if (c.kafkaSaslUsername !== undefined || c.kafkaSaslPassword !== undefined)
+    if (c.saslUsername !== undefined || c.saslPassword !== undefined)
       throw new ConfigError('KAFKA_SASL_MECHANISM', 'none', 'a mechanism, since SASL credentials are set');
   } else {
-    if (c.kafkaSaslUsername === undefined)
+    if (c.saslUsername === undefined)
       throw new ConfigError('KAFKA_SASL_USERNAME', '', `a user, since KAFKA_SASL_MECHANISM=${mechanism}`);
-    if (c.kafkaSaslPassword === undefined)
+    if (c.saslPassword === undefined)
       throw new ConfigError('KAFKA_SASL_PASSWORD', '', `a password, since KAFKA_SASL_MECHANISM=${mechanism}`);
-    if (mechanism === 'plain' && !c.kafkaSsl)
+    if (mechanism === 'plain' && !c.ssl)
       throw new ConfigError(
         'KAFKA_SASL_MECHANISM',
         mechanism,
@@ -58,16 +48,16 @@ export function checkKafkaSecurity(c: SecurityConfig): void {
       );
   }
   const files = {
-    KAFKA_SSL_CA_FILE: c.kafkaSslCaFile,
-    KAFKA_SSL_CERT_FILE: c.kafkaSslCertFile,
-    KAFKA_SSL_KEY_FILE: c.kafkaSslKeyFile,
+    KAFKA_SSL_CA_FILE: c.sslCaFile,
+    KAFKA_SSL_CERT_FILE: c.sslCertFile,
+    KAFKA_SSL_KEY_FILE: c.sslKeyFile,
   };
   for (const [key, path] of Object.entries(files)) {
-    if (path !== undefined && !c.kafkaSsl) throw new ConfigError(key, path, 'not set, since KAFKA_SSL=false');
+    if (path !== undefined && !c.ssl) throw new ConfigError(key, path, 'not set, since KAFKA_SSL=false');
   }
-  if ((c.kafkaSslCertFile === undefined) !== (c.kafkaSslKeyFile === undefined))
+  if ((c.sslCertFile === undefined) !== (c.sslKeyFile === undefined))
     throw new ConfigError(
-      c.kafkaSslCertFile === undefined ? 'KAFKA_SSL_CERT_FILE' : 'KAFKA_SSL_KEY_FILE',
+      c.sslCertFile === undefined ? 'KAFKA_SSL_CERT_FILE' : 'KAFKA_SSL_KEY_FILE',
       '',
       'set together with the other of KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE',
     );
@@ -85,21 +75,21 @@ function readPem(key: string, path: string | undefined): string | undefined {
 /** The security settings of every Kafka client, with the PEM files read. */
 export function kafkaSecurity(c: SecurityConfig): KafkaSecurity {
   checkKafkaSecurity(c);
-  const tls: KafkaTls | undefined = c.kafkaSsl
+  const tls: KafkaTls | undefined = c.ssl
     ? {
-        ca: readPem('KAFKA_SSL_CA_FILE', c.kafkaSslCaFile),
-        cert: readPem('KAFKA_SSL_CERT_FILE', c.kafkaSslCertFile),
-        key: readPem('KAFKA_SSL_KEY_FILE', c.kafkaSslKeyFile),
-        rejectUnauthorized: c.kafkaSslRejectUnauthorized,
+        ca: readPem('KAFKA_SSL_CA_FILE', c.sslCaFile),
+        cert: readPem('KAFKA_SSL_CERT_FILE', c.sslCertFile),
+        key: readPem('KAFKA_SSL_KEY_FILE', c.sslKeyFile),
+        rejectUnauthorized: c.sslRejectUnauthorized,
       }
     : undefined;
   const sasl: KafkaSasl | undefined =
-    c.kafkaSaslMechanism === 'none'
+    c.saslMechanism === 'none'
       ? undefined
       : {
-          mechanism: c.kafkaSaslMechanism,
-          username: c.kafkaSaslUsername ?? '',
-          password: c.kafkaSaslPassword ?? '',
+          mechanism: c.saslMechanism,
+          username: c.saslUsername ?? '',
+          password: c.saslPassword ?? '',
         };
   return { tls, sasl };
 }

@@ -4,24 +4,24 @@ import type { TopicSpec } from './topics.js';
 /** The progress topic as configured: key = viewer id, so one viewer stays on one partition. */
 export function progressTopicSpec(config: Config): TopicSpec {
   return {
-    topic: config.kafkaTopicProgress,
-    numPartitions: config.kafkaTopicPartitions,
-    replicationFactor: config.kafkaReplicationFactor,
+    topic: config.topics.progress,
+    numPartitions: config.topics.partitions,
+    replicationFactor: config.topics.replicationFactor,
     config: {
-      'retention.ms': String(config.kafkaRetentionMs),
-      'min.insync.replicas': String(config.kafkaMinInsyncReplicas),
+      'retention.ms': String(config.topics.retentionMs),
+      'min.insync.replicas': String(config.topics.minInsyncReplicas),
     },
   };
 }
 
 /** User-action events: same layout as progress (key = viewer id). */
 export function eventsTopicSpec(config: Config): TopicSpec {
-  return { ...progressTopicSpec(config), topic: config.kafkaTopicEvents };
+  return { ...progressTopicSpec(config), topic: config.topics.events };
 }
 
 /** Experiment exposures: same layout (key = device token). */
 export function exposuresTopicSpec(config: Config): TopicSpec {
-  return { ...progressTopicSpec(config), topic: config.kafkaTopicExposures };
+  return { ...progressTopicSpec(config), topic: config.topics.exposures };
 }
 
 /**
@@ -30,12 +30,12 @@ export function exposuresTopicSpec(config: Config): TopicSpec {
  */
 export function usersTopicSpec(config: Config): TopicSpec {
   return {
-    topic: config.kafkaTopicUsers,
-    numPartitions: config.kafkaTopicPartitions,
-    replicationFactor: config.kafkaReplicationFactor,
+    topic: config.topics.users,
+    numPartitions: config.topics.partitions,
+    replicationFactor: config.topics.replicationFactor,
     config: {
       'cleanup.policy': 'compact',
-      'min.insync.replicas': String(config.kafkaMinInsyncReplicas),
+      'min.insync.replicas': String(config.topics.minInsyncReplicas),
     },
   };
 }
@@ -54,12 +54,12 @@ export function allTopicSpecs(config: Config): TopicSpec[] {
 /** The dead-letter topic: few partitions, long retention (letters wait for a fix). */
 export function dlqTopicSpec(config: Config): TopicSpec {
   return {
-    topic: config.kafkaTopicDlq,
+    topic: config.topics.deadLetters,
     numPartitions: 1,
-    replicationFactor: config.kafkaReplicationFactor,
+    replicationFactor: config.topics.replicationFactor,
     config: {
-      'retention.ms': String(config.kafkaDlqRetentionMs),
-      'min.insync.replicas': String(config.kafkaMinInsyncReplicas),
+      'retention.ms': String(config.topics.deadLettersRetentionMs),
+      'min.insync.replicas': String(config.topics.minInsyncReplicas),
     },
   };
 }

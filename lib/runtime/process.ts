@@ -21,7 +21,7 @@ export async function createProcessBase(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ProcessBase> {
   const config = loadConfig(env);
-  const log = createLogger({ level: config.logLevel, pretty: config.logPretty, name });
+  const log = createLogger({ level: config.process.logLevel, pretty: config.process.logPretty, name });
   log.info({ config: redactedConfig(config) }, 'config_loaded');
   const kafka = createKafka(kafkaClientOptions(config, name), log);
   const clickhouse = await createClickHouse(clickHouseOptions(config));

@@ -29,9 +29,9 @@ export function migrationsStep(client: ClickHouseClient, config: Config, log: Lo
     await migrate(
       client,
       {
-        database: config.clickhouseDatabase,
-        cluster: config.clickhouseCluster,
-        ttlDays: config.clickhouseTtlDays,
+        database: config.clickhouse.database,
+        cluster: config.clickhouse.cluster,
+        ttlDays: config.clickhouse.ttlDays,
       },
       MIGRATIONS,
       log.child({ module: 'migrate' }),

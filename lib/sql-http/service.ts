@@ -13,14 +13,14 @@ export interface SqlHttp {
 
 /** The config the analysts' interface runs with, or why it does not run. */
 export function sqlHttpPlan(config: Config): { on: true; password: string } | { on: false; why: string } {
-  if (!config.sqlHttpEnabled) return { on: false, why: 'SQL_HTTP_ENABLED=false' };
-  if (config.clickhouseUrl !== undefined) {
+  if (!config.sqlHttp.enabled) return { on: false, why: 'SQL_HTTP_ENABLED=false' };
+  if (config.clickhouse.url !== undefined) {
     return { on: false, why: 'CLICKHOUSE_URL is set: analysts use that server’s own HTTP interface' };
   }
-  if (config.sqlHttpPassword === undefined) {
+  if (config.sqlHttp.password === undefined) {
     return { on: false, why: 'SQL_HTTP_PASSWORD is not set (npm start generates one)' };
   }
-  return { on: true, password: config.sqlHttpPassword };
+  return { on: true, password: config.sqlHttp.password };
 }
 
 /**
@@ -39,22 +39,22 @@ export function sqlHttpService(config: Config, password: string, log: Logger): S
     service: {
       name: 'sql-http',
       start: async () => {
-        engine = await AnalystEngine.open(config.clickhouseDataDir, config.clickhouseDatabase, {
-          maxExecutionTimeSec: config.sqlMaxExecutionTimeSec,
-          maxResultRows: config.sqlMaxResultRows,
-          maxResultBytes: config.sqlMaxResultBytes,
-          maxMemoryBytes: config.sqlMaxMemoryBytes,
-          maxThreads: config.sqlMaxThreads,
-          maxConcurrentQueries: config.sqlMaxConcurrentQueries,
+        engine = await AnalystEngine.open(config.clickhouse.dataDir, config.clickhouse.database, {
+          maxExecutionTimeSec: config.sqlHttp.maxExecutionTimeSec,
+          maxResultRows: config.sqlHttp.maxResultRows,
+          maxResultBytes: config.sqlHttp.maxResultBytes,
+          maxMemoryBytes: config.sqlHttp.maxMemoryBytes,
+          maxThreads: config.sqlHttp.maxThreads,
+          maxConcurrentQueries: config.sqlHttp.maxConcurrentQueries,
         });
-        server = createSqlHttpServer({ engine, analyst: { user: config.sqlHttpUser, password }, log });
+        server = createSqlHttpServer({ engine, analyst: { user: config.sqlHttp.user, password }, log });
         const s = server;
         await new Promise<void>((resolve, reject) => {
           s.once('error', reject);
-          s.listen(config.sqlHttpPort, config.sqlHttpHost, () => resolve());
+          s.listen(config.sqlHttp.port, config.sqlHttp.host, () => resolve());
         });
         port = boundPort(s);
-        log.info({ host: config.sqlHttpHost, port, user: config.sqlHttpUser }, 'sql_http_listening');
+        log.info({ host: config.sqlHttp.host, port, user: config.sqlHttp.user }, 'sql_http_listening');
       },
       stop: async () => {
         if (server !== undefined) {

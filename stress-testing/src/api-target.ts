@@ -10,7 +10,12 @@ import { createProcessBase, exitOnFatal, exitWhenStopped } from '../../lib/runti
 async function main(): Promise<void> {
   const base = await createProcessBase('bench-api');
   const { services } = composeProcess('api', base, { name: 'bench-api', migrate: true });
-  await runServices(services, base.log, base.config.shutdownTimeoutMs, base.config.startupTimeoutMs);
+  await runServices(
+    services,
+    base.log,
+    base.config.process.shutdownTimeoutMs,
+    base.config.process.startupTimeoutMs,
+  );
 }
 
 main().then(exitWhenStopped, exitOnFatal);

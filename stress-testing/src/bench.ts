@@ -1,20 +1,19 @@
 /**
- * npm run bench [-- --quick]: every figure of the stress-testing issue in one run on this
- * machine, with a real broker and the real ClickHouse engine, each next to the limit of
- * its own parts measured in the same run. Writes stress-testing/results/<date>.json and
- * latest.json, results/latency.svg and RESULTS.md. --quick: tiny volumes, for the CI
- * smoke test (figures, never timings, are asserted there).
+ * npm run bench [-- --quick] [-- --out DIR]: every figure of the stress-testing issue in one
+ * run on this machine, with a real broker and the real ClickHouse engine, each next to the
+ * limit of its own parts measured in the same run. Writes results/<date>.json and RESULTS.md
+ * (results.ts). --quick: tiny volumes, for the CI smoke test (figures, never timings, are
+ * asserted there).
  */
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startBenchRun } from './bench-broker.js';
+import { startBenchRun } from './context.js';
 import { sampleMessage } from './prefill.js';
 import { ROOT } from './proc.js';
-import { latencyChartSvg, writeResults, type BenchResults } from './report.js';
-import { renderResultsMarkdown } from './results-markdown.js';
+import { writeResults } from './results.js';
 import { apiIngest } from './scenarios/api-ingest.js';
 import { engineInsertLimit } from './scenarios/engine-limit.js';
 import { etlDrain } from './scenarios/etl-drain.js';
@@ -61,7 +60,7 @@ async function main(): Promise<void> {
       etlToBareConsume: round(etl.rowsPerSec / etl.bareConsumePerSec),
     };
     const b500 = api.batch['500']!;
-    const results: BenchResults = {
+    const results = {
       date: new Date().toISOString(),
       quick,
       machine: {
@@ -123,8 +122,7 @@ async function main(): Promise<void> {
         ),
       ],
     };
-    const svg = latencyChartSvg(api.single.steps, api.single.targetP99Ms);
-    writeResults(outDir, results, svg, renderResultsMarkdown(results));
+    writeResults(outDir, 'bench', results);
     log(`done: results in ${outDir}/results/ (${quick ? 'quick' : 'full'} run)`);
     process.stdout.write(
       `${JSON.stringify({ figures: results.figures, ratios, targets: results.targets }, null, 2)}\n`,

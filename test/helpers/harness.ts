@@ -73,7 +73,7 @@ export async function startHarness(
       cb();
     },
   });
-  const log = createLogger({ level: config.logLevel, pretty: false, name: 'test' }, sink);
+  const log = createLogger({ level: config.process.logLevel, pretty: false, name: 'test' }, sink);
   // The line every process starts with (createProcessBase), so a test sees what it would log.
   log.info({ config: redactedConfig(config) }, 'config_loaded');
   const kafka = createKafka(kafkaClientOptions(config, 'harness'), log);
@@ -111,7 +111,7 @@ export async function startHarness(
         await stopEach([...started].reverse(), stopOpts.boundMs ?? 30_000);
       } finally {
         if (process.env.KEEP_TEST_DATA === undefined && stopOpts.keepDatabase !== true)
-          await dropDatabase(config.postgresUrl);
+          await dropDatabase(config.postgres.url);
       }
     },
   };

@@ -122,11 +122,11 @@ describe('JWT with an HS256 shared secret', () => {
     // The configuration is logged (with the secret option in it), and the secret is not.
     const config = h.logs.filter((l) => l.msg === 'config_loaded');
     expect(config).to.have.length(1);
-    expect(config[0]).to.have.nested.property('config.jwtSecret', '[redacted]');
+    expect(config[0]).to.have.nested.property('config.auth.secret', '[redacted]');
   });
 
   it('writes only the accepted events to the topic', async () => {
-    const count = () => topicMessageCount(testEnv().brokers, h.config.kafkaTopicProgress);
+    const count = () => topicMessageCount(testEnv().brokers, h.config.topics.progress);
     const before = await count();
     // One accepted (202 comes after the broker acknowledged it), three refused.
     expect((await post(await hs(h.secret, good()))).status).to.equal(202);

@@ -55,19 +55,19 @@ describe('beacon and compressed uploads', function () {
       { 'Content-Type': 'text/plain' },
     );
     expect(events.status, events.body).to.equal(202);
-    const progress = await readAll(h.config.kafkaBrokers, h.config.kafkaTopicProgress);
+    const progress = await readAll(h.config.kafka.brokers, h.config.topics.progress);
     const ours = progress
       .map((m) => JSON.parse(m.value!) as Record<string, unknown>)
       .find((m) => m.film_id === filmId)!;
     expect(ours).to.include({ viewer_id: viewer, position_sec: 42 });
     expect(ours).to.not.have.property('access_token');
-    const everything = [...progress, ...(await readAll(h.config.kafkaBrokers, h.config.kafkaTopicEvents))];
+    const everything = [...progress, ...(await readAll(h.config.kafka.brokers, h.config.topics.events))];
     for (const m of everything) expect(m.value).to.not.include(token);
     expect(h.rawLogs.join('\n')).to.not.include(token);
   });
 
   it('refuses a beacon without a valid token, and text/plain where no beacon is expected', async () => {
-    const before = await topicMessageCount(h.config.kafkaBrokers, h.config.kafkaTopicProgress);
+    const before = await topicMessageCount(h.config.kafka.brokers, h.config.topics.progress);
     const plain = { 'Content-Type': 'text/plain' };
     const without = await post(
       '/api/v1/progress/batch',
@@ -94,7 +94,7 @@ describe('beacon and compressed uploads', function () {
       { ...plain, Authorization: `Bearer ${token}` },
     );
     expect(single.status).to.equal(415);
-    expect(await topicMessageCount(h.config.kafkaBrokers, h.config.kafkaTopicProgress)).to.equal(before);
+    expect(await topicMessageCount(h.config.kafka.brokers, h.config.topics.progress)).to.equal(before);
   });
 
   it('takes gzip, deflate and br bodies on every JSON endpoint, stored exactly as sent', async () => {
@@ -126,7 +126,7 @@ describe('beacon and compressed uploads', function () {
       expect(event.status, `${encoding}: ${event.body}`).to.equal(202);
       queries.push(query);
     }
-    const stored = (await readAll(h.config.kafkaBrokers, h.config.kafkaTopicEvents)).map(
+    const stored = (await readAll(h.config.kafka.brokers, h.config.topics.events)).map(
       (m) => (JSON.parse(m.value!) as { properties: { q?: string } }).properties.q,
     );
     for (const query of queries) expect(stored, query).to.include(query);
@@ -155,7 +155,7 @@ describe('beacon and compressed uploads', function () {
     const br = await brotliBomb(1024);
     expect(br.length).to.be.lessThan(1024);
     const gz = gzipSync(Buffer.alloc(100 << 20, 0x20), { level: 9 });
-    expect(gz.length).to.be.lessThan(h.config.bodyLimitBytes);
+    expect(gz.length).to.be.lessThan(h.config.http.bodyLimitBytes);
     const rssBefore = process.memoryUsage().rss;
     for (const [encoding, body] of [
       ['br', br],

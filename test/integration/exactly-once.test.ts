@@ -39,7 +39,7 @@ async function distinctIds(table: string, where: string): Promise<number> {
 async function drained(h: Harness): Promise<void> {
   await waitFor(
     'lag 0',
-    () => groupLag(testEnv().brokers, h.config.etlGroupId, h.config.kafkaTopicProgress),
+    () => groupLag(testEnv().brokers, h.config.etl.groupId, h.config.topics.progress),
     (n) => n === 0,
   );
 }
@@ -59,12 +59,12 @@ describe('exactly once into ClickHouse', () => {
     a = await startHarness({ etl: true });
     b = await startHarness({
       env: {
-        KAFKA_TOPIC_PROGRESS: a.config.kafkaTopicProgress,
-        CLICKHOUSE_DATABASE: a.config.clickhouseDatabase,
+        KAFKA_TOPIC_PROGRESS: a.config.topics.progress,
+        CLICKHOUSE_DATABASE: a.config.clickhouse.database,
         JWT_SECRET: a.secret,
       },
     });
-    table = `${a.config.clickhouseDatabase}.progress_events`;
+    table = `${a.config.clickhouse.database}.progress_events`;
   });
   after(async () => {
     await b.stop();
@@ -111,7 +111,7 @@ describe('exactly once into ClickHouse', () => {
     const before = await count(table);
     const messages = Array.from({ length: 400 }, () => progressMessage());
     await produceRaw(
-      a.config.kafkaTopicProgress,
+      a.config.topics.progress,
       messages.map((m) => ({ key: m.viewer_id, value: JSON.stringify(m) })),
     );
     await drained(a);
@@ -121,8 +121,8 @@ describe('exactly once into ClickHouse', () => {
     const replay = await startHarness({
       etl: true,
       env: {
-        KAFKA_TOPIC_PROGRESS: a.config.kafkaTopicProgress,
-        CLICKHOUSE_DATABASE: a.config.clickhouseDatabase,
+        KAFKA_TOPIC_PROGRESS: a.config.topics.progress,
+        CLICKHOUSE_DATABASE: a.config.clickhouse.database,
       },
     });
     try {
@@ -131,7 +131,7 @@ describe('exactly once into ClickHouse', () => {
       expect(total).to.equal(before + 400);
       expect(replay.etl!.progress.stats.rowsInserted).to.equal(0);
       // Every message in the topic was a duplicate on replay, retried copies included.
-      const inTopic = await topicMessageCount(testEnv().brokers, a.config.kafkaTopicProgress);
+      const inTopic = await topicMessageCount(testEnv().brokers, a.config.topics.progress);
       expect(inTopic).to.be.greaterThan(total);
       expect(replay.etl!.progress.stats.duplicatesDropped).to.equal(inTopic);
     } finally {
@@ -145,7 +145,7 @@ describe('dead letters', () => {
   let table: string;
   before(async () => {
     h = await startHarness({ etl: true, env: { ETL_RETRY_INITIAL_MS: '20' } });
-    table = `${h.config.clickhouseDatabase}.progress_events`;
+    table = `${h.config.clickhouse.database}.progress_events`;
   });
   after(async () => {
     await h.stop();
@@ -154,7 +154,7 @@ describe('dead letters', () => {
   it('sends undecodable and off-contract messages to the DLQ with reason and source, and keeps going', async () => {
     const viewer = randomUUID();
     const good = [progressMessage({ viewer_id: viewer }), progressMessage({ viewer_id: viewer })];
-    await produceRaw(h.config.kafkaTopicProgress, [
+    await produceRaw(h.config.topics.progress, [
       { key: viewer, value: JSON.stringify(good[0]) },
       { key: viewer, value: '{"not": json' },
       { key: viewer, value: JSON.stringify({ ...good[1], position_sec: -3 }) },
@@ -162,7 +162,7 @@ describe('dead letters', () => {
     ]);
     await drained(h);
     expect(await count(table, `viewer_id = '${viewer}'`)).to.equal(2);
-    const letters = await readAll(testEnv().brokers, h.config.kafkaTopicDlq);
+    const letters = await readAll(testEnv().brokers, h.config.topics.deadLetters);
     expect(letters).to.have.length(2);
     expect(letters.map((l) => l.value)).to.deep.equal([
       '{"not": json',
@@ -180,7 +180,7 @@ describe('dead letters', () => {
       progressMessage({ viewer_id: viewer, position_sec: i }),
     );
     await produceRaw(
-      h.config.kafkaTopicProgress,
+      h.config.topics.progress,
       rows.map((m) => ({ key: viewer, value: JSON.stringify(m) })),
     );
     await drained(h);
@@ -193,11 +193,11 @@ describe('dead letters', () => {
     const env = {
       ...process.env,
       KAFKA_BROKERS: testEnv().brokers.join(','),
-      KAFKA_TOPIC_DLQ: h.config.kafkaTopicDlq,
+      KAFKA_TOPIC_DLQ: h.config.topics.deadLetters,
       // Replay republishes only to these (the topics the ETL consumes).
-      KAFKA_TOPIC_PROGRESS: h.config.kafkaTopicProgress,
-      KAFKA_TOPIC_EVENTS: h.config.kafkaTopicEvents,
-      KAFKA_TOPIC_EXPOSURES: h.config.kafkaTopicExposures,
+      KAFKA_TOPIC_PROGRESS: h.config.topics.progress,
+      KAFKA_TOPIC_EVENTS: h.config.topics.events,
+      KAFKA_TOPIC_EXPOSURES: h.config.topics.exposures,
     };
     const list = await exec('npm', ['run', '-s', 'dlq', '--', 'list'], { cwd: ROOT, env });
     const lines = list.stdout.trim().split('\n');
@@ -207,11 +207,11 @@ describe('dead letters', () => {
     expect(lines[2]).to.match(/ insert .+Constraint `no_13`.+ is violated/);
 
     // A letter whose header names a topic the ETL does not consume: refused, not published.
-    const elsewhere = `${h.config.kafkaTopicDlq}-elsewhere`;
+    const elsewhere = `${h.config.topics.deadLetters}-elsewhere`;
     const producer = testKafka(testEnv().brokers).producer();
     await producer.connect();
     await producer.send({
-      topic: h.config.kafkaTopicDlq,
+      topic: h.config.topics.deadLetters,
       acks: -1,
       messages: [
         { key: 'k', value: 'v', headers: { 'x-dlq-source-topic': elsewhere, 'x-dlq-stage': 'decode' } },
@@ -229,7 +229,7 @@ describe('dead letters', () => {
     // The fixed row is stored now; the two undecodable ones are dead-lettered again.
     expect(await count(table, 'position_sec = 13')).to.equal(1);
     // 3 replayed + the refused one + the 2 undecodable ones dead-lettered again.
-    expect((await readAll(testEnv().brokers, h.config.kafkaTopicDlq)).length).to.equal(6);
+    expect((await readAll(testEnv().brokers, h.config.topics.deadLetters)).length).to.equal(6);
     const second = await exec('npm', ['run', '-s', 'dlq', '--', 'replay'], { cwd: ROOT, env });
     expect(second.stderr, 'the cursor moved: only the two new letters').to.contain(
       'replayed 2 dead letter(s), skipped 0 (no source topic), refused 0',
@@ -244,8 +244,8 @@ describe('ETL restart over a dedup token left without its rows', () => {
     // on purpose: the token of the first block a fresh ETL will build is logged with one
     // of its rows only, as an insert through the ETL's own sink.
     const seed = await startHarness();
-    const topic = seed.config.kafkaTopicProgress;
-    const table = `${seed.config.clickhouseDatabase}.progress_events`;
+    const topic = seed.config.topics.progress;
+    const table = `${seed.config.clickhouse.database}.progress_events`;
     const viewer = randomUUID();
     const messages = Array.from({ length: 20 }, () => progressMessage({ viewer_id: viewer }));
     const etl = await (async () => {
@@ -270,7 +270,7 @@ describe('ETL restart over a dedup token left without its rows', () => {
         expect(await count(table, `viewer_id = '${viewer}'`)).to.equal(1);
         return await startHarness({
           etl: true,
-          env: { KAFKA_TOPIC_PROGRESS: topic, CLICKHOUSE_DATABASE: seed.config.clickhouseDatabase },
+          env: { KAFKA_TOPIC_PROGRESS: topic, CLICKHOUSE_DATABASE: seed.config.clickhouse.database },
         });
       } finally {
         await seed.stop();

@@ -60,7 +60,7 @@ describe('experiments: stats page in Chromium', function () {
     ]);
     expect(response?.status()).to.equal(200);
     const [cookie] = await context.cookies(h.url);
-    expect(cookie?.name).to.equal(h.config.adminCookie);
+    expect(cookie?.name).to.equal(h.config.admin.cookie);
     expect(cookie).to.include({ httpOnly: true, secure: true, sameSite: 'Strict' });
     // The session opens the stats views, and is no token for the admin API.
     expect(cookie!.value.split('.')).to.have.length(3);

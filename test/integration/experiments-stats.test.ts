@@ -125,8 +125,8 @@ describe('experiments: exposures and stats', function () {
     );
     const env = testEnv();
     for (const [group, topic] of [
-      [h.config.etlExposuresGroupId, h.config.kafkaTopicExposures],
-      [h.config.etlGroupId, h.config.kafkaTopicProgress],
+      [h.config.etl.exposuresGroupId, h.config.topics.exposures],
+      [h.config.etl.groupId, h.config.topics.progress],
     ] as const) {
       await waitFor(
         `${topic} drained`,
@@ -153,7 +153,7 @@ describe('experiments: exposures and stats', function () {
   it('records one exposure per value served, with the viewer when a token was sent', async () => {
     const rs = await testEnv().clickhouse.query({
       query: `SELECT experiment, value, toString(viewer_id) AS viewer, device_id
-                FROM ${h.config.clickhouseDatabase}.experiment_exposures`,
+                FROM ${h.config.clickhouse.database}.experiment_exposures`,
       format: 'JSONEachRow',
     });
     const rows = await rs.json<{
@@ -270,7 +270,7 @@ describe('experiments: exposures and stats', function () {
       // The cookie holds a signed session, never a JWT: not even an admin's JWT opens a view.
       for (const planted of [viewer, await adminToken(h)]) {
         const cookie = await fetch(`${h.url}${path}`, {
-          headers: { Cookie: `${h.config.adminCookie}=${planted}` },
+          headers: { Cookie: `${h.config.admin.cookie}=${planted}` },
         });
         expect(cookie.status, path).to.equal(401);
       }

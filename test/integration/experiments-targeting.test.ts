@@ -128,8 +128,8 @@ describe('experiments targeting segments', function () {
     expect(asMap(served[1]!)).to.include.keys('button_color', 'price');
 
     // Exposures: one per value served, none of the gated one without the member's token.
-    const brokers = h.config.kafkaBrokers;
-    const topic = h.config.kafkaTopicExposures;
+    const brokers = h.config.kafka.brokers;
+    const topic = h.config.topics.exposures;
     const total = served.reduce((n, body) => n + body.length, 0);
     const ours = await waitFor(
       `the ${total} exposures of the device`,
@@ -171,7 +171,7 @@ describe('experiments targeting segments', function () {
     // This replica caches the device before it enters the experiment ...
     expect(await keysFor(device)).not.to.include(key);
     // ... and another replica (same database) lets it in.
-    const other = await startAdminSession({ POSTGRES_URL: h.config.postgresUrl });
+    const other = await startAdminSession({ POSTGRES_URL: h.config.postgres.url });
     try {
       const there = asMap((await getExperiments(other.h, device, await other.h.token(viewer))).body)[key];
       expect(there).to.be.oneOf([1, 2]);

@@ -22,8 +22,8 @@ describe('hostile input to the JSON endpoints', function () {
     await h.stop();
   });
 
-  const topics = () => [h.config.kafkaTopicProgress, h.config.kafkaTopicEvents];
-  const counts = async () => Promise.all(topics().map((t) => topicMessageCount(h.config.kafkaBrokers, t)));
+  const topics = () => [h.config.topics.progress, h.config.topics.events];
+  const counts = async () => Promise.all(topics().map((t) => topicMessageCount(h.config.kafka.brokers, t)));
 
   const post = (path: string, body: Buffer | object, headers: Record<string, string | string[]> = {}) =>
     rawRequest(h.url, {
@@ -47,7 +47,7 @@ describe('hostile input to the JSON endpoints', function () {
     ] as const) {
       const deep = `${open.repeat(20_000)}1${close.repeat(20_000)}`;
       const body = Buffer.from(`{"event_type":"search","properties":{"x":${deep}}}`);
-      expect(body.length).to.be.lessThan(h.config.bodyLimitBytes);
+      expect(body.length).to.be.lessThan(h.config.http.bodyLimitBytes);
       expectError(await post('/api/v1/events', body), 400, 'validation_failed');
       const batch = Buffer.from(`{"events":[{"event_type":"search","properties":{"x":${deep}}}]}`);
       expectError(await post('/api/v1/events/batch', batch), 400, 'validation_failed');

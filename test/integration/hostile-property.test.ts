@@ -68,9 +68,9 @@ describe('hostile requests to every JSON endpoint (property-based)', function ()
   });
 
   it('never answers 5xx, always answers errors in the one shape, and publishes only what it accepted', async () => {
-    const topics = [h.config.kafkaTopicProgress, h.config.kafkaTopicEvents];
+    const topics = [h.config.topics.progress, h.config.topics.events];
     const count = async () =>
-      (await Promise.all(topics.map((t) => topicMessageCount(h.config.kafkaBrokers, t)))).reduce(
+      (await Promise.all(topics.map((t) => topicMessageCount(h.config.kafka.brokers, t)))).reduce(
         (a, b) => a + b,
       );
     const before = await count();

@@ -117,7 +117,7 @@ describe('acks=all: with fewer in-sync replicas than required, nothing is acknow
     for (const client of CLIENTS) {
       const h = apis.get(client)!;
       const inTopic = new Set(
-        (await readAll(kafka.brokers, h.config.kafkaTopicProgress)).map(
+        (await readAll(kafka.brokers, h.config.topics.progress)).map(
           (m) => (JSON.parse(m.value!) as { event_id: string }).event_id,
         ),
       );

@@ -118,7 +118,7 @@ for (const client of ['kafkajs', 'platformatic'] as const)
 
     it('never answered 202 for an event the broker does not have', async () => {
       const inTopic = new Set(
-        (await readAll(kafka.brokers, h.config.kafkaTopicProgress)).map(
+        (await readAll(kafka.brokers, h.config.topics.progress)).map(
           (m) => (JSON.parse(m.value!) as { event_id: string }).event_id,
         ),
       );

@@ -64,10 +64,10 @@ describe('Kafka over TLS and SASL (SCRAM-SHA-256)', function () {
       env: { ...tls(), ...scram() },
     });
     try {
-      expect(h.config.kafkaProducerClient).to.equal('platformatic');
+      expect(h.config.producer.client).to.equal('platformatic');
       const res = await post(h.url, await h.token());
       expect(res.status).to.equal(202);
-      const table = `${h.config.clickhouseDatabase}.progress_events`;
+      const table = `${h.config.clickhouse.database}.progress_events`;
       const stored = async () => {
         const rs = await testEnv().clickhouse.query({
           query: `SELECT count() n FROM ${table} WHERE event_id = {id:UUID}`,
@@ -95,7 +95,7 @@ describe('Kafka over TLS and SASL (SCRAM-SHA-256)', function () {
     try {
       const res = await post(h.url, await h.token());
       expect(res.status).to.equal(202);
-      const onTopic = await readAll(broker.brokers, h.config.kafkaTopicProgress);
+      const onTopic = await readAll(broker.brokers, h.config.topics.progress);
       expect(onTopic.map((m) => JSON.parse(m.value!).event_id)).to.deep.equal([res.body.event_id]);
     } finally {
       await h.stop();

@@ -21,9 +21,9 @@ describe('nginx edge in front of two API instances', function () {
     a = await startHarness();
     b = await startHarness({
       env: {
-        KAFKA_TOPIC_PROGRESS: a.config.kafkaTopicProgress,
+        KAFKA_TOPIC_PROGRESS: a.config.topics.progress,
         JWT_SECRET: a.secret,
-        CLICKHOUSE_DATABASE: a.config.clickhouseDatabase,
+        CLICKHOUSE_DATABASE: a.config.clickhouse.database,
       },
     });
     edge = new NginxEdge(

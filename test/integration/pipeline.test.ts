@@ -15,7 +15,7 @@ describe('pipeline: API → Kafka → ETL → ClickHouse (embedded engine)', () 
   let table: string;
   before(async () => {
     h = await startHarness({ etl: true });
-    table = `${h.config.clickhouseDatabase}.progress_events`;
+    table = `${h.config.clickhouse.database}.progress_events`;
   });
   after(async () => {
     await h.stop();
@@ -69,7 +69,7 @@ describe('pipeline: API → Kafka → ETL → ClickHouse (embedded engine)', () 
   it('commits offsets only once rows are in ClickHouse: lag drains to zero', async () => {
     const lag = await waitFor(
       'consumer lag 0',
-      () => groupLag(testEnv().brokers, h.config.etlGroupId, h.config.kafkaTopicProgress),
+      () => groupLag(testEnv().brokers, h.config.etl.groupId, h.config.topics.progress),
       (n) => n === 0,
     );
     expect(lag).to.equal(0);

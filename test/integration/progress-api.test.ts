@@ -29,7 +29,7 @@ describe('progress API → Kafka', () => {
     expect(res.status).to.equal(202);
     expect(res.body).to.deep.equal({ event_id: eventId });
     // Answered only after the broker acknowledged: the message is readable right now.
-    const messages = await readAll(testEnv().brokers, h.config.kafkaTopicProgress);
+    const messages = await readAll(testEnv().brokers, h.config.topics.progress);
     const mine = messages.filter((m) => m.key === viewer);
     expect(mine).to.have.length(1);
     const value = JSON.parse(mine[0]!.value!) as Record<string, unknown>;
@@ -52,7 +52,7 @@ describe('progress API → Kafka', () => {
     });
     expect(res.status).to.equal(202);
     expect(res.body.event_id).to.match(/^[0-9a-f-]{36}$/);
-    const messages = await readAll(testEnv().brokers, h.config.kafkaTopicProgress);
+    const messages = await readAll(testEnv().brokers, h.config.topics.progress);
     const value = JSON.parse(messages.find((m) => m.key === viewer)!.value!) as Record<string, unknown>;
     expect(value.event_id).to.equal(res.body.event_id);
     expect(value.occurred_at).to.equal(value.received_at);
@@ -76,7 +76,7 @@ describe('progress API → Kafka', () => {
     events.forEach((e, i) => {
       if (e.event_id !== undefined) expect(res.body.event_ids[i]).to.equal(e.event_id);
     });
-    const messages = await readAll(testEnv().brokers, h.config.kafkaTopicProgress);
+    const messages = await readAll(testEnv().brokers, h.config.topics.progress);
     const mine = messages.filter((m) => m.key === viewer);
     expect(mine).to.have.length(500);
     // One viewer → one partition → order preserved.
@@ -321,6 +321,6 @@ describe('rejected requests never reach Kafka', () => {
   }
 
   it('wrote nothing to the topic for any of those requests', async () => {
-    expect(await topicMessageCount(testEnv().brokers, h.config.kafkaTopicProgress)).to.equal(0);
+    expect(await topicMessageCount(testEnv().brokers, h.config.topics.progress)).to.equal(0);
   });
 });

@@ -64,14 +64,9 @@ describe('auth cannot be routed around by the shape of a path', function () {
   /** What a reached handler could have written: every topic's size and every table's content. */
   async function snapshot(): Promise<Record<string, string | number>> {
     const out: Record<string, string | number> = {};
-    const c = h.config;
-    for (const topic of [
-      c.kafkaTopicProgress,
-      c.kafkaTopicEvents,
-      c.kafkaTopicExposures,
-      c.kafkaTopicUsers,
-    ]) {
-      out[topic] = await topicMessageCount(h.config.kafkaBrokers, topic);
+    const c = h.config.topics;
+    for (const topic of [c.progress, c.events, c.exposures, c.users]) {
+      out[topic] = await topicMessageCount(h.config.kafka.brokers, topic);
     }
     for (const table of TABLES) {
       const { rows } = await h.pool.query<{ digest: string }>(

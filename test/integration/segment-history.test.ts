@@ -49,7 +49,7 @@ describe('segment history report', function () {
     const url = new URL(res.body.url as string, h.url);
     expect(url.pathname).to.equal('/api/v1/segments/history/download');
     const ttlMs = Date.parse(res.body.expires_at as string) - Date.now();
-    expect(ttlMs).to.be.within(0, h.config.reportLinkTtlSeconds * 1000);
+    expect(ttlMs).to.be.within(0, h.config.reports.linkTtlSeconds * 1000);
 
     // The link is the credential: no token needed.
     const csv = await fetch(url);
@@ -135,7 +135,7 @@ describe('segment history report', function () {
     const rows = 1_000_000;
     // Seeded straight into the table: the report is what is measured, not the API writes.
     // (own connection: the API pool's 2 s statement timeout is not meant for bulk loads)
-    const seed = new pg.Client({ connectionString: h.config.postgresUrl });
+    const seed = new pg.Client({ connectionString: h.config.postgres.url });
     await seed.connect();
     try {
       await seed.query(

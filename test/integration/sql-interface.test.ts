@@ -104,7 +104,7 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
 
   before(async () => {
     h = await startHarness({ etl: true });
-    db = h.config.clickhouseDatabase;
+    db = h.config.clickhouse.database;
     const token = await h.token(viewer);
     const events = positions.map((p) => ({ film_id: randomUUID(), position_sec: p, duration_sec: 5400 }));
     expect((await request(`${h.url}/api/v1/progress/batch`, { token, body: { events } })).status).to.equal(

@@ -329,9 +329,9 @@ describe('stack configuration', () => {
     // The migrations the migrate service runs, in that cluster.
     const config = loadConfig(stack.services.migrate!.environment);
     const ctx = {
-      database: config.clickhouseDatabase,
-      cluster: config.clickhouseCluster,
-      ttlDays: config.clickhouseTtlDays,
+      database: config.clickhouse.database,
+      cluster: config.clickhouse.cluster,
+      ttlDays: config.clickhouse.ttlDays,
     };
     for (const sql of MIGRATIONS.flatMap((m) => m.statements(ctx)))
       expect(sql).to.contain(`ON CLUSTER '${cluster}'`);
@@ -352,8 +352,8 @@ describe('stack configuration', () => {
     const targets = Object.fromEntries(
       prom.scrape_configs.map((c) => [c.job_name, c.static_configs.flatMap((s) => s.targets)]),
     );
-    const apiPort = loadConfig(stack.services['api-1']!.environment).port;
-    const etlPort = loadConfig(stack.services['etl-1']!.environment).etlMetricsPort;
+    const apiPort = loadConfig(stack.services['api-1']!.environment).http.port;
+    const etlPort = loadConfig(stack.services['etl-1']!.environment).etl.metricsPort;
     const services = Object.keys(stack.services);
     expect(targets.api).to.have.members(
       services.filter((s) => /^api-\d$/.test(s)).map((s) => `${s}:${apiPort}`),

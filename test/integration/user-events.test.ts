@@ -9,7 +9,7 @@ describe('user-action events', () => {
   let table: string;
   before(async () => {
     h = await startHarness({ etl: true });
-    table = `${h.config.clickhouseDatabase}.user_events`;
+    table = `${h.config.clickhouse.database}.user_events`;
   });
   after(async () => {
     await h.stop();
@@ -18,7 +18,7 @@ describe('user-action events', () => {
   const rows = async (where: string) => {
     await waitFor(
       'events lag 0',
-      () => groupLag(testEnv().brokers, h.config.etlEventsGroupId, h.config.kafkaTopicEvents),
+      () => groupLag(testEnv().brokers, h.config.etl.eventsGroupId, h.config.topics.events),
       (n) => n === 0,
     );
     const rs = await testEnv().clickhouse.query({
@@ -117,7 +117,7 @@ describe('user-action events', () => {
     });
     it('and the topic holds only the accepted events', async () => {
       // 1 + 2 from the first test, 4 copies from the second: 7 accepted requests' events.
-      expect(await topicMessageCount(testEnv().brokers, h.config.kafkaTopicEvents)).to.equal(7);
+      expect(await topicMessageCount(testEnv().brokers, h.config.topics.events)).to.equal(7);
     });
   });
 });

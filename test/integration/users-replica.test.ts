@@ -27,7 +27,7 @@ async function withProducer<T>(fn: (p: Producer) => Promise<T>): Promise<T> {
 const caughtUp = (h: Harness) =>
   waitFor(
     'the users replica to catch up',
-    () => groupLag(testEnv().brokers, h.config.usersReplicaGroupId, h.config.kafkaTopicUsers),
+    () => groupLag(testEnv().brokers, h.config.usersReplica.groupId, h.config.topics.users),
     (lag) => lag === 0,
     90_000,
   );
@@ -54,7 +54,7 @@ describe('users replica (users topic → PostgreSQL)', function () {
     const deleted = users.slice(0, 50);
     const updated = users.slice(50, 100);
     await withProducer(async (p) => {
-      const topic = h.config.kafkaTopicUsers;
+      const topic = h.config.topics.users;
       await p.send({ topic, messages: users.map((u) => change(u, 1, 'created')) });
       // Deleted at version 3; an older created (version 2) arrives after it: stale.
       await p.send({ topic, messages: deleted.map((u) => change(u, 3, 'deleted')) });
@@ -113,7 +113,7 @@ describe('users replica (users topic → PostgreSQL)', function () {
 
   it('dead-letters messages that are not the contract, with the reason, and goes on with the partition', async () => {
     const user = randomUUID();
-    const topic = h.config.kafkaTopicUsers;
+    const topic = h.config.topics.users;
     await withProducer((p) =>
       p.send({
         topic,
@@ -133,7 +133,7 @@ describe('users replica (users topic → PostgreSQL)', function () {
       (n) => n === 1,
     );
     await caughtUp(h);
-    const letters = await readLetters(h.config.kafkaTopicDlq, 2);
+    const letters = await readLetters(h.config.topics.deadLetters, 2);
     expect(letters.map((l) => l.headers[DLQ_HEADERS.sourceTopic])).to.deep.equal([topic, topic]);
     expect(letters.map((l) => l.headers[DLQ_HEADERS.stage])).to.deep.equal(['decode', 'decode']);
     expect(letters[0]!.headers[DLQ_HEADERS.reason]).to.equal('value is not JSON');
@@ -162,7 +162,7 @@ describe('users replica: PostgreSQL outage', function () {
   });
 
   it('waits out the outage and applies every change once the database is back', async () => {
-    const topic = h.config.kafkaTopicUsers;
+    const topic = h.config.topics.users;
     const before = Array.from({ length: 100 }, () => randomUUID());
     const during = Array.from({ length: 100 }, () => randomUUID());
     await withProducer((p) => p.send({ topic, messages: before.map((u) => change(u, 1, 'created')) }));
@@ -176,7 +176,7 @@ describe('users replica: PostgreSQL outage', function () {
     );
     // Nothing was committed past the change it could not apply: the group stands exactly where
     // it stood before the outage (caught up on `before`), every change sent during it uncommitted.
-    expect(await groupLag(testEnv().brokers, h.config.usersReplicaGroupId, topic)).to.equal(during.length);
+    expect(await groupLag(testEnv().brokers, h.config.usersReplica.groupId, topic)).to.equal(during.length);
     await proxy.restore();
     await caughtUp(h);
     const found = await h.pool.query('SELECT 1 FROM users WHERE id = ANY($1)', [[...before, ...during]]);

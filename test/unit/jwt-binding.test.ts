@@ -34,30 +34,30 @@ describe('JWT issuer and audience binding', () => {
       JWT_ISSUER: 'https://idp.example.com/',
       JWT_AUDIENCE: 'streaming-api',
     });
-    expect(config).to.include({ jwtIssuer: 'https://idp.example.com/', jwtAudience: 'streaming-api' });
+    expect(config.auth).to.include({ issuer: 'https://idp.example.com/', audience: 'streaming-api' });
   });
 
   it('warns once, structured, when a shared secret is used without issuer or audience', () => {
     const { log, lines } = captureLog();
-    warnOnUnboundSecret(loadConfig({ JWT_SECRET: 's'.repeat(32) }), log);
+    warnOnUnboundSecret(loadConfig({ JWT_SECRET: 's'.repeat(32) }).auth, log);
     expect(lines()).to.have.length(1);
     expect(lines()[0]).to.include({ level: 'warn', event: 'jwt_claims_unbound' });
     expect(lines()[0]!.missing).to.deep.equal(['JWT_ISSUER', 'JWT_AUDIENCE']);
     expect(JSON.stringify(lines())).not.to.contain('s'.repeat(32));
 
     const partly = captureLog();
-    warnOnUnboundSecret(loadConfig({ JWT_SECRET: 's'.repeat(32), JWT_ISSUER: 'me' }), partly.log);
+    warnOnUnboundSecret(loadConfig({ JWT_SECRET: 's'.repeat(32), JWT_ISSUER: 'me' }).auth, partly.log);
     expect(partly.lines().map((l) => l.missing)).to.deep.equal([['JWT_AUDIENCE']]);
   });
 
   it('does not warn when both are set, or when keys come from a JWKS URL (checked at load)', () => {
     const { log, lines } = captureLog();
     warnOnUnboundSecret(
-      loadConfig({ JWT_SECRET: 's'.repeat(32), JWT_ISSUER: 'me', JWT_AUDIENCE: 'streaming-api' }),
+      loadConfig({ JWT_SECRET: 's'.repeat(32), JWT_ISSUER: 'me', JWT_AUDIENCE: 'streaming-api' }).auth,
       log,
     );
     warnOnUnboundSecret(
-      loadConfig({ JWT_JWKS_URL: JWKS, JWT_ISSUER: 'me', JWT_AUDIENCE: 'streaming-api' }),
+      loadConfig({ JWT_JWKS_URL: JWKS, JWT_ISSUER: 'me', JWT_AUDIENCE: 'streaming-api' }).auth,
       log,
     );
     expect(lines()).to.deep.equal([]);

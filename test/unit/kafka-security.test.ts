@@ -64,6 +64,6 @@ describe('Kafka transport security options', () => {
   it('never logs the SASL password', () => {
     const shown = JSON.stringify(redactedConfig(loadConfig(SCRAM)));
     expect(shown).to.not.contain('pw-123');
-    expect(shown).to.contain('"kafkaSaslUsername":"etl"');
+    expect(shown).to.contain('"saslUsername":"etl"');
   });
 });

@@ -16,9 +16,9 @@ describe('security-relevant options', () => {
       'invalid config REPORT_LINK_SECRET="[redacted]": expected at least 32 bytes',
     );
     // Bytes, not characters: 16 two-byte characters are 32 bytes.
-    expect(loadConfig({ REPORT_LINK_SECRET: 'é'.repeat(16) }).reportLinkSecret).to.equal('é'.repeat(16));
-    expect(loadConfig({ REPORT_LINK_SECRET: 'x'.repeat(32) }).reportLinkSecret).to.have.length(32);
-    expect(loadConfig({}).reportLinkSecret).to.equal(undefined);
+    expect(loadConfig({ REPORT_LINK_SECRET: 'é'.repeat(16) }).reports.linkSecret).to.equal('é'.repeat(16));
+    expect(loadConfig({ REPORT_LINK_SECRET: 'x'.repeat(32) }).reports.linkSecret).to.have.length(32);
+    expect(loadConfig({}).reports.linkSecret).to.equal(undefined);
   });
 
   it('masks the password of every URL in the logged config', () => {
@@ -35,13 +35,13 @@ describe('security-relevant options', () => {
     const text = JSON.stringify(shown);
     for (const pw of ['pg-pass-1', 'ch-pass-2', 'kafka-pass-3', 'apm-pass-4', 'jwks-pass-5'])
       expect(text).not.to.contain(pw);
-    expect(shown.postgresUrl).to.equal('postgres://app:***@db:5432/streaming');
-    expect(shown.clickhouseUrl).to.equal('http://writer:***@clickhouse:8123');
-    expect(shown.kafkaBrokers).to.deep.equal(['k1:9092', 'user:***@k2:9092']);
-    expect(shown.apmServerUrl).to.equal('https://apm:***@apm-server:8200');
-    expect(shown.jwtJwksUrl).to.equal('https://idp:***@idp.example.com/jwks.json');
+    expect(shown.postgres!.url).to.equal('postgres://app:***@db:5432/streaming');
+    expect(shown.clickhouse!.url).to.equal('http://writer:***@clickhouse:8123');
+    expect(shown.kafka!.brokers).to.deep.equal(['k1:9092', 'user:***@k2:9092']);
+    expect(shown.apm!.serverUrl).to.equal('https://apm:***@apm-server:8200');
+    expect(shown.auth!.jwksUrl).to.equal('https://idp:***@idp.example.com/jwks.json');
     // The config itself keeps them: only what is printed is masked.
-    expect(config.postgresUrl).to.contain('pg-pass-1');
+    expect(config.postgres.url).to.contain('pg-pass-1');
   });
 
   it('masks URL passwords anywhere in a message, leaving URLs without one as they are', () => {
