@@ -12,7 +12,7 @@
  * first send (produce) to the last, CPU of this whole process over the same span.
  */
 import { randomUUID } from 'node:crypto';
-import { cpuMsPer1k } from '../src/cpu.js';
+import { cpuMsPer1k } from '../src/proc.js';
 import { sampleMessage } from '../src/prefill.js';
 
 type Client = 'kafkajs' | 'platformatic' | 'confluent';

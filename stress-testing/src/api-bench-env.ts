@@ -2,10 +2,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { API_NODE_FLAGS, missingNodeFlags } from '../../lib/runtime/node-flags.js';
 import { findFreePort } from '../../lib/runtime/ports.js';
-import { startBenchRun } from './bench-broker.js';
-import { baseEnv, logFile, type BenchContext } from './context.js';
-import type { Control } from './measured-window.js';
+import { baseEnv, logFile, startBenchRun, type BenchContext } from './context.js';
 import { HARNESS_NODE_FLAGS, startTs, waitHttp, type Child } from './proc.js';
+import type { Control } from './window.js';
 
 /** Default of BENCH_PG_OPTIONS: docker-compose.yml's PostgreSQL flags (`''` for the server's own). */
 export const BENCH_PG_OPTIONS = '-c wal_compression=lz4';

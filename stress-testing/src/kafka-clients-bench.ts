@@ -5,18 +5,18 @@
  * acks=all produce rate, each with the client's CPU per 1,000 messages (on 2 shared cores
  * CPU is what a client costs the ETL and the API). The candidates are installed on demand
  * into stress-testing/kafka-clients (not product dependencies). Writes
- * results/kafka-clients-<date>.json, results/kafka-clients-latest.json and
- * KAFKA-CLIENTS.md.
+ * results/kafka-clients-<date>.json and KAFKA-CLIENTS.md (results.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { startBenchRun } from './bench-broker.js';
+import { startBenchRun } from './context.js';
 import { prefill } from './prefill.js';
 import { ROOT } from './proc.js';
+import { writeResults } from './results.js';
 
 const CLIENTS = ['kafkajs', 'platformatic', 'confluent'] as const;
 type ClientName = (typeof CLIENTS)[number];
@@ -95,9 +95,8 @@ const table = CLIENTS.map((client) => ({
   consume: best(client, 'consume'),
   produce: best(client, 'produce'),
 }));
-const date = new Date().toISOString();
 const results = {
-  date,
+  date: new Date().toISOString(),
   quick,
   consumeMessages: consumeN,
   produceMessages: produceN,
@@ -105,37 +104,5 @@ const results = {
   runs,
   best: table,
 };
-mkdirSync(join(outDir, 'results'), { recursive: true });
-const json = `${JSON.stringify(results, null, 2)}\n`;
-writeFileSync(
-  join(outDir, 'results', `kafka-clients-${date.slice(0, 10)}${quick ? '-quick' : ''}.json`),
-  json,
-);
-if (!quick) {
-  writeFileSync(join(outDir, 'results', 'kafka-clients-latest.json'), json);
-  const rows = table.map(
-    (t) =>
-      `| ${t.client} | ${t.consume.messagesPerSec.toLocaleString('en')} | ${t.consume.cpuMsPer1k} | ` +
-      `${t.produce.messagesPerSec.toLocaleString('en')} | ${t.produce.cpuMsPer1k} |`,
-  );
-  writeFileSync(
-    join(outDir, 'KAFKA-CLIENTS.md'),
-    [
-      '# Kafka clients, measured side by side',
-      '',
-      `Run ${date} (\`npm run bench:kafka-clients\`), one broker (KRaft, same jars as the`,
-      'product), 2 shared cores. Each client runs alone in its own process; the best of',
-      `${rounds} rounds. Consume: ${consumeN.toLocaleString('en')} progress messages from the earliest offset,`,
-      `doing nothing with them. Produce: ${produceN.toLocaleString('en')} messages, 500 per send, 4 sends in flight,`,
-      "acks=all, idempotent. CPU is the client process's user + system time over the same span.",
-      '',
-      '| Client | Consume msg/s | Consume CPU ms per 1k | Produce msg/s | Produce CPU ms per 1k |',
-      '| --- | ---: | ---: | ---: | ---: |',
-      ...rows,
-      '',
-      'The decision these figures feed is recorded in architecture/adr/0008-kafka-client.md.',
-      '',
-    ].join('\n'),
-  );
-}
-process.stdout.write(json);
+writeResults(outDir, 'kafka-clients', results);
+process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

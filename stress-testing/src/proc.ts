@@ -7,16 +7,10 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 
 /**
  * The node flags of a benchmark's own process where it only drives load at a process under
- * test (bench:experiments, bench:segments; package.json, held there by a unit test).
- *
- * That process allocates between windows (building the next window's requests, reading the
- * last one's answers) and sits idle during one. V8's memory reducer then ran a full GC in the
- * middle of the window, its marking on Node's four worker threads: in a scheduler trace of
- * one such GC, the harness took both cores for ~45 ms and the API's event loop, PostgreSQL
- * and the generator each waited 3–8 ms for a CPU (architecture/adr/0006, ninth pass). In
- * production no such process runs beside the API. Without the memory reducer the harness
- * collects only when it allocates, between windows, and with one GC thread a collection
- * takes at most one core.
+ * test (bench:experiments, bench:segments in package.json, held there by a test). That
+ * process allocates between windows and idles during one, so V8's memory reducer ran a full
+ * GC mid-window with marking on every worker thread, taking the cores the API and
+ * PostgreSQL needed. Without the reducer it collects only between windows, on one thread.
  */
 export const HARNESS_NODE_FLAGS: readonly string[] = ['--single-threaded-gc', '--no-memory-reducer'];
 
@@ -29,9 +23,7 @@ export interface Child {
 
 /**
  * Starts a TypeScript entry point as a process under test (node --import tsx: the pid is
- * the real process), with `nodeFlags` (the API's launch flags, for a process serving the
- * API: lib/runtime/node-flags.ts). BENCH_NODE_ARGS adds node flags after them, so it can
- * also override them (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses).
+ * the real process) with `nodeFlags` (the API's launch flags, for a process serving the API).
  */
 export function startTs(
   entry: string,
@@ -40,21 +32,16 @@ export function startTs(
   nodeFlags: readonly string[] = [],
 ): Child {
   const out = openSync(logFile, 'a');
-  const nodeArgs = [...nodeFlags, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '')];
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', resolve(ROOT, entry)], {
+  const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', resolve(ROOT, entry)], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', out, out],
   });
   let lastPeak = 0;
   const peak = () => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
-      if (m !== null) lastPeak = Number(m[1]) / 1024;
-    } catch {
-      // exited: keep the last reading
-    }
-    return lastPeak;
+    const m = /VmHWM:\s+(\d+) kB/.exec(readProc(`/proc/${proc.pid}/status`));
+    if (m !== null) lastPeak = Number(m[1]) / 1024;
+    return lastPeak; // after exit: the last reading
   };
   return {
     proc,
@@ -72,12 +59,49 @@ export function startTs(
 export async function waitHttp(url: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
+    if ((await fetch(url).catch(() => undefined))?.ok === true) return;
     await sleep(200);
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms`);
+}
+
+function readProc(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return ''; // the process exited
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export function processCpuSeconds(pid: number | undefined): number | undefined {
+  const stat = pid === undefined ? '' : readProc(`/proc/${pid}/stat`);
+  if (stat === '') return undefined;
+  // utime and stime are fields 14 and 15, counted in USER_HZ (100) ticks.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU milliseconds per 1,000 items (events, rows, messages), two decimals; 0 for no items. */
+export function cpuMsPer1k(cpuSeconds: number, items: number): number {
+  return items > 0 ? Math.round(((cpuSeconds * 1e6) / items) * 100) / 100 : 0;
+}
+
+/**
+ * The machine's cores from now to the returned function's call (/proc/stat): the share busy
+ * (1 = every core all the time) and the share stolen by the hypervisor.
+ */
+export function machineWindow(): () => { busy: number; steal: number } {
+  const ticks = () => {
+    const cpu = readProc('/proc/stat').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = cpu.reduce((a, b) => a + b, 0);
+    return { busy: total - (cpu[3] ?? 0) - (cpu[4] ?? 0), total, steal: cpu[7] ?? 0 };
+  };
+  const start = ticks();
+  return () => {
+    const end = ticks();
+    const total = Math.max(1, end.total - start.total);
+    const share = (v: number) => Number((v / total).toFixed(3));
+    return { busy: share(end.busy - start.busy), steal: share(end.steal - start.steal) };
+  };
 }

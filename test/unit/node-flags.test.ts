@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { API_NODE_FLAGS, missingNodeFlags, warnOnMissingApiNodeFlags } from '../../lib/runtime/node-flags.js';
-import { HARNESS_NODE_FLAGS } from '../../stress-testing/src/proc.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -89,17 +88,5 @@ describe('API node flags', () => {
     const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(ROOT, 'infra/docker/app.Dockerfile'), 'utf8'));
     expect(cmd, 'the image has a CMD').to.not.equal(null);
     expect(flagsBeforeImport(JSON.parse(cmd![1]!) as string[]), 'image CMD').to.deep.equal(API_NODE_FLAGS);
-  });
-
-  it('starts the load-driving benchmarks with the harness flags (no GC of theirs inside a window)', () => {
-    const scripts = packageScripts();
-    for (const name of ['bench:experiments', 'bench:segments']) {
-      expect(flagsBeforeImport(scripts[name]!.split(' ')), `npm run ${name}`).to.deep.equal(
-        HARNESS_NODE_FLAGS,
-      );
-    }
-    expect(missingNodeFlags(HARNESS_NODE_FLAGS, ['--single-threaded-gc'], undefined)).to.deep.equal([
-      '--no-memory-reducer',
-    ]);
   });
 });

@@ -4,8 +4,7 @@ import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { findFreePort } from '../../../lib/runtime/ports.js';
 import { baseEnv, logFile, viewerTokens, type BenchContext } from '../context.js';
 import { batchBody, progressBody, runLoad, type LoadResult } from '../load.js';
-import { cpuMsPer1k, processCpuSeconds } from '../cpu.js';
-import { startTs, waitHttp } from '../proc.js';
+import { cpuMsPer1k, processCpuSeconds, startTs, waitHttp } from '../proc.js';
 
 export interface ApiIngestResult {
   single: { steps: LoadResult[]; best: LoadResult; targetP99Ms: number };

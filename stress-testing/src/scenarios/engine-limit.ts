@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { BenchContext } from '../context.js';
-import { cpuMsPer1k } from '../cpu.js';
-import { ROOT } from '../proc.js';
+import { cpuMsPer1k, ROOT } from '../proc.js';
 
 /**
  * 5: the same number of rows the ETL drained, inserted straight into a fresh embedded

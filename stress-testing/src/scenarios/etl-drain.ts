@@ -4,8 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { sleep } from '../../../lib/retry.js';
 import { baseEnv, logFile, type BenchContext } from '../context.js';
 import { prefill } from '../prefill.js';
-import { cpuMsPer1k, machineBusy, processCpuSeconds } from '../cpu.js';
-import { startTs } from '../proc.js';
+import { cpuMsPer1k, machineWindow, processCpuSeconds, startTs } from '../proc.js';
 
 export interface EtlDrainResult {
   rows: number;
@@ -86,14 +85,14 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
     let start = 0;
     let startRows = 0;
     let startCpu = 0;
-    let busy = machineBusy();
+    let busy = machineWindow();
     for (;;) {
       const done = await committed(kafka, groupId, topic).catch(() => 0);
       if (start === 0 && done > 0) {
         start = performance.now();
         startRows = done;
         startCpu = processCpuSeconds(etl.proc.pid) ?? 0;
-        busy = machineBusy();
+        busy = machineWindow();
       }
       if (done >= rows) break;
       if (etl.proc.exitCode !== null) throw new Error('ETL exited during the drain; see etl.log');
@@ -102,7 +101,7 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
     if (startRows >= rows)
       throw new Error('the drain finished before a first commit was seen: too few rows to measure');
     const drainSeconds = (performance.now() - start) / 1000;
-    const machine = busy();
+    const machine = busy().busy;
     const etlCpuSeconds = (processCpuSeconds(etl.proc.pid) ?? startCpu) - startCpu;
     const rowsPerSec = Math.round((rows - startRows) / drainSeconds);
     const etlCpuMsPer1kRows = cpuMsPer1k(etlCpuSeconds, rows - startRows);
