@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../../lib/log.js';
 import type { Metrics } from '../../lib/metrics/registry.js';
 import type { Service } from '../../lib/lifecycle.js';
-import { backoffDelay, sleep } from '../../lib/retry.js';
+import { PartitionConsumer, type HeldPartition, type Outcome } from '../../lib/kafka/partition-consumer.js';
 import {
   buildInsertBlocks,
   dropSeen,
-  nextOffset,
   type BlockRow,
   type Decoder,
   type InsertBlock,
@@ -53,8 +52,6 @@ export interface BatchConsumerStats {
   transientFailures: number;
 }
 
-type Outcome<T> = { done: true; value: T } | { done: false };
-
 /**
  * Kafka → ClickHouse for one topic, exactly once into the table:
  * - commit follows insert: a block's offsets are committed only after ClickHouse accepted
@@ -63,11 +60,9 @@ type Outcome<T> = { done: true; value: T } | { done: false };
  *   window of seen ids, rebuilt from ClickHouse after every rebalance;
  * - an insert retried after an ambiguous failure reuses its dedup token, so ClickHouse
  *   drops the block if the first attempt had in fact succeeded;
- * - transient failures hold the partition and retry with capped, jittered backoff while
- *   heartbeating; data ClickHouse rejects is bisected down to the bad rows, which go to
- *   the DLQ, so one bad row never blocks or sinks its block.
- * If the consumer stops or the batch goes stale mid-way, nothing more is committed and the
- * rest is delivered again to whoever owns the partition next.
+ * - transient failures hold the partition and retry (PartitionConsumer); data ClickHouse
+ *   rejects is bisected down to the bad rows, which go to the DLQ, so one bad row never
+ *   blocks or sinks its block.
  */
 export class BatchConsumer implements Service {
   readonly name: string;
@@ -78,8 +73,7 @@ export class BatchConsumer implements Service {
     deadLettered: 0,
     transientFailures: 0,
   };
-  private readonly consumer: Consumer;
-  private readonly stopping = new AbortController();
+  private readonly partitions: PartitionConsumer;
   /** Partitions whose first block since the last (re)assignment was checked in ClickHouse. */
   private readonly checked = new Set<number>();
   /** Tells this process's re-insert tokens apart from any earlier process's. */
@@ -92,51 +86,54 @@ export class BatchConsumer implements Service {
   ) {
     this.name = `consumer:${opts.topic}`;
     this.log = deps.log.child({ topic: opts.topic });
-    this.consumer = deps.kafka.consumer({
-      groupId: opts.groupId,
-      minBytes: opts.fetchMinBytes,
-      maxWaitTimeInMs: opts.batchMaxWaitMs,
-      maxBytesPerPartition: opts.fetchMaxBytesPerPartition,
-      maxBytes: opts.fetchMaxBytesPerPartition * Math.max(2, opts.partitionsConcurrency),
-      sessionTimeout: opts.sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(opts.sessionTimeoutMs / 10)),
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10000 },
-    });
+    this.partitions = new PartitionConsumer(
+      {
+        kafka: deps.kafka,
+        log: this.log,
+        deadLetters: deps.deadLetters,
+        onRetry: () => (this.stats.transientFailures += 1),
+      },
+      {
+        topic: opts.topic,
+        groupId: opts.groupId,
+        sessionTimeoutMs: opts.sessionTimeoutMs,
+        partitionsConcurrency: opts.partitionsConcurrency,
+        retry: { initialMs: opts.retryInitialMs, maxMs: opts.retryMaxMs },
+        fetch: {
+          minBytes: opts.fetchMinBytes,
+          maxWaitTimeInMs: opts.batchMaxWaitMs,
+          maxBytesPerPartition: opts.fetchMaxBytesPerPartition,
+          maxBytes: opts.fetchMaxBytesPerPartition * Math.max(2, opts.partitionsConcurrency),
+        },
+      },
+    );
+    const consumer = this.partitions.kafkaConsumer;
     // A rebalance may have moved partitions: their windows must be rebuilt from ClickHouse.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
       deps.windows.invalidate();
       this.checked.clear();
       this.log.info({ assignment: e.payload.memberAssignment }, 'etl_partitions_assigned');
     });
   }
 
-  async start(): Promise<void> {
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.opts.partitionsConcurrency,
-      eachBatch: (payload) =>
-        inTransaction(`ETL batch ${payload.batch.topic}`, 'messaging', () => this.handleBatch(payload)),
-    });
+  start(): Promise<void> {
+    return this.partitions.start((held) =>
+      inTransaction(`ETL batch ${held.batch.topic}`, 'messaging', () => this.handleBatch(held)),
+    );
   }
 
-  async stop(): Promise<void> {
-    this.stopping.abort();
-    // kafkajs waits for running eachBatch calls to return before leaving the group.
-    await this.consumer.disconnect();
+  stop(): Promise<void> {
+    return this.partitions.stop();
   }
 
   get kafkaConsumer(): Consumer {
-    return this.consumer;
+    return this.partitions.kafkaConsumer;
   }
 
-  private async handleBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
+  private async handleBatch(held: HeldPartition): Promise<void> {
+    const { batch, log } = held;
     if (batch.messages.length === 0) return;
-    const log = this.log.child({ partition: batch.partition });
-    const window = await this.retry(payload, log, 'dedup_window_load', () =>
+    const window = await held.retry('dedup_window_load', () =>
       this.deps.windows.forPartition(batch.partition),
     );
     if (!window.done) return;
@@ -148,35 +145,26 @@ export class BatchConsumer implements Service {
       this.deps.decode(batch.partition),
     );
     for (const block of blocks) {
-      if (!this.active(payload)) return;
+      if (!held.active()) return;
       const { fresh, dropped: droppedBySeen } = dropSeen(block.rows, (id) => window.value.has(id));
       const alreadyStored = new Set<string>(); // found stored after an ambiguous failure
-      const dead = await this.insertAll(fresh, block.token, payload, log, alreadyStored);
+      const dead = await this.insertAll(fresh, block.token, held, alreadyStored);
       if (!dead.done) return;
       if (!this.checked.has(batch.partition)) {
-        const landed = await this.insertMissing(fresh, dead.value, block, payload, log, alreadyStored);
+        const landed = await this.insertMissing(fresh, dead.value, block, held, alreadyStored);
         if (!landed.done) return;
         dead.value.push(...landed.value);
         this.checked.add(batch.partition);
       }
       const letters = this.lettersFor(batch.topic, batch.partition, block, dead.value);
-      const commit = {
-        groupId: this.opts.groupId,
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: nextOffset(block.lastOffset),
-      };
       faultPoint('etl-after-insert');
       if (letters.length > 0) {
-        // Letters and the commit past them in one transaction: written once, even across crashes.
-        const sent = await this.retry(payload, log, 'dead_letter_publish', () =>
-          this.deps.deadLetters.publishAndCommit(letters, commit),
-        );
+        const sent = await held.retry('dead_letter_publish', () => held.commit(block.lastOffset, letters));
         if (!sent.done) return;
         for (const l of letters)
           log.warn({ offset: l.offset, stage: l.stage, reason: l.reason }, 'etl_dead_letter');
       } else {
-        await this.consumer.commitOffsets([commit]);
+        await held.commit(block.lastOffset);
       }
       faultPoint('etl-after-commit');
       const deadIds = new Set(dead.value.map((d) => d.row.offset));
@@ -184,7 +172,7 @@ export class BatchConsumer implements Service {
       const dropped = droppedBySeen + alreadyStored.size;
       const now = Date.now();
       for (const r of fresh) if (!deadIds.has(r.offset)) window.value.add(r.id, now);
-      payload.resolveOffset(block.lastOffset);
+      held.payload.resolveOffset(block.lastOffset);
       this.observe(batch, block, inserted, dropped, letters);
       this.stats.blocksInserted += 1;
       this.stats.rowsInserted += inserted;
@@ -201,7 +189,7 @@ export class BatchConsumer implements Service {
         },
         'etl_block_committed',
       );
-      await payload.heartbeat();
+      await held.heartbeat();
     }
   }
 
@@ -213,21 +201,17 @@ export class BatchConsumer implements Service {
   private async insertAll(
     rows: BlockRow<Buffer>[],
     token: string,
-    payload: EachBatchPayload,
-    log: Logger,
+    held: HeldPartition,
     alreadyStored: Set<string>,
   ): Promise<Outcome<{ row: BlockRow<Buffer>; reason: string }[]>> {
     if (rows.length === 0) return { done: true, value: [] };
     let permanent: unknown;
     let pending = rows;
     let attempts = 0;
-    const attempt = await this.retry(
-      payload,
-      log,
+    const attempt = await held.retry(
       'etl_insert',
       async () => {
-        if (attempts++ > 0)
-          pending = await this.withoutStored(pending, payload.batch.partition, alreadyStored);
+        if (attempts++ > 0) pending = await this.withoutStored(pending, held.batch.partition, alreadyStored);
         if (pending.length === 0) return;
         const labels = { table: this.deps.table };
         const end = this.deps.metrics.insertDuration.startTimer(labels);
@@ -244,22 +228,21 @@ export class BatchConsumer implements Service {
           permanent = err;
         }
       },
-      { token },
+      { context: { token } },
     );
     if (!attempt.done) return attempt;
     if (permanent === undefined) return { done: true, value: [] };
     if (pending.length === 1) {
       return { done: true, value: [{ row: pending[0]!, reason: (permanent as Error).message }] };
     }
-    log.warn({ token, rows: pending.length, err: permanent }, 'etl_insert_rejected_bisecting');
+    held.log.warn({ token, rows: pending.length, err: permanent }, 'etl_insert_rejected_bisecting');
     const mid = Math.floor(pending.length / 2);
     const dead: { row: BlockRow<Buffer>; reason: string }[] = [];
     for (const half of [pending.slice(0, mid), pending.slice(mid)]) {
       const sub = await this.insertAll(
         half,
         `${token}/${half[0]!.offset}-${half[half.length - 1]!.offset}`,
-        payload,
-        log,
+        held,
         alreadyStored,
       );
       if (!sub.done) return sub;
@@ -281,20 +264,19 @@ export class BatchConsumer implements Service {
     fresh: BlockRow<Buffer>[],
     dead: { row: BlockRow<Buffer> }[],
     block: InsertBlock<Buffer>,
-    payload: EachBatchPayload,
-    log: Logger,
+    held: HeldPartition,
     alreadyStored: Set<string>,
   ): Promise<Outcome<{ row: BlockRow<Buffer>; reason: string }[]>> {
     if (fresh.length === 0) return { done: true, value: [] };
     const deadOffsets = new Set(dead.map((d) => d.row.offset));
-    const stored = await this.retry(payload, log, 'etl_first_block_check', () =>
-      this.deps.windows.storedInRange(payload.batch.partition, block.firstOffset, block.lastOffset),
+    const stored = await held.retry('etl_first_block_check', () =>
+      this.deps.windows.storedInRange(held.batch.partition, block.firstOffset, block.lastOffset),
     );
     if (!stored.done) return stored;
     const missing = fresh.filter((r) => !deadOffsets.has(r.offset) && !stored.value.has(r.id));
     if (missing.length === 0) return { done: true, value: [] };
-    log.warn({ token: block.token, rows: missing.length }, 'etl_dedup_token_without_rows');
-    return this.insertAll(missing, `${block.token}@${this.incarnation}`, payload, log, alreadyStored);
+    held.log.warn({ token: block.token, rows: missing.length }, 'etl_dedup_token_without_rows');
+    return this.insertAll(missing, `${block.token}@${this.incarnation}`, held, alreadyStored);
   }
 
   /**
@@ -319,7 +301,7 @@ export class BatchConsumer implements Service {
   }
 
   private observe(
-    batch: EachBatchPayload['batch'],
+    batch: HeldPartition['batch'],
     block: InsertBlock<Buffer>,
     rows: number,
     dropped: number,
@@ -355,36 +337,5 @@ export class BatchConsumer implements Service {
         stage: 'insert' as const,
       })),
     ].sort((a, b) => (BigInt(a.offset) < BigInt(b.offset) ? -1 : 1));
-  }
-
-  private active(payload: EachBatchPayload): boolean {
-    return payload.isRunning() && !payload.isStale() && !this.stopping.signal.aborted;
-  }
-
-  /** Runs op until it succeeds, backing off between failures; not done if we must stop. */
-  private async retry<T>(
-    payload: EachBatchPayload,
-    log: Logger,
-    what: string,
-    op: () => Promise<T>,
-    context: Record<string, unknown> = {},
-  ): Promise<Outcome<T>> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const value = await op();
-        if (attempt > 0) log.info({ ...context, attempts: attempt + 1 }, `${what}_recovered`);
-        return { done: true, value };
-      } catch (err) {
-        this.stats.transientFailures += 1;
-        const delay = backoffDelay(attempt, {
-          initialMs: this.opts.retryInitialMs,
-          maxMs: this.opts.retryMaxMs,
-        });
-        log.warn({ ...context, err, attempt, retry_in_ms: delay }, `${what}_failed`);
-        await sleep(delay, this.stopping.signal);
-        if (!this.active(payload)) return { done: false };
-        await payload.heartbeat().catch((hbErr: unknown) => log.warn({ err: hbErr }, 'etl_heartbeat_failed'));
-      }
-    }
   }
 }

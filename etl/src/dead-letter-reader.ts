@@ -1,6 +1,8 @@
 import type { IHeaders, Kafka } from 'kafkajs';
 import { sleep } from '../../lib/retry.js';
 import { DLQ_HEADERS } from '../../lib/kafka/dead-letters.js';
+import { PartitionConsumer } from '../../lib/kafka/partition-consumer.js';
+import { createLogger } from '../../lib/log.js';
 
 export interface StoredLetter {
   dlqPartition: number;
@@ -25,7 +27,8 @@ function header(headers: IHeaders | undefined, name: string): string {
  * Reads the dead-letter topic from the group's committed position (or the beginning) up
  * to the end offsets seen at start — letters written meanwhile (e.g. by an ETL re-rejecting
  * replayed messages) wait for the next run. The group's position advances past each
- * handled letter, so a replay never repeats letters that were handled.
+ * batch of handled letters, so a replay never repeats letters that were handled. A failed
+ * handler ends the read (nothing is retried, so the consumer logs nothing).
  *
  * TRICKY: the topic is written transactionally, so offsets include commit markers that
  * consumers never receive as messages. A partition is done when a fetched batch reaches
@@ -58,52 +61,51 @@ export async function readDeadLetters(
   let seen = 0;
   let lastActivity = Date.now();
   let failure: Error | undefined;
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 10000 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: true,
-    autoCommitInterval: 100,
-    eachBatchAutoResolve: false,
-    eachBatch: async (payload) => {
-      const { batch } = payload;
-      lastActivity = Date.now();
-      const end = pending.get(batch.partition);
-      if (end === undefined) return;
-      const letters = batch.messages
-        .filter((m) => Number(m.offset) < end)
-        .map((m) => ({
-          dlqPartition: batch.partition,
-          dlqOffset: m.offset,
-          key: m.key,
-          value: m.value,
-          reason: header(m.headers, DLQ_HEADERS.reason),
-          stage: header(m.headers, DLQ_HEADERS.stage),
-          sourceTopic: header(m.headers, DLQ_HEADERS.sourceTopic),
-          sourcePartition: Number(header(m.headers, DLQ_HEADERS.sourcePartition)),
-          sourceOffset: header(m.headers, DLQ_HEADERS.sourceOffset),
-          failedAt: header(m.headers, DLQ_HEADERS.failedAt),
-        }));
-      try {
-        if (letters.length > 0) await handle(letters);
-      } catch (err) {
-        failure = err instanceof Error ? err : new Error(JSON.stringify(err));
-        throw failure;
-      }
-      seen += letters.length;
-      for (const l of letters) payload.resolveOffset(l.dlqOffset);
-      const reached = Number(batch.lastOffset()) >= end - 1;
-      const allHandled = batch.messages.every((m) => Number(m.offset) < end);
-      if (reached) {
-        // Past the trailing commit markers too, but never past an unhandled letter.
-        if (allHandled) payload.resolveOffset(String(end - 1));
-        pending.delete(batch.partition);
-      }
-      await payload.commitOffsetsIfNecessary();
+  const consumer = new PartitionConsumer(
+    { kafka, log: createLogger({ level: 'silent', pretty: false, name: 'dlq-reader' }) },
+    {
+      topic,
+      groupId,
+      sessionTimeoutMs: 10000,
+      partitionsConcurrency: 1,
+      retry: { initialMs: 200, maxMs: 10000 },
     },
+  );
+  await consumer.start(async (held) => {
+    const { batch } = held;
+    lastActivity = Date.now();
+    const end = pending.get(batch.partition);
+    if (end === undefined) return;
+    const letters = batch.messages
+      .filter((m) => Number(m.offset) < end)
+      .map((m) => ({
+        dlqPartition: batch.partition,
+        dlqOffset: m.offset,
+        key: m.key,
+        value: m.value,
+        reason: header(m.headers, DLQ_HEADERS.reason),
+        stage: header(m.headers, DLQ_HEADERS.stage),
+        sourceTopic: header(m.headers, DLQ_HEADERS.sourceTopic),
+        sourcePartition: Number(header(m.headers, DLQ_HEADERS.sourcePartition)),
+        sourceOffset: header(m.headers, DLQ_HEADERS.sourceOffset),
+        failedAt: header(m.headers, DLQ_HEADERS.failedAt),
+      }));
+    try {
+      if (letters.length > 0) await handle(letters);
+    } catch (err) {
+      failure = err instanceof Error ? err : new Error(JSON.stringify(err));
+      throw failure;
+    }
+    seen += letters.length;
+    const reached = Number(batch.lastOffset()) >= end - 1;
+    const allHandled = batch.messages.every((m) => Number(m.offset) < end);
+    // Past the trailing commit markers too, but never past an unhandled letter.
+    const last = reached && allHandled ? String(end - 1) : letters.at(-1)?.dlqOffset;
+    if (last !== undefined) await held.commit(last);
+    if (reached) pending.delete(batch.partition);
   });
   while (pending.size > 0 && failure === undefined && Date.now() - lastActivity < idleMs) await sleep(100);
-  await consumer.disconnect(); // commits what was resolved
+  await consumer.stop();
   if (failure !== undefined) throw failure;
   return seen;
 }
