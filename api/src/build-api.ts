@@ -122,9 +122,9 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
           topic: config.topics.users,
           groupId: config.usersReplica.groupId,
           partitionsConcurrency: config.usersReplica.concurrency,
-          sessionTimeoutMs: config.etl.sessionTimeoutMs,
-          retryInitialMs: config.etl.retryInitialMs,
-          retryMaxMs: config.etl.retryMaxMs,
+          sessionTimeoutMs: config.usersReplica.sessionTimeoutMs,
+          retryInitialMs: config.usersReplica.retryInitialMs,
+          retryMaxMs: config.usersReplica.retryMaxMs,
           commitEvery: 500,
         },
       )

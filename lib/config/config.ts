@@ -543,6 +543,25 @@ export const OPTIONS = {
       1,
       64,
     ),
+    sessionTimeoutMs: int(
+      'USERS_REPLICA_SESSION_TIMEOUT_MS',
+      30000,
+      'Consumer session timeout of the users replica: how long a crashed API holds its partitions of the users topic before a rebalance.',
+      6000,
+      300000,
+    ),
+    retryInitialMs: int(
+      'USERS_REPLICA_RETRY_INITIAL_MS',
+      200,
+      'First backoff after a transient PostgreSQL or commit error in the users replica.',
+      1,
+    ),
+    retryMaxMs: int(
+      'USERS_REPLICA_RETRY_MAX_MS',
+      10000,
+      'Backoff cap for transient PostgreSQL or commit errors in the users replica.',
+      1,
+    ),
   },
   /** Segment history reports and links. */
   reports: {

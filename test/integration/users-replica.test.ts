@@ -153,7 +153,7 @@ describe('users replica: PostgreSQL outage', function () {
   before(async () => {
     ({ h, proxy } = await harnessBehindPostgresProxy({
       USERS_REPLICA_ENABLED: 'true',
-      ETL_RETRY_MAX_MS: '500',
+      USERS_REPLICA_RETRY_MAX_MS: '500',
     }));
   });
   after(async () => {
