@@ -10,9 +10,11 @@ import { ClickHouseSink } from './clickhouse-sink.js';
 import { DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
 import { PartitionWindows } from './dedup/partition-windows.js';
 import { ClickHouseSeenIds } from './dedup/seen-ids-source.js';
-import { decodeProgress } from './progress-row.js';
-import { decodeUserEvent } from './user-event-row.js';
-import { decodeExposure } from './exposure-row.js';
+import { streamDecoder } from './stream-row.js';
+import { progressStream } from '../../lib/contracts/progress.js';
+import { userEventStream } from '../../lib/contracts/user-event.js';
+import { exposureStream } from '../../lib/contracts/exposure.js';
+import type { AnyStream } from '../../lib/contracts/stream.js';
 
 export interface EtlDeps {
   kafka: Kafka;
@@ -34,8 +36,7 @@ export interface Etl {
 interface StreamSpec {
   topic: string;
   groupId: string;
-  table: string;
-  decode: (partition: number) => Decoder<Buffer>;
+  stream: AnyStream;
 }
 
 function buildStream(
@@ -45,7 +46,13 @@ function buildStream(
   spec: StreamSpec,
 ): { consumer: BatchConsumer; windows: PartitionWindows } {
   const log = deps.log.child({ module: 'etl' });
-  const table = `${config.clickhouse.database}.${spec.table}`;
+  const tableName = spec.stream.table!.name;
+  const table = `${config.clickhouse.database}.${tableName}`;
+  const decodeRow = streamDecoder(spec.stream);
+  const decode =
+    (partition: number): Decoder<Buffer> =>
+    (value, offset) =>
+      decodeRow(value, partition, offset);
   const windows = new PartitionWindows(
     { maxIdsPerPartition: config.etl.dedupMaxIdsPerPartition, horizonMs: config.etl.dedupHorizonMs },
     new ClickHouseSeenIds(deps.clickhouse, table),
@@ -60,12 +67,12 @@ function buildStream(
     {
       kafka: deps.kafka,
       sink,
-      decode: spec.decode,
+      decode,
       windows,
       deadLetters,
       log,
       metrics: deps.metrics,
-      table: spec.table,
+      table: tableName,
     },
     {
       topic: spec.topic,
@@ -94,20 +101,17 @@ export function buildEtl(config: Config, deps: EtlDeps): Etl {
   const progress = buildStream(config, deps, deadLetters, {
     topic: config.topics.progress,
     groupId: config.etl.groupId,
-    table: 'progress_events',
-    decode: (partition) => (value, offset) => decodeProgress(value, partition, offset),
+    stream: progressStream,
   });
   const events = buildStream(config, deps, deadLetters, {
     topic: config.topics.events,
     groupId: config.etl.eventsGroupId,
-    table: 'user_events',
-    decode: (partition) => (value, offset) => decodeUserEvent(value, partition, offset),
+    stream: userEventStream,
   });
   const exposures = buildStream(config, deps, deadLetters, {
     topic: config.topics.exposures,
     groupId: config.etl.exposuresGroupId,
-    table: 'experiment_exposures',
-    decode: (partition) => (value, offset) => decodeExposure(value, partition, offset),
+    stream: exposureStream,
   });
   return {
     deadLetters,

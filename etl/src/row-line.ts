@@ -1,3 +1,5 @@
+import { LINEAGE } from '../../lib/clickhouse/stream-table.js';
+
 /**
  * A Kafka message as one JSONEachRow line of its table: the message's own fields plus its
  * Kafka coordinates. Decoders call this only after the message passed its contract.
@@ -19,9 +21,9 @@ export function kafkaRowLine(
   let end = value.length;
   while (end > 0 && isJsonSpace(value[end - 1]!)) end--;
   if (value[end - 1] !== CLOSE_BRACE || value.indexOf(LF) !== -1 || value.indexOf(CR) !== -1) {
-    return objectRowLine({ ...message, kafka_partition: partition, kafka_offset: offset });
+    return objectRowLine({ ...message, [LINEAGE.partition]: partition, [LINEAGE.offset]: offset });
   }
-  const suffix = `,"kafka_partition":${partition},"kafka_offset":${offset}}\n`;
+  const suffix = `,"${LINEAGE.partition}":${partition},"${LINEAGE.offset}":${offset}}\n`;
   const line = Buffer.allocUnsafe(end - 1 + suffix.length);
   value.copy(line, 0, 0, end - 1);
   line.write(suffix, end - 1, 'latin1');

@@ -2,9 +2,8 @@ import { z } from 'zod';
 import { SEGMENT_SLUG } from './segment.js';
 
 /**
- * A/B experiments: admin requests, the device-facing answer, stats, and the exposure
- * message (contract v1, architecture/contracts/exposure-v1.md). One source of truth for
- * validation, types and the OpenAPI document.
+ * A/B experiments: admin requests, the device-facing answer and stats. One source of truth
+ * for validation, types and the OpenAPI document. The exposure stream is in exposure.ts.
  */
 export const EXPERIMENT_KEY = /^[a-z][a-z0-9_]{0,63}$/;
 /** Opaque id the app generates once per install: URL-safe, long enough to be unguessable. */
@@ -108,18 +107,3 @@ export const StatsReport = z.strictObject({
   experiments: z.array(ExperimentStats),
 });
 export type StatsReport = z.output<typeof StatsReport>;
-
-export const EXPOSURE_SCHEMA_VERSION = 1;
-
-/** Kafka value of the exposures topic (key = device token): one per value served. */
-export const ExposureMessageV1 = z.strictObject({
-  schema_version: z.literal(EXPOSURE_SCHEMA_VERSION),
-  event_id: z.uuid(),
-  device_id: z.string().regex(DEVICE_TOKEN),
-  viewer_id: z.uuid().nullable(),
-  experiment: z.string().regex(EXPERIMENT_KEY),
-  option_index: z.int().min(0).max(255),
-  value: z.string().max(1024),
-  received_at: z.iso.datetime(),
-});
-export type ExposureMessage = z.output<typeof ExposureMessageV1>;

@@ -1,12 +1,15 @@
 import { expect } from 'chai';
 import { ClickHouseSink } from '../../etl/src/clickhouse-sink.js';
-import { decodeProgress } from '../../etl/src/progress-row.js';
+import { streamDecoder } from '../../etl/src/stream-row.js';
+import { progressStream } from '../../lib/contracts/progress.js';
 import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
 import { migrate } from '../../lib/clickhouse/migrate.js';
 import { createLogger } from '../../lib/log.js';
 import { uniqueName } from '../helpers/ids.js';
 import { progressMessage } from '../helpers/progress-messages.js';
 import { testEnv } from '../helpers/test-env.js';
+
+const decodeProgress = streamDecoder(progressStream);
 
 /**
  * The first line of defence on its own: a block inserted again with the same

@@ -16,7 +16,10 @@ import { progressMessage } from '../helpers/progress-messages.js';
 import { testEnv } from '../helpers/test-env.js';
 import { dedupToken } from '../../etl/src/batch-builder.js';
 import { ClickHouseSink } from '../../etl/src/clickhouse-sink.js';
-import { decodeProgress } from '../../etl/src/progress-row.js';
+import { streamDecoder } from '../../etl/src/stream-row.js';
+import { progressStream } from '../../lib/contracts/progress.js';
+
+const decodeProgress = streamDecoder(progressStream);
 
 const exec = promisify(execFile);
 

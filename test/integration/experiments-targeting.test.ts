@@ -9,7 +9,7 @@ import {
 } from '../helpers/experiments.js';
 import { randomUUID, uniqueName } from '../helpers/ids.js';
 import { readAll, waitFor } from '../helpers/kafka-helpers.js';
-import type { ExposureMessage } from '../../lib/contracts/experiment.js';
+import type { ExposureMessage } from '../../lib/contracts/exposure.js';
 
 describe('experiments targeting segments', function () {
   this.timeout(120_000);

@@ -6,7 +6,8 @@ import type { StoredExperiment } from '../../api/src/experiments/experiment-stor
 import { RunningExperiments } from '../../api/src/experiments/running-experiments.js';
 import { csvField, statsCsv } from '../../api/src/experiments/stats-csv.js';
 import { escapeHtml, statsPage } from '../../api/src/experiments/stats-page.js';
-import { CreateExperiment, ExposureMessageV1 } from '../../lib/contracts/experiment.js';
+import { CreateExperiment } from '../../lib/contracts/experiment.js';
+import { ExposureMessageV1 } from '../../lib/contracts/exposure.js';
 import type { StatsReport } from '../../lib/contracts/experiment.js';
 import { toDbError } from '../../lib/db/errors.js';
 import { UnavailableError, ValidationError } from '../../lib/errors.js';

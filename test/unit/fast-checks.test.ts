@@ -7,6 +7,7 @@ import {
   ProgressMessageV1,
   type ProgressMessage,
 } from '../../lib/contracts/progress.js';
+import { exposureStream } from '../../lib/contracts/exposure.js';
 
 /**
  * The hand-written checks may say "no" where zod says "yes" (zod then decides), never the
@@ -151,5 +152,59 @@ describe('fast contract checks never accept what zod refuses', () => {
     }
     expect(fastAccepted).to.be.greaterThan(10_000);
     expect(mutantsRefused).to.be.greaterThan(10_000);
+  });
+
+  it('exposure messages (derived from the stream definition): 20,000 valid and mutated messages', () => {
+    const check = exposureStream.fastCheck!;
+    const valid = () => ({
+      schema_version: 1,
+      event_id: randomUUID(),
+      device_id: pick(['device-0001', 'A.b_c~d-12345678', 'x'.repeat(128)]),
+      viewer_id: pick([null, randomUUID()]),
+      experiment: pick(['price', 'button_color', `e${'x'.repeat(63)}`]),
+      option_index: Math.floor(rand() * 256),
+      value: pick(['10', '"#FF0000"', 'x'.repeat(1024)]),
+      received_at: new Date(Math.floor(rand() * 4_102_444_800_000)).toISOString(),
+    });
+    const values: unknown[] = [
+      ...TRICKY_UUIDS,
+      null,
+      -1,
+      255,
+      256,
+      1.5,
+      '5',
+      'short',
+      'x'.repeat(129),
+      'x'.repeat(1025),
+      'Price',
+      `e${'x'.repeat(64)}`,
+      'bad token!',
+      '2023-02-29T00:00:00Z',
+      '2026-11-22T12:00:00+01:00',
+      [],
+      {},
+    ];
+    const keys = Object.keys(valid());
+    let fastAccepted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const m: Record<string, unknown> = valid();
+      const mutations = i % 4 === 0 ? 0 : 1 + Math.floor(rand() * 2);
+      for (let k = 0; k < mutations; k++) {
+        const kind = rand();
+        if (kind < 0.8) m[pick(keys)] = pick(values);
+        else if (kind < 0.9) delete m[pick(keys)];
+        else m[pick(['extra', 'kafka_offset'])] = 1;
+      }
+      const json: unknown = JSON.parse(JSON.stringify(m));
+      const zod = exposureStream.message.safeParse(json).success;
+      const fast = check(json);
+      if (fast) {
+        expect(zod, JSON.stringify(json)).to.equal(true);
+        fastAccepted++;
+      }
+      if (mutations === 0) expect(fast, JSON.stringify(json)).to.equal(true);
+    }
+    expect(fastAccepted).to.be.greaterThan(5_000);
   });
 });

@@ -1,6 +1,12 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
+import { z } from 'zod';
 import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
 import { bootstrapStatements, pendingMigrations } from '../../lib/clickhouse/migrate.js';
+import { addStreamColumns, createStreamTable, streamColumns } from '../../lib/clickhouse/stream-table.js';
+import { defineStream, field, type AnyStream } from '../../lib/contracts/stream.js';
+import type { DdlContext } from '../../lib/clickhouse/ddl.js';
+import { eventIdField, receivedAtField } from '../../lib/contracts/stream-fields.js';
 
 const single = { database: 'analytics', cluster: undefined, ttlDays: 30 };
 const cluster = { database: 'analytics', cluster: 'events', ttlDays: 30 };
@@ -40,5 +46,64 @@ describe('ClickHouse migrations', () => {
 
   it('make every statement idempotent', () => {
     for (const s of MIGRATIONS.flatMap((m) => m.statements(single))) expect(s).to.match(/IF NOT EXISTS/);
+  });
+
+  it('never change once shipped: their statements are the text applied on existing installs', () => {
+    // Built from the stream definitions: a field added to a definition must not reach an
+    // applied migration (it takes `since` and a migration of its own).
+    const digest = (ctx: DdlContext) =>
+      MIGRATIONS.map((m) =>
+        createHash('sha256').update(m.statements(ctx).join('\n;\n')).digest('hex').slice(0, 16),
+      );
+    expect(digest(single)).to.deep.equal(['aa08285b35ea9f75', '1e9f94d3375d60ca', '5eff5c4962db3ee5']);
+    expect(digest(cluster)).to.deep.equal(['fe0013eebdcd7f0d', '2c61824482797155', '7f75ec7d452e1ee3']);
+  });
+
+  it('add a field declared `since` a later migration after its neighbour, leaving the creating one as it was', () => {
+    const stream = (withRating: boolean): AnyStream =>
+      defineStream({
+        name: 'demo',
+        title: 'demo',
+        version: 1,
+        topicOption: 'KAFKA_TOPIC_DEMO',
+        key: 'none',
+        fields: {
+          event_id: eventIdField,
+          ...(withRating
+            ? {
+                rating: field({
+                  schema: z.int().min(1).max(5),
+                  source: 'producer',
+                  column: { type: 'UInt8', comment: "viewer's stars", since: 9 },
+                  docType: 'integer 1…5',
+                  meaning: 'stars',
+                }),
+              }
+            : {}),
+          received_at: receivedAtField(),
+        },
+        table: {
+          name: 'demo',
+          createdBy: 4,
+          orderBy: ['event_id'],
+          monthOf: 'received_at',
+          shardBy: 'rand()',
+          doc: '',
+        },
+      }) as AnyStream;
+    expect(createStreamTable(single, stream(true))).to.deep.equal(createStreamTable(single, stream(false)));
+    expect(addStreamColumns(single, stream(true), 9)).to.deep.equal([
+      "ALTER TABLE analytics.demo ADD COLUMN IF NOT EXISTS rating UInt8 COMMENT 'viewer\\'s stars' AFTER event_id",
+    ]);
+    expect(addStreamColumns(cluster, stream(true), 9)).to.have.length(2);
+    expect(streamColumns(stream(true)).map((c) => c.name)).to.deep.equal([
+      'event_id',
+      'rating',
+      'received_at',
+      'schema_version',
+      'kafka_partition',
+      'kafka_offset',
+      'inserted_at',
+    ]);
   });
 });

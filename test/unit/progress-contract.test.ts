@@ -1,8 +1,15 @@
 import { expect } from 'chai';
-import { createProgressSchemas, toProgressMessage, ProgressMessageV1 } from '../../lib/contracts/progress.js';
+import {
+  createProgressSchemas,
+  toProgressMessage,
+  ProgressMessageV1,
+  progressStream,
+} from '../../lib/contracts/progress.js';
 import { checkOccurredAt } from '../../lib/contracts/time.js';
 import { formatPath } from '../../lib/contracts/validation.js';
-import { decodeProgress } from '../../etl/src/progress-row.js';
+import { streamDecoder } from '../../etl/src/stream-row.js';
+
+const decodeProgress = streamDecoder(progressStream);
 
 const NOW = Date.parse('2026-06-01T12:00:00Z');
 const limits = { maxPastMs: 30 * 86_400_000, maxFutureMs: 300_000 };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EXPOSURE_SCHEMA_VERSION, type ExposureMessage } from '../../../lib/contracts/experiment.js';
+import { EXPOSURE_SCHEMA_VERSION, type ExposureMessage } from '../../../lib/contracts/exposure.js';
 import { toUtcIso } from '../../../lib/contracts/time.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Metrics } from '../../../lib/metrics/registry.js';
