@@ -4,12 +4,12 @@
  *
  * Why not a Map alone (re-inserting a key on each hit, so its first key is the least
  * recently used): every hit then deleted and re-set an entry. V8 keeps a deleted entry as a
- * hole until it rebuilds the table, so at 2,000 hits/s a device cache of 100,000 rebuilt a
- * table of several MB every few seconds, allocated straight into the old generation. Worse,
+ * hole until it rebuilds the table, so a busy, large cache rebuilt a large table every few
+ * seconds, allocated straight into the old generation. Worse,
  * the long-lived iterator that version took its oldest key from held on to every table a
  * rebuild left behind (V8 chains them for live iterators) until the next eviction, and a
- * cache below its bound never evicts: a token cache of 200 entries grew the heap by ~46 MB
- * per million hits, without end (architecture/adr/0006, twelfth pass). Here a hit only
+ * cache below its bound never evicts: a small token cache grew the heap with every hit,
+ * without end (architecture/adr/0006). Here a hit only
  * relinks two slots in the typed arrays, and the Map changes only when a key is added or
  * evicted.
  */

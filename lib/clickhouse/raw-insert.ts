@@ -25,8 +25,8 @@ export interface RawInsert {
 
 /**
  * Inserts bytes that are already JSONEachRow. @clickhouse/client's insert() only takes
- * objects for JSON formats (it stringifies each row: 9% of the ETL's CPU in the 1M-row
- * profile), so the bytes go through exec() with a body stream on a server, and through
+ * objects for JSON formats (it stringifies each row, a visible share of the ETL's CPU), so
+ * the bytes go through exec() with a body stream on a server, and through
  * chdb's zero-copy native insert (the engine's multithreaded parser) when embedded.
  * Errors carry ClickHouse's code either way, so callers classify them the same.
  */

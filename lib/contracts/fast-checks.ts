@@ -1,7 +1,7 @@
 /**
  * Hand-written checks for the contract's field types, for the ETL's per-message hot loop:
- * zod's UUID and date-time regexes and its generic object walk were ~10% of the ETL's CPU
- * in the 1M-row profile. Each check accepts a subset of what the zod type accepts (never
+ * zod's UUID and date-time regexes and its generic object walk were a large share of the
+ * ETL's CPU profile. Each check accepts a subset of what the zod type accepts (never
  * more: test/unit/fast-checks.test.ts compares them on valid and mutated values); a false
  * answer only means "let zod decide", which also yields the reason for the dead letter.
  * The UUID shape check also guards what the API takes as a token subject and inlines into SQL.

@@ -6,8 +6,8 @@ import type { Logger } from '../log.js';
  * unit test holds the launchers to this list; docs/configuration.md is generated from it).
  * V8 reads them only at startup, so they live in the launchers, not in config.
  *
- * Measured in architecture/adr/0006 ("Major GC set the tail"): at 2,000 requests/s on
- * 2 cores, 98% of the answers over 10 ms came within 250 ms of a major GC.
+ * Why: on a replica of few cores, the API's latency tail is set by major GCs, whose
+ * concurrent marking takes the event loop's core (architecture/adr/0006, "Major GC set the tail").
  */
 export const API_NODE_FLAG_DOCS: readonly { flag: string; why: string }[] = [
   {

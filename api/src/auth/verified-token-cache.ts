@@ -19,8 +19,8 @@ interface Entry {
 /**
  * Remembers tokens that verified, keyed by the token's exact text (header, claims and
  * signature), so a player that sends progress every few seconds with one token pays the
- * signature check once. In the single-event profile, jose's WebCrypto HMAC verify was the
- * largest cost of a request (~30% of the API's busy time). Only successes are cached: a bad
+ * signature check once: in the single-event profile, jose's WebCrypto HMAC verify was the
+ * largest single cost of a request. Only successes are cached: a bad
  * token is verified, and refused, every time. A hit is honoured until the token's exp (plus
  * the tolerated skew) or the TTL, whichever comes first; nbf needs no check, it had passed.
  * Eviction is least-recently-used (api/src/lru.ts): a player's token in use stays, one seen

@@ -117,14 +117,11 @@ export class AssignmentService {
   ) {
     this.cache = new Lru(cacheSize);
     // Few statements in flight: what arrives meanwhile shares the next (group commit). One
-    // read-or-register at a time, since it may commit: PostgreSQL's cost per registered
-    // device fell from ~210 to ~155 µs of CPU at 2,000 new devices/s against two at a time,
-    // with the same latency
-    // (a paced run straight against the database); lookups are cheap enough for two.
+    // read-or-register at a time, since it may commit: fewer, larger commits cost PostgreSQL
+    // less CPU per registered device at the same latency; lookups are cheap enough for two.
     // Registrations can also linger (EXPERIMENTS_REGISTER_LINGER_MS, off by default) so more
-    // share a commit. At 2,000 new devices/s, 1 ms took PostgreSQL from ~0.5 to ~0.36 cores
-    // and the API from ~265 to ~215 µs per request, but added ~0.7 ms at the median and
-    // ~1 ms at p99 (architecture/adr/0006): worth it where PostgreSQL's CPU is what runs out.
+    // share a commit: it trades latency for PostgreSQL's CPU, worth it where that CPU is what
+    // runs out (architecture/adr/0006).
     const bound = { maxQueued: queueMax, overflow: deviceQueueFull };
     this.reader = new DeviceReader(pool, {
       maxInFlight: 2,

@@ -20,10 +20,9 @@ const DEFAULTS: DeviceLoadRouteOptions = { alpha: 1 / 128, enterAbove: 0.75, lea
  * - one statement: straight to read-or-register (one in flight: it may commit, and what
  *   arrives meanwhile shares the next one).
  *
- * Measured at 2,000 requests/s (architecture/adr/0006): for new devices one statement saves a
- * round trip and ~25% of PostgreSQL's CPU; for returning devices it doubles the median,
- * because reads then wait behind one another. So `adaptive` follows the share of new devices
- * among the loads (an EWMA over ~128 loads: a tenth of a second at that rate) and takes one
+ * For new devices one statement saves a round trip and PostgreSQL's CPU; for returning devices
+ * it costs latency, because reads then wait behind one another (architecture/adr/0006). So
+ * `adaptive` follows the share of new devices among the loads (an EWMA over ~128 loads) and takes one
  * statement only while most are new (a launch, a campaign); a mix like the benchmark's
  * (a third of the loads new) stays on lookup first. Starts on lookup first.
  */

@@ -44,16 +44,15 @@ SELECT d.token, (extract(epoch FROM d.first_seen_at) * 1000000)::bigint AS first
  * them into joins). The pool prepares both statements, and PostgreSQL may keep one generic
  * plan per connection until the tables are analysed again. Written as plain joins, the plan
  * made while the tables held a few hundred rows and had never been analysed read all of
- * `assignments` on every call. In a scratch run from an empty database with autovacuum off,
- * PostgreSQL then went to 0.9 cores, and answers to 20 s. A per-token lookup that finds one
+ * `assignments` on every call, and a database started empty with autovacuum off saturated on
+ * it. A per-token lookup that finds one
  * row is estimated cheaper than a scan at any table size, so this plan holds (tested for both
  * statements: the generic plan holds no sequential scan of either table).
  *
  * Why a statement and not the PL/pgSQL function of migration 4: the same work without the
- * function's per-statement executor start-ups. Measured interleaved against the function on the
- * same database, PostgreSQL spent 10-12% less CPU per new device (architecture/adr/0006). A
- * `LANGUAGE sql` function would be planned anew on every call (PostgreSQL 15 does not cache
- * its plans) and measured slower than both.
+ * function's per-statement executor start-ups, so less PostgreSQL CPU per new device
+ * (architecture/adr/0006). A `LANGUAGE sql` function would be planned anew on every call
+ * (PostgreSQL 15 does not cache its plans), slower than both.
  */
 export const DEVICE_LOAD_SQL = `
 WITH known AS (${DEVICE_READ_SQL}

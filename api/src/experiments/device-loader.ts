@@ -72,8 +72,7 @@ export function candidates(tokens: string[], experiments: StoredExperiment[]): C
  *
  * Why one statement: a new device used to cost two (the lookup that found nothing, then the
  * registration), and on this kind of host each statement's cost is mostly the wake-ups on
- * both sides, not the work. At 2,000 new devices/s the single statement took PostgreSQL
- * from ~0.52 to ~0.39 cores and the API from ~330 to ~280 µs per request (architecture/adr/0006).
+ * both sides, not the work, so one statement saves CPU on both (architecture/adr/0006).
  *
  * Every call sends the candidate assignment of every token (the hash is cheap); only the
  * unknown tokens use them. Tokens go sorted, then experiment id: the order every writer of

@@ -6,10 +6,9 @@
  *
  * Why flat: the device cache keeps up to 100,000 of these, and every major GC marks them all.
  * V8 keeps such an array's numbers unboxed in one backing store the collector does not trace.
- * With an object holding a Map (the object, the boxed first-seen time, the Map and its table)
- * a cached device took ~370 bytes of heap, keys included, and a full GC over 100,000 of them
- * ~27 ms; with this, ~220 bytes and ~17 ms (`npm run bench:device-cache`; ~200 bytes and
- * 11–16 ms since api/src/lru.ts keeps its order in typed arrays). A device is in a
+ * An object holding a Map (the object, the boxed first-seen time, the Map and its table) took
+ * more heap per cached device and longer full GCs over a full cache (architecture/adr/0006,
+ * decision 6). A device is in a
  * handful of experiments, so a linear scan finds an entry as fast as a hash lookup. The
  * last-seen time (device retention) is one more unboxed number per device.
  *

@@ -1,7 +1,7 @@
 /**
  * Wraps a key-hashing partitioner so a run of messages with one key hashes it once. A batch
- * request is one viewer's events, all keyed by that viewer: murmur2 over the same key per
- * message was ~9% of the API's CPU on the batch path. The answer depends on the key alone
+ * request is one viewer's events, all keyed by that viewer, and murmur2 over the same key per
+ * message showed high in the batch path's CPU profile. The answer depends on the key alone
  * (the client maps it onto the partition count afterwards), so reuse is exact.
  */
 export function lastKeyMemo<M extends { key?: unknown }, A extends unknown[]>(

@@ -5,8 +5,8 @@
  * - at most maxInFlight sends run at once; while they run, new items accumulate, so batch
  *   size grows with load instead of the number of requests (Nagle-style). When a send
  *   ends, what queued meanwhile still waits out lingerMs from its first item: with a long
- *   linger (exposures, 50 ms) sending it at once made one produce request per broker
- *   round trip (~10 messages each at 2,000 requests/s) instead of one per linger;
+ *   linger (exposures) sending it at once made one small produce request per broker
+ *   round trip instead of one per linger;
  * - one add() is never split across sends, so a request's events succeed or fail together;
  * - an add() that timed out before its batch left is dropped, never sent after its caller
  *   was told it failed.

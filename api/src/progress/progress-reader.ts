@@ -25,9 +25,9 @@ interface Row {
 /**
  * Resume lookup from progress_latest: primary-key point read; ORDER BY ... LIMIT 1 picks
  * the newest row even before ReplacingMergeTree merged duplicates, so no FINAL.
- * The ids are inlined as checked UUID literals, not bound: bound queries run one at a time
- * in the embedded engine (2 concurrent lookups on 10M rows: 191/s bound, 250/s inlined;
- * stress-testing/analysis.md, resume lookup).
+ * The ids are inlined as checked UUID literals, not bound: the embedded engine's binding
+ * shares parameter state between connections, so bound queries run one at a time there,
+ * inlined ones in parallel.
  */
 export class ClickHouseProgressReader implements ProgressReader {
   constructor(

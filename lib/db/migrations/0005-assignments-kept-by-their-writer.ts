@@ -5,9 +5,8 @@ import type { PgMigration } from './migration.js';
  *
  * Why: a foreign key is checked per inserted row by a trigger that runs its own query
  * (`SELECT ... FOR KEY SHARE` on the referenced row). A new device inserts one assignment per
- * running experiment, so two such checks each. A profile of PostgreSQL's backend put 25% of
- * the device-load statement's time in them. Dropping them alone cut PostgreSQL's CPU per new
- * device by 19-30% (batches of 3 and 7, measured interleaved; architecture/adr/0006, seventh pass).
+ * running experiment, so two such checks each. A profile of PostgreSQL's backend put a large
+ * share of the device-load statement's time in them (architecture/adr/0006, decision 4).
  *
  * What keeps assignments consistent now:
  * - One writer: the device-load statement (api/src/experiments/device-load-sql.ts). It writes
