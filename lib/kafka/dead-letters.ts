@@ -2,16 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Service } from '../lifecycle.js';
 import { faultPoint } from '../runtime/fault-point.js';
+import { DLQ_HEADERS } from '../contracts/dead-letter.js';
 
-/** Headers of a dead letter; the value and key are the original message's, byte for byte. */
-export const DLQ_HEADERS = {
-  reason: 'x-dlq-reason',
-  stage: 'x-dlq-stage',
-  sourceTopic: 'x-dlq-source-topic',
-  sourcePartition: 'x-dlq-source-partition',
-  sourceOffset: 'x-dlq-source-offset',
-  failedAt: 'x-dlq-failed-at',
-} as const;
+/** Headers of a dead letter (lib/contracts/dead-letter.ts); key and value are the original's bytes. */
+export { DLQ_HEADERS };
 
 export interface DeadLetter {
   sourceTopic: string;
