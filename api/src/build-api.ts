@@ -105,6 +105,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     config.http.readTimeoutMs,
   );
   const users = new UserStore(deps.pool);
+  deps.metrics.pgPool.watch(deps.pool);
   const usersReplica = config.usersReplica.enabled
     ? new UsersReplica(
         {

@@ -91,7 +91,10 @@ export class BatchConsumer implements Service {
         kafka: deps.kafka,
         log: this.log,
         deadLetters: deps.deadLetters,
-        onRetry: () => (this.stats.transientFailures += 1),
+        onRetry: () => {
+          this.stats.transientFailures += 1;
+          deps.metrics.etlRetries.inc({ topic: opts.topic });
+        },
       },
       {
         topic: opts.topic,
@@ -107,6 +110,11 @@ export class BatchConsumer implements Service {
         },
       },
     );
+    // Series exist from the start, so an alert on increase() sees the first failure or dead letter.
+    deps.metrics.etlRetries.inc({ topic: opts.topic }, 0);
+    deps.metrics.insertFailures.inc({ table: deps.table }, 0);
+    for (const stage of ['decode', 'insert'] as const)
+      deps.metrics.deadLetters.inc({ topic: opts.topic, stage }, 0);
     const consumer = this.partitions.kafkaConsumer;
     // A rebalance may have moved partitions: their windows must be rebuilt from ClickHouse.
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
@@ -315,6 +323,13 @@ export class BatchConsumer implements Service {
     // Lag after this block: high-water mark minus the next offset to read.
     const lag = Number(BigInt(batch.highWatermark) - BigInt(block.lastOffset) - 1n);
     m.consumerLag.set({ topic, partition: String(batch.partition) }, Math.max(0, lag));
+    const now = Date.now();
+    const first = batch.messages.find((msg) => msg.offset === block.firstOffset);
+    const last = batch.messages.find((msg) => msg.offset === block.lastOffset);
+    if (first !== undefined)
+      m.freshness.observe({ table: this.deps.table }, Math.max(0, now - Number(first.timestamp)) / 1000);
+    const behind = lag > 0 && last !== undefined ? Math.max(0, now - Number(last.timestamp)) / 1000 : 0;
+    m.consumerLagSeconds.set({ topic, partition: String(batch.partition) }, behind);
     m.dedupWindowIds.set({ topic }, this.deps.windows.ids);
     m.dedupWindowBytes.set({ topic }, this.deps.windows.bytes);
   }

@@ -75,10 +75,37 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
       buckets: sizeBuckets,
       registers: [registry],
     }),
+    publishFailures: new Counter({
+      name: 'kafka_publish_failures_total',
+      help: 'Publishes answered 503 because Kafka did not acknowledge: reason timeout (no ack within KAFKA_SEND_TIMEOUT_MS) or error',
+      labelNames: ['topic', 'reason'] as const,
+      registers: [registry],
+    }),
+    /** PostgreSQL pool clients by state (total, idle, waiting, max), read at scrape time from the pools passed to watch(). */
+    pgPool: pgPoolGauge(registry),
     consumerLag: new Gauge({
       name: 'etl_consumer_lag_messages',
       help: 'Messages behind the partition high-water mark, per partition',
       labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    consumerLagSeconds: new Gauge({
+      name: 'etl_consumer_lag_seconds',
+      help: 'Age of the newest committed message while the partition has a backlog (0 when caught up), per partition',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    freshness: new Histogram({
+      name: 'etl_freshness_seconds',
+      help: 'Per committed block: age of its oldest message (Kafka timestamp) when its rows were stored and committed',
+      labelNames: ['table'] as const,
+      buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800],
+      registers: [registry],
+    }),
+    etlRetries: new Counter({
+      name: 'etl_retries_total',
+      help: 'Failed attempts the ETL retried with backoff (inserts, dedup window loads, dead-letter publishes)',
+      labelNames: ['topic'] as const,
       registers: [registry],
     }),
     insertDuration: new Histogram({
@@ -147,3 +174,31 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+interface PoolStats {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+  options: { max?: number };
+}
+
+/** Read at scrape time: a pool's counts change with every query, too often to set. */
+function pgPoolGauge(registry: Registry) {
+  const pools: PoolStats[] = [];
+  new Gauge({
+    name: 'pg_pool_clients',
+    help: 'PostgreSQL pool clients by state: total (open), idle, waiting (callers queued for a client), max (pool size)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of pools) {
+        this.inc({ state: 'total' }, p.totalCount);
+        this.inc({ state: 'idle' }, p.idleCount);
+        this.inc({ state: 'waiting' }, p.waitingCount);
+        this.inc({ state: 'max' }, p.options.max ?? 10);
+      }
+    },
+  });
+  return { watch: (pool: PoolStats) => void pools.push(pool) };
+}

@@ -69,6 +69,7 @@ export class KafkaPublisher implements EventPublisher, Service {
     } catch (err) {
       this.lastFailureAt = Date.now();
       const timedOut = err instanceof BatchTimeoutError;
+      this.metrics.publishFailures.inc({ topic, reason: timedOut ? 'timeout' : 'error' });
       this.log.warn({ err, topic, messages: messages.length, timed_out: timedOut }, 'kafka_publish_failed');
       throw new UnavailableError(
         timedOut
