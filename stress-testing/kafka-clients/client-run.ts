@@ -29,32 +29,23 @@ const brokers = brokersArg.split(',');
 const n = Number(nArg);
 const load = (name: string): Promise<any> => import(name);
 
-interface Span {
-  start(): void;
-  done(count: number): void;
-}
-function span(): Span & { result: () => { messagesPerSec: number; cpuMsPer1k: number } } {
-  let t0 = 0;
-  let cpu0 = process.cpuUsage();
-  let seconds = 0;
-  let cpuMs = 0;
-  let count = 0;
-  return {
-    start() {
-      t0 = performance.now();
-      cpu0 = process.cpuUsage();
-    },
-    done(c: number) {
-      seconds = (performance.now() - t0) / 1000;
-      const cpu = process.cpuUsage(cpu0);
-      cpuMs = (cpu.user + cpu.system) / 1000;
-      count = c;
-    },
-    result: () => ({
+/** The measured span: from start() to done(count), wall time and this process's CPU. */
+class Span {
+  private t0 = 0;
+  private cpu0 = process.cpuUsage();
+  result = { messagesPerSec: 0, cpuMsPer1k: 0 };
+  start(): void {
+    this.t0 = performance.now();
+    this.cpu0 = process.cpuUsage();
+  }
+  done(count: number): void {
+    const cpu = process.cpuUsage(this.cpu0);
+    const seconds = (performance.now() - this.t0) / 1000;
+    this.result = {
       messagesPerSec: Math.round(count / seconds),
-      cpuMsPer1k: cpuMsPer1k(cpuMs / 1000, count),
-    }),
-  };
+      cpuMsPer1k: cpuMsPer1k((cpu.user + cpu.system) / 1e6, count),
+    };
+  }
 }
 
 async function consume(s: Span): Promise<void> {
@@ -132,23 +123,15 @@ async function produce(s: Span): Promise<void> {
     close = () => producer.disconnect();
   } else if (client === 'platformatic') {
     const { Producer, stringSerializers, ProduceAcks } = await load('@platformatic/kafka');
-    const producer = new Producer({
-      clientId: 'bench',
-      bootstrapBrokers: brokers,
-      serializers: stringSerializers,
-      idempotent: true,
-    });
+    const options = { clientId: 'bench', bootstrapBrokers: brokers, serializers: stringSerializers };
+    const producer = new Producer({ ...options, idempotent: true });
     const records = messages.map((m) => ({ ...m, topic }));
     send = () => producer.send({ messages: records, acks: ProduceAcks.ALL });
     close = () => producer.close();
   } else {
     const { KafkaJS } = await load('@confluentinc/kafka-javascript');
-    const producer = new KafkaJS.Kafka({ kafkaJS: { brokers, logLevel: KafkaJS.logLevel.NOTHING } }).producer(
-      {
-        kafkaJS: { acks: -1, idempotent: true },
-        'linger.ms': 5,
-      },
-    );
+    const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers, logLevel: KafkaJS.logLevel.NOTHING } });
+    const producer = kafka.producer({ kafkaJS: { acks: -1, idempotent: true }, 'linger.ms': 5 });
     await producer.connect();
     send = () => producer.send({ topic, messages });
     close = () => producer.disconnect();
@@ -167,7 +150,7 @@ async function produce(s: Span): Promise<void> {
   await close();
 }
 
-const s = span();
+const s = new Span();
 await (mode === 'consume' ? consume(s) : produce(s));
-process.stdout.write(`${JSON.stringify({ client, mode, ...s.result() })}\n`);
+process.stdout.write(`${JSON.stringify({ client, mode, ...s.result })}\n`);
 process.exit(0);

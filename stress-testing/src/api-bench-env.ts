@@ -1,13 +1,42 @@
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { API_NODE_FLAGS, missingNodeFlags } from '../../lib/runtime/node-flags.js';
 import { findFreePort } from '../../lib/runtime/ports.js';
-import { baseEnv, logFile, startBenchRun, type BenchContext } from './context.js';
+import { baseEnv, benchArgs, logFile, startBenchRun, type BenchContext } from './context.js';
 import { HARNESS_NODE_FLAGS, startTs, waitHttp, type Child } from './proc.js';
 import type { Control } from './window.js';
 
 /** Default of BENCH_PG_OPTIONS: docker-compose.yml's PostgreSQL flags (`''` for the server's own). */
 export const BENCH_PG_OPTIONS = '-c wal_compression=lz4';
+
+/** A read bench's command line (`--quick`, `--out DIR`) and its shared settings. */
+export function readBenchArgs() {
+  const { quick, outDir } = benchArgs();
+  return {
+    quick,
+    outDir,
+    target: { rps: 2000, p99Ms: 10 },
+    ...{
+      rate: quick ? 200 : 2000,
+      durationSec: quick ? 2 : 10,
+      repeats: quick ? 1 : 3,
+      pauseMs: quick ? 200 : 3000,
+    },
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadGeneratorOnSameCores: true },
+  };
+}
+
+/** Runs `work` on one connection to `url`, closed after it. */
+export async function withDb<T>(url: string, work: (db: pg.Client) => Promise<T>): Promise<T> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    return await work(db);
+  } finally {
+    await db.end();
+  }
+}
 
 export interface ApiBenchEnv {
   ctx: BenchContext;
@@ -16,26 +45,21 @@ export interface ApiBenchEnv {
   control: Control;
   postgresUrl: string;
   api: Child;
-  log: (msg: string) => void;
   /** Stops the API and the broker, drops the database, removes the work directory. */
   stop: () => Promise<void>;
 }
 
 /**
- * The real API process for a PostgreSQL-backed benchmark: its own broker (exposures and
- * the users replica need one), its own fresh database, the embedded ClickHouse engine.
+ * The real API process for a PostgreSQL-backed benchmark: its own broker (exposures and the
+ * users replica need one), its own fresh database on the server at BENCH_POSTGRES_URL, the
+ * embedded ClickHouse engine; and the control server.
  */
 export async function startApiBench(name: string, quick: boolean): Promise<ApiBenchEnv> {
   const run = await startBenchRun(name, quick);
   const { ctx } = run;
-  const log = (msg: string) => ctx.log(msg);
   const missing = missingNodeFlags(HARNESS_NODE_FLAGS, process.execArgv, process.env.NODE_OPTIONS);
-  if (missing.length > 0) {
-    log(
-      `this process runs without ${missing.join(' ')} (see HARNESS_NODE_FLAGS): its GC can land in a window`,
-    );
-  }
-  const { workDir } = ctx;
+  if (missing.length > 0)
+    ctx.log(`running without ${missing.join(' ')} (HARNESS_NODE_FLAGS): its GC can land in a window`);
   const database = `sa_bench_${name}_${Date.now()}`;
   const server = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
   const postgresUrl = `${server}/${database}`;
@@ -44,10 +68,9 @@ export async function startApiBench(name: string, quick: boolean): Promise<ApiBe
     'stress-testing/src/api-target.ts',
     baseEnv(ctx, {
       PORT: String(port),
-      CLICKHOUSE_DATA_DIR: join(workDir, 'chdb'),
+      CLICKHOUSE_DATA_DIR: join(ctx.workDir, 'chdb'),
       POSTGRES_URL: postgresUrl,
-      // The server settings docker-compose.yml gives PostgreSQL, on the API's own sessions:
-      // this machine's server is not ours to configure (needs a superuser, as the local one is).
+      // docker-compose.yml's server settings, on the API's own sessions: this machine's server is not ours to configure.
       PGOPTIONS: process.env.BENCH_PG_OPTIONS ?? BENCH_PG_OPTIONS,
     }),
     logFile(ctx, `api-${name}`),
@@ -58,25 +81,23 @@ export async function startApiBench(name: string, quick: boolean): Promise<ApiBe
   const control = startTs(
     'stress-testing/src/control-target.ts',
     { PORT: String(controlPort) },
-    logFile(ctx, `control-${name}`),
+    logFile(ctx, 'control'),
   );
-  const controlUrl = `http://127.0.0.1:${controlPort}`;
   const stop = async () => {
     await control.stop();
     await api.stop();
-    const admin = new pg.Client({ connectionString: `${server}/postgres` });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
-    await admin.end();
+    await withDb(`${server}/postgres`, (db) =>
+      db.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`),
+    );
     await run.stop();
   };
   try {
     await waitHttp(`${url}/readyz`);
-    await waitHttp(controlUrl);
+    await waitHttp(`http://127.0.0.1:${controlPort}`);
   } catch (err) {
     await stop();
     throw err;
   }
-  // A tenth of the read benches' 2,000 req/s: enough answers for a p99, little CPU.
-  return { ctx, url, control: { url: controlUrl, rate: 200 }, postgresUrl, api, log, stop };
+  // A tenth of the read benches' rate: enough answers for a p99, little CPU.
+  return { ctx, url, control: { url: `http://127.0.0.1:${controlPort}`, rate: 200 }, postgresUrl, api, stop };
 }

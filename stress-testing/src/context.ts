@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { signHs256 } from '../../lib/auth/sign-token.js';
 import { LocalKafka } from '../../lib/runtime/local-kafka.js';
 import { findFreePortBlock } from '../../lib/runtime/ports.js';
@@ -13,6 +14,14 @@ export interface BenchContext {
   brokers: string[];
   secret: string;
   log(msg: string): void;
+}
+
+/** A bench's command line: `--quick` (a smoke run) and `--out DIR` (default stress-testing/). */
+export function benchArgs(): { quick: boolean; outDir: string } {
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } },
+  });
+  return { quick: values.quick, outDir: values.out ?? join(import.meta.dirname, '..') };
 }
 
 /**
@@ -64,6 +73,18 @@ export function baseEnv(ctx: BenchContext, extra: Record<string, string>): Recor
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     ...extra,
+  };
+}
+
+/** The topics and consumer groups of an ETL (or standalone) process of its own, named after `topic`. */
+export function pipelineEnv(topic: string): Record<string, string> {
+  return {
+    ...{
+      KAFKA_TOPIC_PROGRESS: topic,
+      KAFKA_TOPIC_EVENTS: `${topic}-events`,
+      KAFKA_TOPIC_DLQ: `${topic}-dlq`,
+    },
+    ...{ ETL_GROUP_ID: `${topic}-etl`, ETL_EVENTS_GROUP_ID: `${topic}-etl-events`, ETL_METRICS_PORT: '0' },
   };
 }
 

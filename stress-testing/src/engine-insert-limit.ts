@@ -1,8 +1,6 @@
 /**
- * 5 (child process): the embedded engine's own JSONEachRow insert rate for the rows the
- * ETL writes (the very bytes and settings its sink sends), in 100k-row blocks, already
- * serialised, handed to the engine's parser with chdb's native raw insert. The ETL must also decode,
- * validate and deduplicate; this is the ceiling it is compared with.
+ * 5 (child process): the embedded engine's own insert rate for the very bytes and settings
+ * the ETL's sink sends, in 100k-row blocks already serialised: the ETL's ceiling.
  * Usage: tsx engine-insert-limit.ts <dataDir> <rows>; prints JSON {rows, seconds, cpuSeconds}.
  */
 import { mkdirSync } from 'node:fs';

@@ -1,12 +1,8 @@
 /**
- * 7 (child process): fills the progress table of an embedded-engine data directory with
- * `rows` rows inside the engine (INSERT ... SELECT FROM numbers), so the resume lookup is
- * measured against a big table. Viewer i (0 ≤ i < 1,000,000) has rows for films
- * 0..rows/1e6-1; both ids are derivable (see viewerUuid/filmUuid).
- * Then merges progress_latest into one part (OPTIMIZE ... FINAL), the state a long-lived
- * table's background merges converge to. Without it the lookups ran while the engine
- * merged the fill's parts on its own schedule (age-based, so any time during the
- * measurement): the p99 was 3-4x worse and moved from run to run.
+ * 7 (child process): `rows` rows into the progress table of an embedded-engine data directory,
+ * made inside the engine; viewer i (0 ≤ i < 1,000,000) has rows for films 0..rows/1e6-1
+ * (read-path.ts derives both ids). Then merges progress_latest into one part, the state a
+ * long-lived table's merges reach; otherwise the engine merged during the lookups.
  * Usage: tsx fill-rows.ts <dataDir> <rows>; prints JSON {rows, seconds, settleSeconds, parts}.
  */
 import { createClickHouse } from '../../lib/clickhouse/client.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import autocannon, { type Result } from 'autocannon';
+import autocannon from 'autocannon';
 
 export interface LoadResult {
   connections: number;
@@ -19,42 +19,32 @@ export interface LoadSpec {
   url: string;
   connections: number;
   durationSec: number;
-  /** Builds each request's method/path/body; called per request. */
-  request: () => {
-    method: 'GET' | 'POST';
-    path: string;
-    body?: string;
-    /** Bearer token, if the request carries one. */
-    token?: string;
-    headers?: Record<string, string>;
-  };
+  /** Builds each request (called per request); `token` goes out as a bearer token. */
+  request: () => { method: 'GET' | 'POST'; path: string; body?: string; token: string };
   eventsPerRequest: number;
   /** Total requests/s cap across connections (for freshness at a fixed load). */
   overallRate?: number;
 }
 
-/** One autocannon run; every request is built fresh (unique ids, rotating viewers). */
+/** One closed-loop autocannon run; every request is built fresh (unique ids, rotating viewers). */
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const result: Result = await autocannon({
+  const result = await autocannon({
     url: spec.url,
     connections: spec.connections,
     duration: spec.durationSec,
-    pipelining: 1,
     timeout: 10,
     ...(spec.overallRate === undefined ? {} : { overallRate: spec.overallRate }),
     requests: [
       {
         setupRequest: (req) => {
           const r = spec.request();
+          const json = r.body === undefined ? {} : { 'content-type': 'application/json' };
+          const headers = { authorization: `Bearer ${r.token}`, ...json };
           return {
             ...req,
             method: r.method,
             path: r.path,
-            headers: {
-              ...(r.token === undefined ? {} : { authorization: `Bearer ${r.token}` }),
-              ...(r.body === undefined ? {} : { 'content-type': 'application/json' }),
-              ...r.headers,
-            },
+            headers,
             ...(r.body === undefined ? {} : { body: r.body }),
           };
         },
@@ -66,30 +56,28 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     connections: spec.connections,
     requestsPerSec: Math.round(ok / spec.durationSec),
     eventsPerSec: Math.round((ok * spec.eventsPerRequest) / spec.durationSec),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    maxMs: result.latency.max,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
+    ...{ p50Ms: result.latency.p50, p99Ms: result.latency.p99, maxMs: result.latency.max },
+    ...{ non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts },
   };
 }
 
-export function progressBody(): string {
-  return JSON.stringify({
-    position_sec: Math.floor(Math.random() * 5000),
-    duration_sec: 5400,
-    event_id: randomUUID(),
-  });
+/** Single progress events over 256 films and the viewers' tokens, bodies from a pool built up front. */
+export function singleEvents(tokens: string[]): LoadSpec['request'] {
+  const films = Array.from({ length: 256 }, () => randomUUID());
+  const bodies = Array.from({ length: 2048 }, progressBody);
+  let i = 0;
+  return () => {
+    i++;
+    const path = `/api/v1/progress/films/${films[i % films.length]}`;
+    return { method: 'POST', path, body: bodies[i % bodies.length], token: tokens[i % tokens.length]! };
+  };
 }
 
-export function batchBody(size: number): string {
-  return JSON.stringify({
-    events: Array.from({ length: size }, () => ({
-      film_id: randomUUID(),
-      position_sec: Math.floor(Math.random() * 5000),
-      duration_sec: 5400,
-      event_id: randomUUID(),
-    })),
-  });
-}
+const event = () => ({
+  position_sec: Math.floor(Math.random() * 5000),
+  duration_sec: 5400,
+  event_id: randomUUID(),
+});
+export const progressBody = (): string => JSON.stringify(event());
+export const batchBody = (size: number): string =>
+  JSON.stringify({ events: Array.from({ length: size }, () => ({ film_id: randomUUID(), ...event() })) });

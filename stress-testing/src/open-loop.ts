@@ -25,11 +25,7 @@ export interface OpenLoopResult {
   errors: number;
   /** CPU the generator itself used per request sent, µs: its share of the same cores. */
   generatorCpuUsPerRequest: number;
-  /**
-   * How late after their due time requests went out (p99, max): the generator's own stalls
-   * on the shared cores, or every connection busy. Part of the latencies above; high with
-   * few connections busy means the instrument stalled, not the server.
-   */
+  /** How late after their due time requests went out: the instrument's own stalls, or every connection busy. */
   sendLagP99Ms: number;
   sendLagMaxMs: number;
 }

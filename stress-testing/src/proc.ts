@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { sleep } from '../../lib/retry.js';
@@ -54,6 +54,17 @@ export function startTs(
       await Promise.race([exited, sleep(20_000).then(() => proc.kill('SIGKILL'))]);
     },
   };
+}
+
+/** Runs a TypeScript script to its end; the JSON of its last stdout line. */
+export function runTsJson<T>(entry: string, args: string[]): T {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', resolve(ROOT, entry), ...args], {
+    ...{ cwd: ROOT, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, timeout: 3_600_000 },
+  });
+  const line = res.stdout.trim().split('\n').pop() ?? '';
+  if (res.status !== 0 || !line.startsWith('{'))
+    throw new Error(`${entry} ${args[0]} failed: ${res.stderr.slice(-2000)}`);
+  return JSON.parse(line) as T;
 }
 
 export async function waitHttp(url: string, timeoutMs = 120_000): Promise<void> {

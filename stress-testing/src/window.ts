@@ -9,21 +9,20 @@ import { sleep } from '../../lib/retry.js';
 import { runOpenLoop, type OpenLoopResult, type OpenLoopSpec } from './open-loop.js';
 import { machineWindow } from './proc.js';
 
-/** What the API's /metrics say about a window (two scrapes, for one route). */
+/**
+ * What the API's /metrics say about a window, for one route: requests completed, the share it
+ * took over 10 ms itself, CPU cores, event-loop delay beyond prom-client's 10 ms sampling
+ * interval, time its loop thread was runnable without a CPU, mark-compact GCs, and the share
+ * of batched PostgreSQL statements' callers that waited over 10 ms (the last two absent in
+ * older results).
+ */
 export interface ApiVitals {
-  /** Requests of the route completed in the window. */
   requests: number;
-  /** Of those, the share the API itself took over 10 ms (its route histogram). */
   serverOver10msShare: number;
-  /** CPU seconds per second of the window (1 = one core). */
   cpuCores: number;
-  /** Event-loop delay beyond prom-client's 10 ms sampling interval (an idle loop reads 0). */
   eventLoopDelayMaxMs: number;
-  /** Time the event-loop thread was runnable but had no CPU (schedstat; absent in older runs). */
   runQueueWaitMs?: number;
-  /** Mark-compact GCs that ended in the window: their concurrent marking takes cores first. */
   majorGcs: number;
-  /** Share of batched PostgreSQL statements' callers that waited over 10 ms for the answer. */
   pgWaitOver10msShare?: number;
 }
 
@@ -35,31 +34,18 @@ export interface MeasuredWindow {
   control: OpenLoopResult;
 }
 
-export interface Control {
-  url: string;
-  rate: number;
-}
-
-export interface LatencyTarget {
-  rps: number;
-  p99Ms: number;
-}
-
-export interface RepeatedWindows {
+export type Control = { url: string; rate: number };
+export type LatencyTarget = { rps: number; p99Ms: number };
+/** `met`: every window met the target; `metWindows`: how many did. */
+export type RepeatedWindows = {
   windows: MeasuredWindow[];
   p99MedianMs: number;
   p99WorstMs: number;
-  /** Windows that met the target on their own. */
   metWindows: number;
-  /** Every window met it. */
   met: boolean;
-}
-
-export interface Scrape {
-  /** performance.now() when it was taken. */
-  at: number;
-  text: string;
-}
+};
+/** A /metrics text and when (performance.now()) it was taken. */
+export type Scrape = { at: number; text: string };
 
 /** Sum of every sample of `name` whose labels contain all of `labels`. */
 export function sampleSum(text: string, name: string, labels: Record<string, string> = {}): number {

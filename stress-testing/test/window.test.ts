@@ -25,30 +25,20 @@ function load(over: Partial<OpenLoopResult> = {}): OpenLoopResult {
   };
 }
 
+const VITALS = { eventLoopDelayMaxMs: 5, runQueueWaitMs: 30, majorGcs: 2 };
+
 function windowOf(over: Partial<OpenLoopResult> = {}): MeasuredWindow {
   return {
     load: load(over),
-    api: {
-      requests: 20_000,
-      serverOver10msShare: 0,
-      cpuCores: 0.4,
-      eventLoopDelayMaxMs: 5,
-      runQueueWaitMs: 30,
-      majorGcs: 2,
-    },
+    api: { ...{ requests: 20_000, serverOver10msShare: 0, cpuCores: 0.4 }, ...VITALS },
     machine: { busy: 0.5, steal: 0 },
     control: load({ rate: 200, achievedPerSec: 200, p99Ms: 1 }),
   };
 }
 
 /** A /metrics text with the samples vitalsBetween reads. */
-function metricsText(o: {
-  requests: number;
-  within10ms: number;
-  major: number;
-  cpu: number;
-  pgWaits?: number;
-}): string {
+type Counts = { requests: number; within10ms: number; major: number; cpu: number; pgWaits?: number };
+function metricsText(o: Counts): string {
   return [
     `http_request_duration_seconds_bucket{le="0.01",method="GET",route="${ROUTE}",status="200"} ${o.within10ms}`,
     `http_request_duration_seconds_count{method="GET",route="${ROUTE}",status="200"} ${o.requests}`,

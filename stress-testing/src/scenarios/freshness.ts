@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { sleep } from '../../../lib/retry.js';
 import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { findFreePort } from '../../../lib/runtime/ports.js';
-import { baseEnv, logFile, percentile, viewerTokens, type BenchContext } from '../context.js';
-import { progressBody, runLoad } from '../load.js';
+import { baseEnv, logFile, percentile, pipelineEnv, viewerTokens, type BenchContext } from '../context.js';
+import { progressBody, runLoad, singleEvents } from '../load.js';
 import { startTs, waitHttp } from '../proc.js';
 
 export interface FreshnessResult {
@@ -23,44 +23,19 @@ export interface FreshnessResult {
 export async function freshness(ctx: BenchContext, backgroundRate: number): Promise<FreshnessResult> {
   const port = await findFreePort();
   const topic = `bench-fresh-${randomUUID()}`;
-  const app = startTs(
-    'cli/standalone.ts',
-    baseEnv(ctx, {
-      PORT: String(port),
-      CLICKHOUSE_DATA_DIR: join(ctx.workDir, 'chdb-fresh'),
-      KAFKA_TOPIC_PROGRESS: topic,
-      KAFKA_TOPIC_EVENTS: `${topic}-events`,
-      ETL_METRICS_PORT: '0',
-      KAFKA_TOPIC_DLQ: `${topic}-dlq`,
-      ETL_GROUP_ID: `${topic}-etl`,
-      ETL_EVENTS_GROUP_ID: `${topic}-etl-events`,
-    }),
-    logFile(ctx, 'standalone'),
-    API_NODE_FLAGS,
-  );
+  const env = {
+    PORT: String(port),
+    CLICKHOUSE_DATA_DIR: join(ctx.workDir, 'chdb-fresh'),
+    ...pipelineEnv(topic),
+  };
+  const app = startTs('cli/standalone.ts', baseEnv(ctx, env), logFile(ctx, 'standalone'), API_NODE_FLAGS);
   try {
     const url = `http://127.0.0.1:${port}`;
     await waitHttp(`${url}/readyz`);
-    const tokens = await viewerTokens(ctx, 64);
-    const films = Array.from({ length: 256 }, () => randomUUID());
-    const bodies = Array.from({ length: 2048 }, progressBody);
-    let i = 0;
     const durationSec = ctx.quick ? 3 : 20;
     const background = runLoad({
-      url,
-      connections: 16,
-      durationSec,
-      overallRate: backgroundRate,
-      eventsPerRequest: 1,
-      request: () => {
-        i++;
-        return {
-          method: 'POST',
-          path: `/api/v1/progress/films/${films[i % films.length]}`,
-          body: bodies[i % bodies.length],
-          token: tokens[i % tokens.length]!,
-        };
-      },
+      ...{ url, connections: 16, durationSec, overallRate: backgroundRate, eventsPerRequest: 1 },
+      request: singleEvents(await viewerTokens(ctx, 64)),
     });
     await sleep(1000); // let the background load settle
     const probeTokens = await viewerTokens(ctx, 16);

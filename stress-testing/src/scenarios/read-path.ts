@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { findFreePort } from '../../../lib/runtime/ports.js';
 import { baseEnv, logFile, viewerTokens, type BenchContext } from '../context.js';
 import { runLoad, type LoadResult } from '../load.js';
 import { runOpenLoop, type OpenLoopResult } from '../open-loop.js';
-import { ROOT, startTs, waitHttp } from '../proc.js';
+import { runTsJson, startTs, waitHttp } from '../proc.js';
 
 /** The ids fill-rows.ts generates, so the benchmark asks for rows that exist. */
 const viewerUuid = (i: number) => `00000000-0000-4000-8000-${i.toString(16).padStart(12, '0')}`;
@@ -33,16 +32,10 @@ export async function readPath(ctx: BenchContext): Promise<ReadPathResult> {
   const rows = ctx.quick ? 200_000 : 10_000_000;
   const dataDir = join(ctx.workDir, 'chdb-read');
   ctx.log(`  filling ${rows} rows`);
-  const fill = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', resolve(ROOT, 'stress-testing/src/fill-rows.ts'), dataDir, String(rows)],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-    },
+  const filled = runTsJson<{ seconds: number; settleSeconds: number; parts: number }>(
+    'stress-testing/src/fill-rows.ts',
+    [dataDir, String(rows)],
   );
-  if (fill.status !== 0) throw new Error(`fill-rows failed: ${fill.stderr}`);
-  const filled = JSON.parse(fill.stdout) as { seconds: number; settleSeconds: number; parts: number };
   ctx.log(
     `  filled in ${filled.seconds.toFixed(1)} s; progress_latest merged in ${filled.settleSeconds} s, ${filled.parts} part(s)`,
   );
