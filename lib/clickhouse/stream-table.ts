@@ -71,8 +71,9 @@ export function columnDdl(c: Column, width = 0): string {
   return [
     `${c.name.padEnd(width)} ${c.type}`,
     c.default === undefined ? '' : ` DEFAULT ${c.default}`,
-    c.codec === undefined ? '' : ` CODEC(${c.codec})`,
+    // ClickHouse's order: [DEFAULT expr] [COMMENT 'text'] [CODEC(...)].
     c.comment === undefined ? '' : ` COMMENT ${quote(c.comment)}`,
+    c.codec === undefined ? '' : ` CODEC(${c.codec})`,
   ].join('');
 }
 

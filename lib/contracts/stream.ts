@@ -29,6 +29,7 @@ export type FieldSource =
 
 export interface ColumnSpec {
   type: string;
+  /** As DESCRIBE shows it (the DESCRIBE test compares), e.g. `Delta(4), ZSTD(1)`. */
   codec?: string;
   comment?: string;
   /** The migration that added the column; default: the one that created the table. */
