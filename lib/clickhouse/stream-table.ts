@@ -146,3 +146,37 @@ export function addStreamColumns(ctx: DdlContext, stream: AnyStream, version: nu
         ),
   );
 }
+
+/**
+ * SELECT expressions that read columns back in their message form: times as epoch
+ * milliseconds (`<name>_ms`; the engine's own text is not ISO-8601), UUIDs as text.
+ */
+export function selectAsMessage(columns: readonly Column[]): string {
+  return columns
+    .map((c) =>
+      isTime(c)
+        ? `toUnixTimestamp64Milli(${c.name}) AS ${c.name}_ms`
+        : c.type === 'UUID'
+          ? `toString(${c.name}) AS ${c.name}`
+          : c.name,
+    )
+    .join(', ');
+}
+
+/** A row selected with selectAsMessage, as the message's fields (in column order). */
+export function rowAsMessage(
+  columns: readonly Column[],
+  row: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of columns) {
+    if (isTime(c)) out[c.name] = new Date(Number(row[`${c.name}_ms`])).toISOString();
+    else if (/^U?Int\d+$/.test(c.type)) out[c.name] = Number(row[c.name]);
+    else out[c.name] = row[c.name];
+  }
+  return out;
+}
+
+function isTime(c: Column): boolean {
+  return c.type.startsWith('DateTime64(');
+}

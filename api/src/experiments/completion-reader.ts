@@ -1,5 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { inSpan } from '../../../lib/apm/tracing.js';
+import { exposureStream } from '../../../lib/contracts/exposure.js';
+import { progressStream } from '../../../lib/contracts/progress.js';
+
+const EXPOSURES = exposureStream.table!.name;
+const LATEST = progressStream.readModel!.name;
 
 export interface CompletionRow {
   experiment: string;
@@ -36,7 +41,7 @@ export class ClickHouseCompletionReader implements CompletionReader {
           WITH exposed AS (
             SELECT experiment, assumeNotNull(viewer_id) AS viewer,
                    argMin(option_index, received_at) AS option_index, min(received_at) AS first_exposed
-              FROM ${db}.experiment_exposures
+              FROM ${db}.${EXPOSURES}
              WHERE viewer_id IS NOT NULL AND experiment IN {experiments:Array(String)}
              GROUP BY experiment, viewer
           ),
@@ -44,7 +49,7 @@ export class ClickHouseCompletionReader implements CompletionReader {
             SELECT viewer_id AS viewer, film_id,
                    argMax(position_sec, occurred_at) AS position, argMax(duration_sec, occurred_at) AS duration,
                    max(occurred_at) AS last_at
-              FROM ${db}.progress_latest
+              FROM ${db}.${LATEST}
              WHERE viewer_id IN (SELECT viewer FROM exposed)
              GROUP BY viewer, film_id
           )

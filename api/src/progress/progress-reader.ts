@@ -1,25 +1,21 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { UnavailableError } from '../../../lib/errors.js';
 import { inSpan } from '../../../lib/apm/tracing.js';
+import { readModelColumns, rowAsMessage, selectAsMessage } from '../../../lib/clickhouse/stream-table.js';
+import { LatestPositionBody, progressStream, type LatestPosition } from '../../../lib/contracts/progress.js';
 import { uuidLiteral } from './uuid-literal.js';
 
-export interface LatestPosition {
-  film_id: string;
-  position_sec: number;
-  duration_sec: number;
-  occurred_at: string;
-  event_id: string;
-}
+export type { LatestPosition };
+
+const LATEST = progressStream.readModel!;
+/** The answer's columns but the film, which the caller names. */
+const COLUMNS = readModelColumns(progressStream).filter(
+  (c) => c.name !== 'film_id' && c.name in LatestPositionBody.shape,
+);
+const SELECT = selectAsMessage(COLUMNS);
 
 export interface ProgressReader {
   latest(viewerId: string, filmId: string): Promise<LatestPosition | null>;
-}
-
-interface Row {
-  position_sec: number;
-  duration_sec: number;
-  occurred_ms: string | number;
-  event_id: string;
 }
 
 /**
@@ -37,14 +33,12 @@ export class ClickHouseProgressReader implements ProgressReader {
   ) {}
 
   async latest(viewerId: string, filmId: string): Promise<LatestPosition | null> {
-    let rows: Row[];
+    let rows: Record<string, unknown>[];
     try {
-      const rs = await inSpan('ClickHouse SELECT progress_latest', 'db', 'clickhouse', 'query', () =>
+      const rs = await inSpan(`ClickHouse SELECT ${LATEST.name}`, 'db', 'clickhouse', 'query', () =>
         this.client.query({
-          query: `SELECT position_sec, duration_sec,
-                       toUnixTimestamp64Milli(occurred_at) AS occurred_ms,
-                       toString(event_id) AS event_id
-                FROM ${this.database}.progress_latest
+          query: `SELECT ${SELECT}
+                FROM ${this.database}.${LATEST.name}
                 WHERE viewer_id = ${uuidLiteral(viewerId)} AND film_id = ${uuidLiteral(filmId)}
                 ORDER BY occurred_at DESC, received_at DESC
                 LIMIT 1`,
@@ -52,7 +46,7 @@ export class ClickHouseProgressReader implements ProgressReader {
           abort_signal: AbortSignal.timeout(this.timeoutMs),
         }),
       );
-      rows = await rs.json<Row>();
+      rows = await rs.json<Record<string, unknown>>();
     } catch (err) {
       throw new UnavailableError('progress store unavailable, retry later', {
         code: 'clickhouse_unavailable',
@@ -61,12 +55,6 @@ export class ClickHouseProgressReader implements ProgressReader {
     }
     const row = rows[0];
     if (row === undefined) return null;
-    return {
-      film_id: filmId,
-      position_sec: Number(row.position_sec),
-      duration_sec: Number(row.duration_sec),
-      occurred_at: new Date(Number(row.occurred_ms)).toISOString(),
-      event_id: row.event_id,
-    };
+    return { film_id: filmId, ...rowAsMessage(COLUMNS, row) } as LatestPosition;
   }
 }

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { LINEAGE } from '../../../lib/clickhouse/stream-table.js';
 
 /** Where a partition's window is rebuilt from after (re)assignment. */
 export interface SeenIdsSource {
@@ -29,8 +30,8 @@ export class ClickHouseSeenIds implements SeenIdsSource {
   async load(partition: number, sinceMs: number, limit: number): Promise<string[]> {
     const rs = await this.client.query({
       query: `SELECT toString(event_id) AS id FROM ${this.table}
-              WHERE kafka_partition = ${Math.trunc(partition)} AND received_at >= '${chTime(sinceMs)}'
-              ORDER BY kafka_offset DESC LIMIT ${Math.trunc(limit)}`,
+              WHERE ${LINEAGE.partition} = ${Math.trunc(partition)} AND received_at >= '${chTime(sinceMs)}'
+              ORDER BY ${LINEAGE.offset} DESC LIMIT ${Math.trunc(limit)}`,
       format: 'JSONEachRow',
     });
     return (await rs.json<{ id: string }>()).map((r) => r.id);
@@ -41,7 +42,7 @@ export class ClickHouseSeenIds implements SeenIdsSource {
     const last = BigInt(lastOffset).toString();
     const rs = await this.client.query({
       query: `SELECT toString(event_id) AS id FROM ${this.table}
-              WHERE kafka_partition = ${Math.trunc(partition)} AND kafka_offset >= ${first} AND kafka_offset <= ${last}`,
+              WHERE ${LINEAGE.partition} = ${Math.trunc(partition)} AND ${LINEAGE.offset} >= ${first} AND ${LINEAGE.offset} <= ${last}`,
       format: 'JSONEachRow',
     });
     return new Set((await rs.json<{ id: string }>()).map((r) => r.id));
