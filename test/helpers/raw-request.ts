@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type Agent } from 'node:http';
 
 export interface RawAnswer {
   status: number;
@@ -22,6 +22,8 @@ export function rawRequest(
     headers?: Record<string, string | string[]>;
     /** The client's source address (any 127.x.y.z): a client of its own to per-address limits. */
     localAddress?: string;
+    /** Default: node's global agent (kept-alive connections, reused between requests). */
+    agent?: Agent;
   },
 ): Promise<RawAnswer> {
   const { hostname, port } = new URL(url);
@@ -34,6 +36,7 @@ export function rawRequest(
         host: hostname,
         port,
         localAddress: init.localAddress,
+        agent: init.agent,
         method,
         path: init.path,
         headers: {

@@ -1,3 +1,4 @@
+import { Agent } from 'node:http';
 import { Readable } from 'node:stream';
 import { brotliCompressSync, constants, createBrotliCompress, deflateSync, gzipSync } from 'node:zlib';
 import { expect } from 'chai';
@@ -148,6 +149,42 @@ describe('beacon and compressed uploads', function () {
       'Content-Encoding': 'zstd',
     });
     expect(unknown.status).to.equal(415);
+  });
+
+  it('answers a body it stops reading part-way and keeps the next request on that connection whole', async () => {
+    // One kept-alive socket, so the second request goes where the first one was refused.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` };
+    const valid = Buffer.from(JSON.stringify({ event_type: 'search' }));
+    try {
+      // Larger than the socket buffers: most of it is still unread when the answer goes out.
+      const junk = Buffer.alloc(160_000, 0x7b);
+      const refusals = [
+        { encoding: 'br', body: junk, status: 400 },
+        { encoding: 'gzip', body: junk, status: 400 },
+        { encoding: 'gzip', body: gzipSync(Buffer.alloc(100 << 20, 0x20), { level: 9 }), status: 413 },
+      ];
+      for (const r of refusals) {
+        const res = await rawRequest(h.url, {
+          method: 'POST',
+          path: '/api/v1/events',
+          body: r.body,
+          headers: { ...headers, 'Content-Encoding': r.encoding },
+          agent,
+        });
+        expect(res.status, `${r.encoding}: ${res.body}`).to.equal(r.status);
+        const next = await rawRequest(h.url, {
+          method: 'POST',
+          path: '/api/v1/events',
+          body: valid,
+          headers,
+          agent,
+        });
+        expect(next.status, `after ${r.encoding} ${r.status}: ${next.body}`).to.equal(202);
+      }
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('stops a zip bomb at the body limit while inflating: 413, and no memory spike', async () => {

@@ -1,4 +1,4 @@
-import { pipeline, type Readable, type Transform } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Context } from 'koa';
 import { ValidationError } from '../../../lib/errors.js';
@@ -79,9 +79,10 @@ export function keepReadBody(ctx: Context, body: unknown): void {
   (ctx.state as { [READ_BODY]?: unknown })[READ_BODY] = body;
 }
 
-function inflated(ctx: Context): AsyncIterable<Buffer> {
+/** The decoder for the body's Content-Encoding, undefined for none; 415 for one we don't take. */
+function inflaterFor(ctx: Context): Transform | undefined {
   const encoding = ctx.get('Content-Encoding').trim().toLowerCase();
-  if (encoding === '' || encoding === 'identity') return ctx.req as AsyncIterable<Buffer>;
+  if (encoding === '' || encoding === 'identity') return undefined;
   const inflater = INFLATERS[encoding];
   if (inflater === undefined) {
     throw new ValidationError(`Content-Encoding ${encoding} is not supported (gzip, deflate or br)`, {
@@ -89,35 +90,30 @@ function inflated(ctx: Context): AsyncIterable<Buffer> {
       code: 'unsupported_media_type',
     });
   }
-  const stream = inflater();
-  stream.once('error', (err) => INFLATE_ERRORS.add(err));
-  // pipeline tears both streams down when the reader stops early (limit) or either fails.
-  return pipeline(ctx.req as Readable, stream, () => undefined);
+  return inflater();
 }
-
-/** Errors raised by an inflater: the body was not what its Content-Encoding said (a 400). */
-const INFLATE_ERRORS = new WeakSet<Error>();
 
 /** The body as UTF-8 text, refused with 413 past `limitBytes` (declared, read, or inflated). */
 export async function readBodyText(ctx: Context, limitBytes: number): Promise<string> {
   const declared = Number(ctx.get('Content-Length') || '0');
   if (declared > limitBytes) throw tooLarge(limitBytes);
-
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const req = ctx.req;
+  const inflater = inflaterFor(ctx);
+  if (inflater !== undefined) req.pipe(inflater);
+  let body: Buffer;
   try {
-    for await (const chunk of inflated(ctx)) {
-      size += chunk.length;
-      if (size > limitBytes) {
-        // Stop reading; the client is told and the connection is not reused.
-        ctx.set('Connection', 'close');
-        throw tooLarge(limitBytes);
-      }
-      chunks.push(chunk);
-    }
+    body = await collect(req, inflater ?? req, limitBytes);
   } catch (err) {
-    if (err instanceof ValidationError) throw err;
-    if (INFLATE_ERRORS.has(err as Error)) {
+    // The request stops being read part-way. It is never destroyed: that would reset the
+    // socket under the answer, or under the client's next request on a kept-alive
+    // connection. The rest is read and dropped, and the connection is not reused.
+    ctx.set('Connection', 'close');
+    if (inflater !== undefined) {
+      req.unpipe(inflater);
+      inflater.destroy();
+    }
+    req.resume();
+    if (err === INFLATE_FAILED) {
       throw new ValidationError(`request body is not valid ${ctx.get('Content-Encoding')} data`, {
         code: 'invalid_encoding',
       });
@@ -125,10 +121,44 @@ export async function readBodyText(ctx: Context, limitBytes: number): Promise<st
     throw err;
   }
   try {
-    return UTF8.decode(Buffer.concat(chunks, size));
+    return UTF8.decode(body);
   } catch {
     throw new ValidationError('request body is not valid UTF-8', { code: 'invalid_encoding' });
   }
+}
+
+/** Marks an inflater's error: the body was not what its Content-Encoding said (a 400). */
+const INFLATE_FAILED = new Error('inflate failed');
+
+/** Reads `source` (the request, or its inflater) to its end, at most `limitBytes`; 413 past it. */
+function collect(
+  req: Readable & { complete: boolean },
+  source: Readable,
+  limitBytes: number,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (err?: Error): void => {
+      source.off('data', onData).off('end', onEnd).off('error', onError);
+      req.off('close', onClose);
+      if (err === undefined) resolve(Buffer.concat(chunks, size));
+      else reject(err);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limitBytes) done(tooLarge(limitBytes));
+      else chunks.push(chunk);
+    };
+    const onEnd = (): void => done();
+    const onError = (err: Error): void => done(source === req ? err : INFLATE_FAILED);
+    // A client that goes away mid-body: nothing to answer, but the handler must not wait.
+    const onClose = (): void => {
+      if (!req.complete) done(new Error('request closed before its body ended'));
+    };
+    source.on('data', onData).once('end', onEnd).once('error', onError);
+    req.once('close', onClose);
+  });
 }
 
 function tooLarge(limitBytes: number): ValidationError {
