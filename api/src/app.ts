@@ -1,21 +1,23 @@
 import Koa from 'koa';
 import compress from 'koa-compress';
 import type Router from '@koa/router';
+import type { Config } from '../../lib/config/config.js';
 import type { Logger } from '../../lib/log.js';
 import { corsMiddleware } from './http/cors.js';
 import { errorMiddleware } from './http/error.middleware.js';
 import { metricsMiddleware } from './http/metrics.middleware.js';
-import { createRouter } from './http/router.js';
+import { routerOf, type Route } from './http/route.js';
 import type { Metrics } from '../../lib/metrics/registry.js';
 import { requestContextMiddleware } from './http/request-context.middleware.js';
 
-/** The routers an app was built from (read by routesOf for the OpenAPI check). */
-export const ROUTERS = new WeakMap<Koa, Router[]>();
+/** The router an app serves (read by routeTable: what is really served, with its guards). */
+export const ROUTER = new WeakMap<Koa, Router>();
 
 export interface AppDeps {
   log: Logger;
-  corsAllowedOrigins: readonly string[];
-  routers: Router[];
+  http: Pick<Config['http'], 'corsAllowedOrigins' | 'bodyLimitBytes'>;
+  /** Matched in this order: the first route that matches answers. */
+  routes: readonly Route[];
   metrics: Metrics;
 }
 
@@ -28,17 +30,16 @@ export function createApp(deps: AppDeps): Koa {
   app.use(requestContextMiddleware(deps.log));
   app.use(metricsMiddleware(deps.metrics));
   app.use(errorMiddleware(deps.log));
-  app.use(corsMiddleware(deps.corsAllowedOrigins));
+  app.use(corsMiddleware(deps.http.corsAllowedOrigins));
   // Large answers only (a 500-event batch returns 500 ids): small ones are not worth the CPU.
   app.use(compress({ threshold: 1024, br: false, deflate: false }));
-  // One root router: a request is matched once, against every route. A middleware pair per
+  // One router: a request is matched once, against every route. A middleware pair per
   // router made each request walk all of them in turn, and each read ctx.host (a header
-  // parse behind a proxy): about a fifth of the API's CPU on a cached experiments request.
-  // Guards sit on each route, and every router matches paths exactly (http/router.ts).
-  const root = createRouter();
-  for (const router of deps.routers) root.use(router.routes());
-  app.use(root.routes());
-  app.use(root.allowedMethods({ throw: true }));
-  ROUTERS.set(app, deps.routers);
+  // parse behind a proxy): a large share of the API's CPU on a cached experiments request.
+  // Guards sit on each route, and the router matches paths exactly (http/router.ts).
+  const router = routerOf(deps.routes, deps.http);
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true }));
+  ROUTER.set(app, router);
   return app;
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/log.js';
 import { DeviceRetention } from './experiments/device-retention.js';
 import { DeviceSeenWriter } from './experiments/device-seen.js';
 import { createApp } from './app.js';
+import type { Route } from './http/route.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { cachedVerifier } from './auth/verified-token-cache.js';
 import { healthRoutes } from './health/health.routes.js';
@@ -19,7 +20,6 @@ import { PlatformaticTransport } from './ingest/platformatic-transport.js';
 import { ClickHouseProgressReader } from './progress/progress-reader.js';
 import { progressRoutes } from './progress/progress.routes.js';
 import { metricsRoutes } from './health/metrics.routes.js';
-import { buildOpenApi } from './openapi/document.js';
 import { openApiRoutes } from './openapi/openapi.routes.js';
 import type { Metrics } from '../../lib/metrics/registry.js';
 import { eventsRoutes } from './events/events.routes.js';
@@ -148,119 +148,99 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     { reportLinkSecret: config.reports.linkSecret, jwtSecret: config.auth.secret },
     log,
   );
+  // In matching order: the first route that matches answers (the history report before /segments/{slug}).
+  const routes: Route[] = [
+    ...metricsRoutes(deps.metrics.registry),
+    ...healthRoutes([
+      {
+        name: 'kafka',
+        what: 'the Kafka producer is connected',
+        check: () => Promise.resolve(publisher.isReady()),
+      },
+      {
+        name: 'clickhouse',
+        what: 'ClickHouse answers a ping',
+        check: async () => (await deps.clickhouse.ping()).success,
+      },
+      {
+        name: 'postgres',
+        what: 'PostgreSQL answers `SELECT 1`',
+        check: async () => (await deps.pool.query('SELECT 1')).rowCount === 1,
+      },
+    ]),
+    ...progressRoutes({
+      verify,
+      publisher,
+      reader,
+      topic: config.topics.progress,
+      http: config.http,
+      events: config.events,
+    }),
+    ...eventsRoutes({
+      verify,
+      publisher,
+      topic: config.topics.events,
+      http: config.http,
+      events: config.events,
+    }),
+    ...deviceExperimentRoutes({
+      verify,
+      assignments: new AssignmentService(
+        deps.pool,
+        running,
+        {
+          cacheSize: config.experiments.deviceCacheSize,
+          registerLingerMs: config.experiments.registerLingerMs,
+          deviceLoad: config.experiments.deviceLoad,
+          queueMax: config.experiments.deviceQueueMax,
+          seen:
+            config.experiments.deviceRetentionDays > 0
+              ? new DeviceSeenWriter(
+                  deps.pool,
+                  (err) => log.warn({ err }, 'devices_seen_not_recorded'),
+                  config.experiments.deviceQueueMax,
+                )
+              : undefined,
+        },
+        (viewer) => segments.activeSlugs(viewer),
+        observeBatch,
+      ),
+      exposures: new ExposureEmitter(
+        publisher,
+        config.topics.exposures,
+        deps.metrics,
+        log.child({ module: 'exposures' }),
+      ),
+      metrics: deps.metrics,
+    }),
+    ...adminExperimentRoutes({ verify, admin: config.admin, store, running }),
+    ...statsRoutes({
+      verify,
+      admin: config.admin,
+      sessions: new StatsSessions(reportKey, config.admin.statsSessionTtlSeconds),
+      stats,
+    }),
+    ...historyRoutes({
+      verify,
+      admin: config.admin,
+      links: new HistoryLinks(reportKey, config.reports.linkTtlSeconds),
+      exporter: new SegmentHistoryExport(
+        {
+          postgres: postgresOptions(config, 'segment-history-export'),
+          statementTimeoutMs: config.reports.statementTimeoutMs,
+          maxConcurrent: config.reports.maxConcurrent,
+        },
+        log.child({ module: 'segment-history' }),
+      ),
+      reports: config.reports,
+    }),
+    ...segmentRoutes({ verify, admin: config.admin, segments, users, config: config.segments }),
+  ];
   const app = createApp({
     log,
-    corsAllowedOrigins: config.http.corsAllowedOrigins,
+    http: config.http,
     metrics: deps.metrics,
-    routers: [
-      metricsRoutes(deps.metrics.registry),
-      openApiRoutes(
-        buildOpenApi({
-          time: { maxPastMs: config.events.maxPastMs, maxFutureMs: config.events.maxFutureMs },
-          properties: {
-            maxBytes: config.events.propertiesMaxBytes,
-            maxDepth: config.events.propertiesMaxDepth,
-            maxKeys: config.events.propertiesMaxKeys,
-          },
-          batchMaxEvents: config.events.batchMaxEvents,
-        }),
-      ),
-      healthRoutes([
-        { name: 'kafka', check: () => Promise.resolve(publisher.isReady()) },
-        { name: 'clickhouse', check: async () => (await deps.clickhouse.ping()).success },
-        { name: 'postgres', check: async () => (await deps.pool.query('SELECT 1')).rowCount === 1 },
-      ]),
-      progressRoutes({
-        verify,
-        publisher,
-        reader,
-        topic: config.topics.progress,
-        bodyLimitBytes: config.http.bodyLimitBytes,
-        batchMaxEvents: config.events.batchMaxEvents,
-        eventMaxPastMs: config.events.maxPastMs,
-        eventMaxFutureMs: config.events.maxFutureMs,
-      }),
-      eventsRoutes({
-        verify,
-        publisher,
-        topic: config.topics.events,
-        bodyLimitBytes: config.http.bodyLimitBytes,
-        batchMaxEvents: config.events.batchMaxEvents,
-        eventMaxPastMs: config.events.maxPastMs,
-        eventMaxFutureMs: config.events.maxFutureMs,
-        properties: {
-          maxBytes: config.events.propertiesMaxBytes,
-          maxDepth: config.events.propertiesMaxDepth,
-          maxKeys: config.events.propertiesMaxKeys,
-        },
-      }),
-      deviceExperimentRoutes({
-        verify,
-        assignments: new AssignmentService(
-          deps.pool,
-          running,
-          {
-            cacheSize: config.experiments.deviceCacheSize,
-            registerLingerMs: config.experiments.registerLingerMs,
-            deviceLoad: config.experiments.deviceLoad,
-            queueMax: config.experiments.deviceQueueMax,
-            seen:
-              config.experiments.deviceRetentionDays > 0
-                ? new DeviceSeenWriter(
-                    deps.pool,
-                    (err) => log.warn({ err }, 'devices_seen_not_recorded'),
-                    config.experiments.deviceQueueMax,
-                  )
-                : undefined,
-          },
-          (viewer) => segments.activeSlugs(viewer),
-          observeBatch,
-        ),
-        exposures: new ExposureEmitter(
-          publisher,
-          config.topics.exposures,
-          deps.metrics,
-          log.child({ module: 'exposures' }),
-        ),
-        metrics: deps.metrics,
-      }),
-      adminExperimentRoutes({
-        verify,
-        adminRole: config.admin.role,
-        store,
-        running,
-        bodyLimitBytes: config.http.bodyLimitBytes,
-      }),
-      statsRoutes({
-        verify,
-        adminRole: config.admin.role,
-        adminCookie: config.admin.cookie,
-        sessions: new StatsSessions(reportKey, config.admin.statsSessionTtlSeconds),
-        stats,
-      }),
-      historyRoutes({
-        verify,
-        adminRole: config.admin.role,
-        links: new HistoryLinks(reportKey, config.reports.linkTtlSeconds),
-        exporter: new SegmentHistoryExport(
-          {
-            postgres: postgresOptions(config, 'segment-history-export'),
-            statementTimeoutMs: config.reports.statementTimeoutMs,
-            maxConcurrent: config.reports.maxConcurrent,
-          },
-          log.child({ module: 'segment-history' }),
-        ),
-        publicBaseUrl: config.reports.publicBaseUrl,
-      }),
-      segmentRoutes({
-        verify,
-        adminRole: config.admin.role,
-        segments,
-        users,
-        bodyLimitBytes: config.http.bodyLimitBytes,
-        devRoutes: config.segments.devRoutes,
-      }),
-    ],
+    routes: [...routes, ...openApiRoutes(routes)],
   });
   const http = new HttpServer(app, config.http.host, config.http.port, log);
   const retention =

@@ -9,6 +9,7 @@ import { deviceExperimentRoutes } from '../../api/src/experiments/device.routes.
 import type { StoredExperiment } from '../../api/src/experiments/experiment-store.js';
 import type { ExposureEmitter } from '../../api/src/experiments/exposures.js';
 import { RunningExperiments } from '../../api/src/experiments/running-experiments.js';
+import { routerOf } from '../../api/src/http/route.js';
 import { createMetrics } from '../../lib/metrics/registry.js';
 import { storedExperiment } from '../helpers/stored-experiment.js';
 
@@ -120,14 +121,17 @@ async function getExperiments(pool: Pool, token: string) {
   const emitted: Array<Record<string, unknown>> = [];
   const app = new Koa();
   app.use(
-    deviceExperimentRoutes({
-      verify: () => Promise.reject(new Error('no viewer token is sent')),
-      assignments: serviceOn(pool, [open]),
-      exposures: {
-        emit: (m: Array<Record<string, unknown>>) => emitted.push(...m),
-      } as unknown as ExposureEmitter,
-      metrics,
-    }).routes(),
+    routerOf(
+      deviceExperimentRoutes({
+        verify: () => Promise.reject(new Error('no viewer token is sent')),
+        assignments: serviceOn(pool, [open]),
+        exposures: {
+          emit: (m: Array<Record<string, unknown>>) => emitted.push(...m),
+        } as unknown as ExposureEmitter,
+        metrics,
+      }),
+      { bodyLimitBytes: 262144 },
+    ).routes(),
   );
   const handle = app.callback();
   const server: Server = createServer((req, res) => void handle(req, res));

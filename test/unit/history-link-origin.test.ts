@@ -34,17 +34,15 @@ function get(
 async function serve(publicBaseUrl: string | undefined): Promise<Server> {
   const app = createApp({
     log: createLogger({ level: 'silent', pretty: false, name: 'test' }),
-    corsAllowedOrigins: [],
+    http: { corsAllowedOrigins: [], bodyLimitBytes: 262144 },
     metrics: createMetrics(),
-    routers: [
-      historyRoutes({
-        verify: admin,
-        adminRole: 'admin',
-        links: new HistoryLinks(Buffer.alloc(32, 1), 900),
-        exporter: {} as SegmentHistoryExport,
-        publicBaseUrl,
-      }),
-    ],
+    routes: historyRoutes({
+      verify: admin,
+      admin: { role: 'admin' },
+      links: new HistoryLinks(Buffer.alloc(32, 1), 900),
+      exporter: {} as SegmentHistoryExport,
+      reports: { publicBaseUrl },
+    }),
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));

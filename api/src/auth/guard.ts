@@ -9,10 +9,22 @@ import type { Middleware } from 'koa';
 export type Guard = 'viewer' | `role:${string}`;
 
 const GUARD = Symbol('guard');
+const SESSION = Symbol('session');
 
 export function guarded(middleware: Middleware, guard: Guard): Middleware {
   Object.defineProperty(middleware, GUARD, { value: guard });
   return middleware;
+}
+
+/** Marks a guard that also lets a browser session through, from this cookie. */
+export function opensWithSession(middleware: Middleware, cookie: string): Middleware {
+  Object.defineProperty(middleware, SESSION, { value: cookie });
+  return middleware;
+}
+
+/** The session cookie a guard also accepts, if any. */
+export function sessionCookieOf(middleware: Middleware): string | undefined {
+  return (middleware as { [SESSION]?: string })[SESSION];
 }
 
 /** The guard among a route's middleware, if any. */

@@ -1,7 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import { ForbiddenError, UnauthorizedError } from '../../../lib/errors.js';
 import { bearerToken } from './auth.middleware.js';
-import { guarded } from './guard.js';
+import { guarded, opensWithSession } from './guard.js';
 import type { TokenVerifier } from './jwt-verifier.js';
 
 export interface RoleOptions {
@@ -16,7 +16,7 @@ export interface RoleOptions {
 
 /** Authenticated and holding `role` (JWT `role` or `roles` claim), else 401 / 403. */
 export function requireRole(verify: TokenVerifier, opts: RoleOptions): Middleware {
-  return guarded(async (ctx: Context, next) => {
+  const middleware = guarded(async (ctx: Context, next) => {
     const token = bearerToken(ctx);
     if (token === undefined && opts.session !== undefined) {
       const cookie = ctx.cookies.get(opts.session.cookie);
@@ -39,4 +39,5 @@ export function requireRole(verify: TokenVerifier, opts: RoleOptions): Middlewar
     ctx.state.principal = principal;
     await next();
   }, `role:${opts.role}`);
+  return opts.session === undefined ? middleware : opensWithSession(middleware, opts.session.cookie);
 }

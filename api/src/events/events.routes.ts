@@ -1,26 +1,17 @@
-import type Router from '@koa/router';
-import { createRouter } from '../http/router.js';
+import type { Config } from '../../../lib/config/config.js';
 import { createUserEventSchemas, toUserEventMessage } from '../../../lib/contracts/user-event.js';
-import type { PropertiesLimits } from '../../../lib/contracts/properties.js';
-import { parseOrThrow } from '../../../lib/contracts/validation.js';
 import { principalOf, requireAuth } from '../auth/auth.middleware.js';
 import type { TokenVerifier } from '../auth/jwt-verifier.js';
-import { readJsonBody } from '../http/json-body.js';
+import { route, type Route } from '../http/route.js';
 import type { EventPublisher } from '../ingest/kafka-publisher.js';
-import { keyedByViewer } from '../ingest/keyed.js';
-
-// Full paths, not a router prefix: in strict routing a prefixed '/' would mean a trailing slash.
-const BASE = '/api/v1/events';
+import { ACCEPTED_BATCH, ACCEPTED_ONE, acceptBatch, acceptOne } from '../ingest/accept.js';
 
 export interface EventsRoutesDeps {
   verify: TokenVerifier;
   publisher: EventPublisher;
   topic: string;
-  bodyLimitBytes: number;
-  batchMaxEvents: number;
-  eventMaxPastMs: number;
-  eventMaxFutureMs: number;
-  properties: PropertiesLimits;
+  http: Pick<Config['http'], 'bodyLimitBytes'>;
+  events: Config['events'];
   now?: () => number;
 }
 
@@ -28,40 +19,48 @@ export interface EventsRoutesDeps {
  * User actions. A duplicate (same event_id, or same content without one) is answered
  * exactly like a first send — 202 with the same event_id — and stored once by the ETL.
  */
-export function eventsRoutes(deps: EventsRoutesDeps): Router {
+export function eventsRoutes(deps: EventsRoutesDeps): Route[] {
   const now = deps.now ?? Date.now;
+  const { events } = deps;
   const schemas = createUserEventSchemas(
-    { maxPastMs: deps.eventMaxPastMs, maxFutureMs: deps.eventMaxFutureMs },
-    deps.properties,
-    deps.batchMaxEvents,
+    events,
+    {
+      maxBytes: events.propertiesMaxBytes,
+      maxDepth: events.propertiesMaxDepth,
+      maxKeys: events.propertiesMaxKeys,
+    },
+    events.batchMaxEvents,
     now,
   );
-  const router = createRouter();
-  const auth = requireAuth(deps.verify);
-  // The batch routes also take a beacon: text/plain, the token in the body.
-  const beacon = requireAuth(deps.verify, { bodyToken: { limitBytes: deps.bodyLimitBytes } });
+  // The batch route also takes a beacon: text/plain, the token in the body.
+  const beacon = requireAuth(deps.verify, { bodyToken: { limitBytes: deps.http.bodyLimitBytes } });
 
-  router.post(BASE, auth, async (ctx) => {
-    const item = parseOrThrow(schemas.item, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
-    const message = toUserEventMessage(item, principalOf(ctx.state).subject, now());
-    await deps.publisher.publish(deps.topic, [keyedByViewer(message)]);
-    ctx.status = 202;
-    ctx.body = { event_id: message.event_id };
-  });
-
-  router.post(`${BASE}/batch`, beacon, async (ctx) => {
-    const body = parseOrThrow(
-      schemas.batch,
-      await readJsonBody(ctx, deps.bodyLimitBytes, { textPlain: true }),
-      'request body',
-    );
-    const viewer = principalOf(ctx.state).subject;
-    const receivedAt = now();
-    const messages = body.events.map((item) => toUserEventMessage(item, viewer, receivedAt));
-    await deps.publisher.publish(deps.topic, messages.map(keyedByViewer));
-    ctx.status = 202;
-    ctx.body = { accepted: messages.length, event_ids: messages.map((m) => m.event_id) };
-  });
-
-  return router;
+  return [
+    route({
+      method: 'POST',
+      path: '/api/v1/events',
+      summary: 'Record one user action (button press, search, player control)',
+      auth: requireAuth(deps.verify),
+      body: { schema: schemas.item },
+      responses: ACCEPTED_ONE,
+      handle: async (ctx, { body }) => {
+        const message = toUserEventMessage(body, principalOf(ctx.state).subject, now());
+        await acceptOne(ctx, deps.publisher, deps.topic, message);
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/events/batch',
+      summary: `Up to ${events.batchMaxEvents} user actions, all or nothing`,
+      auth: beacon,
+      body: { schema: schemas.batch, beacon: true },
+      responses: ACCEPTED_BATCH,
+      handle: async (ctx, { body }) => {
+        const viewer = principalOf(ctx.state).subject;
+        const receivedAt = now();
+        const messages = body.events.map((item) => toUserEventMessage(item, viewer, receivedAt));
+        await acceptBatch(ctx, deps.publisher, deps.topic, messages);
+      },
+    }),
+  ];
 }

@@ -1,71 +1,106 @@
-import type Router from '@koa/router';
-import { createRouter } from '../http/router.js';
-import { CreateExperiment, EXPERIMENT_KEY, UpdateWeights } from '../../../lib/contracts/experiment.js';
-import { parseOrThrow } from '../../../lib/contracts/validation.js';
-import { NotFoundError } from '../../../lib/errors.js';
+import { z } from 'zod';
+import type { Config } from '../../../lib/config/config.js';
+import {
+  CreateExperiment,
+  EXPERIMENT_KEY,
+  Experiment,
+  ExperimentList,
+  UpdateWeights,
+} from '../../../lib/contracts/experiment.js';
 import { requireRole } from '../auth/require-role.js';
 import type { TokenVerifier } from '../auth/jwt-verifier.js';
-import { readJsonBody } from '../http/json-body.js';
+import { POSTGRES_UNAVAILABLE, route, type Route } from '../http/route.js';
 import type { ExperimentStore } from './experiment-store.js';
 import { experimentView } from './experiment-view.js';
 import type { RunningExperiments } from './running-experiments.js';
 
-// Full paths, not a router prefix: in strict routing a prefixed '/' would mean a trailing slash.
 const BASE = '/api/v1/admin/experiments';
 
 export interface AdminRoutesDeps {
   verify: TokenVerifier;
-  adminRole: string;
+  admin: Pick<Config['admin'], 'role'>;
   store: ExperimentStore;
   running: RunningExperiments;
-  bodyLimitBytes: number;
 }
 
-function keyParam(raw: string | undefined): string {
-  // An invalid key cannot name an experiment: same answer as an unknown one.
-  if (raw === undefined || !EXPERIMENT_KEY.test(raw)) throw new NotFoundError(`no experiment ${raw ?? ''}`);
-  return raw;
-}
+// An invalid key cannot name an experiment: same answer as an unknown one.
+const params = { key: { schema: z.string().regex(EXPERIMENT_KEY), notFound: 'experiment' } };
 
 /** Admin API (JWT with the admin role): create, list, get, reweight, stop. */
-export function adminExperimentRoutes(deps: AdminRoutesDeps): Router {
-  const router = createRouter();
-  const admin = requireRole(deps.verify, { role: deps.adminRole });
+export function adminExperimentRoutes(deps: AdminRoutesDeps): Route[] {
+  const auth = requireRole(deps.verify, { role: deps.admin.role });
+  const one = (description: string) => ({ description, schema: Experiment });
 
-  router.post(BASE, admin, async (ctx) => {
-    const input = parseOrThrow(
-      CreateExperiment,
-      await readJsonBody(ctx, deps.bodyLimitBytes),
-      'request body',
-    );
-    const created = await deps.store.create(input);
-    deps.running.invalidate();
-    ctx.status = 201;
-    ctx.set('Location', `/api/v1/admin/experiments/${created.key}`);
-    ctx.body = experimentView(created);
-  });
-
-  router.get(BASE, admin, async (ctx) => {
-    ctx.body = { experiments: (await deps.store.list()).map(experimentView) };
-  });
-
-  router.get(`${BASE}/:key`, admin, async (ctx) => {
-    ctx.body = experimentView(await deps.store.get(keyParam(ctx.params.key)));
-  });
-
-  router.patch(`${BASE}/:key`, admin, async (ctx) => {
-    const key = keyParam(ctx.params.key);
-    const input = parseOrThrow(UpdateWeights, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
-    const updated = await deps.store.updateWeights(key, input.weights);
-    deps.running.invalidate();
-    ctx.body = experimentView(updated);
-  });
-
-  router.post(`${BASE}/:key/stop`, admin, async (ctx) => {
-    const stopped = await deps.store.stop(keyParam(ctx.params.key));
-    deps.running.invalidate();
-    ctx.body = experimentView(stopped);
-  });
-
-  return router;
+  return [
+    route({
+      method: 'POST',
+      path: BASE,
+      summary: 'Create an experiment (admin)',
+      auth,
+      body: { schema: CreateExperiment },
+      responses: {
+        201: one('Created, running'),
+        409: 'An experiment with this key exists',
+        503: POSTGRES_UNAVAILABLE,
+      },
+      handle: async (ctx, { body }) => {
+        const created = await deps.store.create(body);
+        deps.running.invalidate();
+        ctx.status = 201;
+        ctx.set('Location', `${BASE}/${created.key}`);
+        ctx.body = experimentView(created);
+      },
+    }),
+    route({
+      method: 'GET',
+      path: BASE,
+      summary: 'List experiments (admin)',
+      auth,
+      responses: {
+        200: { description: 'All experiments', schema: ExperimentList },
+        503: POSTGRES_UNAVAILABLE,
+      },
+      handle: async (ctx) => {
+        ctx.body = { experiments: (await deps.store.list()).map(experimentView) };
+      },
+    }),
+    route({
+      method: 'GET',
+      path: `${BASE}/{key}`,
+      summary: 'One experiment (admin)',
+      auth,
+      params,
+      responses: { 200: one('The experiment'), 503: POSTGRES_UNAVAILABLE },
+      handle: async (ctx, { params }) => {
+        ctx.body = experimentView(await deps.store.get(params.key));
+      },
+    }),
+    route({
+      method: 'PATCH',
+      path: `${BASE}/{key}`,
+      summary: 'Change the weights for devices assigned from now on (admin)',
+      auth,
+      params,
+      body: { schema: UpdateWeights },
+      responses: { 200: one('The experiment'), 503: POSTGRES_UNAVAILABLE },
+      handle: async (ctx, { params, body }) => {
+        const updated = await deps.store.updateWeights(params.key, body.weights);
+        deps.running.invalidate();
+        ctx.body = experimentView(updated);
+      },
+    }),
+    route({
+      method: 'POST',
+      path: `${BASE}/{key}/stop`,
+      summary: 'Stop serving an experiment (admin); assignments and stats stay',
+      auth,
+      params,
+      responses: { 200: one('The stopped experiment'), 503: POSTGRES_UNAVAILABLE },
+      handle: async (ctx, { params }) => {
+        const stopped = await deps.store.stop(params.key);
+        deps.running.invalidate();
+        ctx.body = experimentView(stopped);
+      },
+    }),
+  ];
 }

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { ROUTERS } from '../app.js';
+import { ROUTER } from '../app.js';
 import { guardOf, type Guard } from '../auth/guard.js';
 
 export interface RouteEntry {
@@ -10,16 +10,17 @@ export interface RouteEntry {
   guard: Guard | undefined;
 }
 
-/** Every route the app serves (HEAD, implied by GET, left out), with its guard. */
+/**
+ * Every route the app serves (HEAD, implied by GET, left out), with its guard: read from the
+ * Koa router itself, not from the declarations, so a test sees what is really served.
+ */
 export function routeTable(app: Koa): RouteEntry[] {
   const out = new Map<string, RouteEntry>();
-  for (const router of ROUTERS.get(app) ?? []) {
-    for (const layer of router.stack) {
-      const path = String(layer.path).replace(/:(\w+)/g, '{$1}');
-      const guard = guardOf(layer.stack);
-      for (const method of layer.methods) {
-        if (method !== 'HEAD') out.set(`${method} ${path}`, { method, path, guard });
-      }
+  for (const layer of ROUTER.get(app)?.stack ?? []) {
+    const path = String(layer.path).replace(/:(\w+)/g, '{$1}');
+    const guard = guardOf(layer.stack);
+    for (const method of layer.methods) {
+      if (method !== 'HEAD') out.set(`${method} ${path}`, { method, path, guard });
     }
   }
   return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);

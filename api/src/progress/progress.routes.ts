@@ -1,13 +1,12 @@
-import type Router from '@koa/router';
-import { createRouter } from '../http/router.js';
+import type { Config } from '../../../lib/config/config.js';
 import { NotFoundError } from '../../../lib/errors.js';
 import { createProgressSchemas, FilmIdParam, toProgressMessage } from '../../../lib/contracts/progress.js';
-import { parseOrThrow } from '../../../lib/contracts/validation.js';
 import { requireAuth, principalOf } from '../auth/auth.middleware.js';
 import type { TokenVerifier } from '../auth/jwt-verifier.js';
+import { route, type Route } from '../http/route.js';
+import { LatestPosition } from '../http/responses.js';
 import type { EventPublisher } from '../ingest/kafka-publisher.js';
-import { keyedByViewer } from '../ingest/keyed.js';
-import { readJsonBody } from '../http/json-body.js';
+import { ACCEPTED_BATCH, ACCEPTED_ONE, acceptBatch, acceptOne } from '../ingest/accept.js';
 import type { ProgressReader } from './progress-reader.js';
 
 export interface ProgressRoutesDeps {
@@ -15,57 +14,66 @@ export interface ProgressRoutesDeps {
   publisher: EventPublisher;
   reader: ProgressReader;
   topic: string;
-  bodyLimitBytes: number;
-  batchMaxEvents: number;
-  eventMaxPastMs: number;
-  eventMaxFutureMs: number;
+  http: Pick<Config['http'], 'bodyLimitBytes'>;
+  events: Pick<Config['events'], 'batchMaxEvents' | 'maxPastMs' | 'maxFutureMs'>;
   now?: () => number;
 }
 
-export function progressRoutes(deps: ProgressRoutesDeps): Router {
+export function progressRoutes(deps: ProgressRoutesDeps): Route[] {
   const now = deps.now ?? Date.now;
-  const schemas = createProgressSchemas(
-    { maxPastMs: deps.eventMaxPastMs, maxFutureMs: deps.eventMaxFutureMs },
-    deps.batchMaxEvents,
-    now,
-  );
-  const router = createRouter('/api/v1/progress');
+  const schemas = createProgressSchemas(deps.events, deps.events.batchMaxEvents, now);
   const auth = requireAuth(deps.verify);
-  // The batch routes also take a beacon: text/plain, the token in the body.
-  const beacon = requireAuth(deps.verify, { bodyToken: { limitBytes: deps.bodyLimitBytes } });
+  // The batch route also takes a beacon: text/plain, the token in the body.
+  const beacon = requireAuth(deps.verify, { bodyToken: { limitBytes: deps.http.bodyLimitBytes } });
+  const params = { film_id: FilmIdParam };
 
-  router.post('/films/:film_id', auth, async (ctx) => {
-    const filmId = parseOrThrow(FilmIdParam, ctx.params.film_id, 'film_id');
-    const body = parseOrThrow(schemas.single, await readJsonBody(ctx, deps.bodyLimitBytes), 'request body');
-    const viewer = principalOf(ctx.state).subject;
-    const message = toProgressMessage({ ...body, film_id: filmId.toLowerCase() }, viewer, now());
-    await deps.publisher.publish(deps.topic, [keyedByViewer(message)]);
-    ctx.status = 202;
-    ctx.body = { event_id: message.event_id };
-  });
-
-  router.post('/batch', beacon, async (ctx) => {
-    const body = parseOrThrow(
-      schemas.batch,
-      await readJsonBody(ctx, deps.bodyLimitBytes, { textPlain: true }),
-      'request body',
-    );
-    const viewer = principalOf(ctx.state).subject;
-    const receivedAt = now();
-    const messages = body.events.map((item) =>
-      toProgressMessage({ ...item, film_id: item.film_id.toLowerCase() }, viewer, receivedAt),
-    );
-    await deps.publisher.publish(deps.topic, messages.map(keyedByViewer));
-    ctx.status = 202;
-    ctx.body = { accepted: messages.length, event_ids: messages.map((m) => m.event_id) };
-  });
-
-  router.get('/films/:film_id', auth, async (ctx) => {
-    const filmId = parseOrThrow(FilmIdParam, ctx.params.film_id, 'film_id').toLowerCase();
-    const latest = await deps.reader.latest(principalOf(ctx.state).subject, filmId);
-    if (latest === null) throw new NotFoundError('no progress recorded for this film');
-    ctx.body = latest;
-  });
-
-  return router;
+  return [
+    route({
+      method: 'POST',
+      path: '/api/v1/progress/films/{film_id}',
+      summary: 'Record the playback position of the calling viewer',
+      auth,
+      params,
+      body: { schema: schemas.single },
+      responses: ACCEPTED_ONE,
+      handle: async (ctx, { params, body }) => {
+        const viewer = principalOf(ctx.state).subject;
+        const message = toProgressMessage({ ...body, film_id: params.film_id.toLowerCase() }, viewer, now());
+        await acceptOne(ctx, deps.publisher, deps.topic, message);
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/progress/batch',
+      summary: `Up to ${deps.events.batchMaxEvents} progress events (offline buffer), all or nothing`,
+      auth: beacon,
+      body: { schema: schemas.batch, beacon: true },
+      responses: ACCEPTED_BATCH,
+      handle: async (ctx, { body }) => {
+        const viewer = principalOf(ctx.state).subject;
+        const receivedAt = now();
+        const messages = body.events.map((item) =>
+          toProgressMessage({ ...item, film_id: item.film_id.toLowerCase() }, viewer, receivedAt),
+        );
+        await acceptBatch(ctx, deps.publisher, deps.topic, messages);
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/progress/films/{film_id}',
+      summary: "The caller's latest position for this film (resume playback)",
+      auth,
+      params,
+      responses: {
+        200: { description: 'Latest position by client time', schema: LatestPosition },
+        404: 'No position recorded for this film',
+        503: 'ClickHouse unavailable',
+      },
+      handle: async (ctx, { params }) => {
+        const latest = await deps.reader.latest(principalOf(ctx.state).subject, params.film_id.toLowerCase());
+        if (latest === null) throw new NotFoundError('no progress recorded for this film');
+        ctx.body = latest;
+      },
+    }),
+  ];
 }

@@ -1,0 +1,45 @@
+import type { Context } from 'koa';
+import { AcceptedBatch, AcceptedOne } from '../http/responses.js';
+import type { EventPublisher } from './kafka-publisher.js';
+import { keyedByViewer } from './keyed.js';
+
+const KAFKA_UNAVAILABLE = 'Kafka did not acknowledge in time; retry after `Retry-After` seconds';
+/** What a route publishing with acceptOne answers, besides its input errors. */
+export const ACCEPTED_ONE = {
+  202: { description: 'Durably accepted', schema: AcceptedOne },
+  503: KAFKA_UNAVAILABLE,
+};
+/** What a route publishing with acceptBatch answers, besides its input errors. */
+export const ACCEPTED_BATCH = {
+  202: { description: 'All durably accepted', schema: AcceptedBatch },
+  503: KAFKA_UNAVAILABLE,
+};
+
+interface ViewerEvent {
+  viewer_id: string;
+  event_id: string;
+}
+
+/** Publishes one event and answers 202 with its id once Kafka has it. */
+export async function acceptOne(
+  ctx: Context,
+  publisher: EventPublisher,
+  topic: string,
+  message: ViewerEvent,
+) {
+  await publisher.publish(topic, [keyedByViewer(message)]);
+  ctx.status = 202;
+  ctx.body = { event_id: message.event_id };
+}
+
+/** Publishes a batch, all or nothing, and answers 202 with every id once Kafka has them. */
+export async function acceptBatch(
+  ctx: Context,
+  publisher: EventPublisher,
+  topic: string,
+  messages: ViewerEvent[],
+) {
+  await publisher.publish(topic, messages.map(keyedByViewer));
+  ctx.status = 202;
+  ctx.body = { accepted: messages.length, event_ids: messages.map((m) => m.event_id) };
+}
