@@ -10,6 +10,10 @@ import { toUtcIso, type TimeLimits } from './time.js';
  * clients send it, its ClickHouse column and its doc line. The message schema, the fast
  * check, the request schemas, the message builder, the table DDL, the ETL's row encoding
  * and architecture/contracts/*.md are all derived from the declaration.
+ *
+ * Adding a field: declare it in its stream with `column.since` set to a new migration's
+ * version, add that migration (`statements: (ctx) => addStreamColumns(ctx, stream, N)`),
+ * then `npm run contracts:doc`. Shipped migrations keep their text (test/unit/migrations).
  */
 
 /** Where the API takes a field's value from when it builds the message. */
