@@ -1,15 +1,10 @@
 import { z } from 'zod';
+import { LatestPositionBody } from '../../../lib/contracts/progress.js';
 
 /** Response bodies: documented in the OpenAPI document and checked against real answers. */
 export const AcceptedOne = z.strictObject({ event_id: z.uuid() });
 export const AcceptedBatch = z.strictObject({ accepted: z.int().min(1), event_ids: z.array(z.uuid()) });
-export const LatestPosition = z.strictObject({
-  film_id: z.uuid(),
-  position_sec: z.int().min(0),
-  duration_sec: z.int().min(1),
-  occurred_at: z.iso.datetime(),
-  event_id: z.uuid(),
-});
+export const LatestPosition = LatestPositionBody;
 export const FieldErrorSchema = z.strictObject({ path: z.string(), code: z.string(), message: z.string() });
 export const ErrorBody = z.strictObject({
   error: z.strictObject({
