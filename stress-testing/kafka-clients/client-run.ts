@@ -15,16 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { cpuMsPer1k } from '../src/proc.js';
 import { sampleMessage } from '../src/prefill.js';
 
-type Client = 'kafkajs' | 'platformatic' | 'confluent';
-const [mode, client, brokersArg, topic, nArg, batchArg, inflightArg] = process.argv.slice(2) as [
-  'consume' | 'produce',
-  Client,
-  string,
-  string,
-  string,
-  string?,
-  string?,
-];
+const [mode, client, brokersArg = '', topic, nArg, batchArg, inflightArg] = process.argv.slice(2);
 const brokers = brokersArg.split(',');
 const n = Number(nArg);
 const load = (name: string): Promise<any> => import(name);

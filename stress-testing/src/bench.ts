@@ -23,12 +23,17 @@ const version = (pkg: string) =>
   (JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string })
     .version;
 const round = (n: number) => Math.round(n * 1000) / 1000;
-const target = (name: string, goal: string, value: number, met: boolean, note = '') => ({
-  name,
-  target: goal,
-  measured: `${value.toLocaleString('en')}${note === '' ? '' : ` (${note})`}`,
-  met,
-});
+/** A target line: met when `value` is on the goal's side of its bound (and `also` holds). */
+const target = (name: string, goal: string, value: number, also = true, note = '') => {
+  const bound = Number(goal.replace(/[^\d.]/g, ''));
+  const met = also && (goal.startsWith('≥') ? value >= bound : value <= bound);
+  return {
+    name,
+    target: goal,
+    measured: `${value.toLocaleString('en')}${note === '' ? '' : ` (${note})`}`,
+    met,
+  };
+};
 
 const { quick, outDir } = benchArgs();
 const { ctx, stop } = await startBenchRun('all', quick);
@@ -67,17 +72,11 @@ try {
     etlToBareConsume: round(etl.rowsPerSec / etl.bareConsumePerSec),
   };
   const { peakRssMiB: etlPeakRssMiB, ...etlFigures } = etl;
+  const memoryGiB = Math.round(totalmem() / 2 ** 30);
   const results = {
     date: new Date().toISOString(),
     quick,
-    machine: {
-      ...{
-        cpu: cpus()[0]?.model ?? 'unknown',
-        cores: cpus().length,
-        memoryGiB: Math.round(totalmem() / 2 ** 30),
-      },
-      ...{ kernel: release(), loadGeneratorOnSameCores: true },
-    },
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB, kernel: release() },
     versions: {
       ...{ node: process.version, kafka: '4.3.1', kafkajs: version('kafkajs'), chdb: version('chdb') },
       ...{ clickhouseEngine: version('@chdb/lib-linux-x64-gnu'), koa: version('koa') },
@@ -98,26 +97,23 @@ try {
         'API single events/s at p99 ≤ 50 ms',
         '≥ 10,000',
         best.eventsPerSec,
-        best.eventsPerSec >= 10_000 && best.p99Ms <= 50,
+        best.p99Ms <= 50,
         `p99 ${best.p99Ms} ms`,
       ),
-      target('API batch events/s', '≥ 100,000', b500.eventsPerSec, b500.eventsPerSec >= 100_000),
-      target('ETL rows/s per process', '≥ 150,000', etl.rowsPerSec, etl.rowsPerSec >= 150_000),
-      target('ETL ÷ engine insert rate', '≥ 0.4', ratios.etlToEngineInsert, ratios.etlToEngineInsert >= 0.4),
-      target('Freshness p99', '≤ 2,000 ms', fresh.p99Ms, fresh.p99Ms <= 2000),
+      target('API batch events/s', '≥ 100,000', b500.eventsPerSec),
+      target('ETL rows/s per process', '≥ 150,000', etl.rowsPerSec),
+      target('ETL ÷ engine insert rate', '≥ 0.4', ratios.etlToEngineInsert),
+      target('Freshness p99', '≤ 2,000 ms', fresh.p99Ms),
       target(
-        `Resume lookup p99 at ${read.tableRows.toLocaleString('en')} rows (${read.load.rate} req/s, half the saturated rate)`,
+        `Resume lookup p99 at ${read.tableRows.toLocaleString('en')} rows, half the saturated rate`,
         '≤ 20 ms',
         read.load.p99Ms,
-        read.load.p99Ms <= 20,
       ),
     ],
   };
   writeResults(outDir, 'bench', results);
   ctx.log(`done: results in ${outDir}/results/ (${quick ? 'quick' : 'full'} run)`);
-  process.stdout.write(
-    `${JSON.stringify({ figures: results.figures, ratios, targets: results.targets }, null, 2)}\n`,
-  );
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 } finally {
   await stop();
 }

@@ -66,25 +66,19 @@ export async function viewerTokens(ctx: BenchContext, count: number, viewers?: s
   return Promise.all(subs.map((sub) => signHs256(ctx.secret, { sub, ttlSec: 6 * 3600 })));
 }
 
+const LOCAL = { HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
 export function baseEnv(ctx: BenchContext, extra: Record<string, string>): Record<string, string> {
-  return {
-    KAFKA_BROKERS: ctx.brokers.join(','),
-    JWT_SECRET: ctx.secret,
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    ...extra,
-  };
+  return { KAFKA_BROKERS: ctx.brokers.join(','), JWT_SECRET: ctx.secret, ...LOCAL, ...extra };
 }
 
-/** The topics and consumer groups of an ETL (or standalone) process of its own, named after `topic`. */
-export function pipelineEnv(topic: string): Record<string, string> {
+/** The topics and consumer groups of an ETL (or standalone) process of its own, named after `t`. */
+export function pipelineEnv(t: string): Record<string, string> {
+  const topics = { KAFKA_TOPIC_PROGRESS: t, KAFKA_TOPIC_EVENTS: `${t}-events`, KAFKA_TOPIC_DLQ: `${t}-dlq` };
   return {
-    ...{
-      KAFKA_TOPIC_PROGRESS: topic,
-      KAFKA_TOPIC_EVENTS: `${topic}-events`,
-      KAFKA_TOPIC_DLQ: `${topic}-dlq`,
-    },
-    ...{ ETL_GROUP_ID: `${topic}-etl`, ETL_EVENTS_GROUP_ID: `${topic}-etl-events`, ETL_METRICS_PORT: '0' },
+    ...topics,
+    ETL_GROUP_ID: `${t}-etl`,
+    ETL_EVENTS_GROUP_ID: `${t}-etl-events`,
+    ETL_METRICS_PORT: '0',
   };
 }
 

@@ -1,13 +1,7 @@
 /**
- * npm run bench:experiments [-- --quick]: the device assignment endpoint
- * (GET /api/v1/experiments) at a fixed 2,000 requests/s, the rate the apps' startup path
- * needs, against the real app (PostgreSQL, Kafka for exposures, embedded ClickHouse).
- * Traffic shapes:
- *   returning (cached)     — devices this process served before: no query
- *   returning (not cached) — devices assigned earlier, each asked for once: one lookup
- *   mixed                  — 70% cached, 20% not cached, 10% new, half with a viewer token
- *   new devices            — every request a device never seen, at rising rates
- * Writes results/experiments-<date>.json and EXPERIMENTS.md (results.ts).
+ * npm run bench:experiments [-- --quick]: GET /api/v1/experiments at a fixed 2,000 requests/s
+ * (the apps' startup path) against the real API, PostgreSQL and broker, by traffic shape (the
+ * page, results.ts, describes them). Writes results/experiments-<date>.json and EXPERIMENTS.md.
  */
 import { randomUUID } from 'node:crypto';
 import { bucketOf, pickOption } from '../../api/src/experiments/bucketing.js';
@@ -49,9 +43,8 @@ const args = readBenchArgs();
 const { quick, rate, durationSec, repeats, target } = args;
 const { ctx, url, control, postgresUrl, api, stop } = await startApiBench('experiments', quick);
 try {
-  const viewerTokens = await Promise.all(
-    Array.from({ length: 200 }, () => signHs256(ctx.secret, { sub: randomUUID(), ttlSec: 3600 })),
-  );
+  const sign = () => signHs256(ctx.secret, { sub: randomUUID(), ttlSec: 3600 });
+  const viewerTokens = await Promise.all(Array.from({ length: 200 }, sign));
   // Cached: served once by this API process (so in its device cache), paced below the
   // new-device capacity so no backlog spills into the measured phases.
   const cached = Array.from({ length: quick ? 500 : 20_000 }, () => `bench-${randomUUID()}`);
@@ -78,15 +71,12 @@ try {
     const device = r < 0.7 ? pick(cached) : r < 0.9 ? nextCold() : fresh();
     return { device, ...(Math.random() < 0.5 ? { token: pick(viewerTokens) } : {}) };
   };
-  const shapes: Array<[string, number, () => { device: string; token?: string }]> = [
+  type Shape = [string, number, () => { device: string; token?: string }];
+  const shapes: Shape[] = [
     ['returning (cached)', rate, () => ({ device: pick(cached) })],
     ['returning (not cached)', rate, () => ({ device: nextCold() })],
     ['mixed', rate, mixed],
-    ...NEW_DEVICE_RATES.map((r): [string, number, () => { device: string }] => [
-      'new devices',
-      quick ? r / 10 : r,
-      () => ({ device: fresh() }),
-    ]),
+    ...NEW_DEVICE_RATES.map((r): Shape => ['new devices', quick ? r / 10 : r, () => ({ device: fresh() })]),
   ];
   const phases: Array<RepeatedWindows & { name: string; rate: number }> = [];
   for (const [name, phaseRate, shape] of shapes) {

@@ -14,12 +14,8 @@ export const ROOT = resolve(import.meta.dirname, '../..');
  */
 export const HARNESS_NODE_FLAGS: readonly string[] = ['--single-threaded-gc', '--no-memory-reducer'];
 
-export interface Child {
-  proc: ChildProcess;
-  /** Peak resident set size so far (VmHWM), in MiB. */
-  peakRssMiB(): number;
-  stop(): Promise<void>;
-}
+/** A process under test; `peakRssMiB`: its peak resident set so far (VmHWM). */
+export type Child = { proc: ChildProcess; peakRssMiB(): number; stop(): Promise<void> };
 
 /**
  * Starts a TypeScript entry point as a process under test (node --import tsx: the pid is

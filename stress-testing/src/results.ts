@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { LoadResult } from './load.js';
 import type { OpenLoopResult } from './open-loop.js';
 import { ROOT } from './proc.js';
-import { windowMet, windowsTable, WINDOW_COLUMNS_NOTE, type RepeatedWindows } from './window.js';
+import { windowMet, windowsTable, type RepeatedWindows } from './window.js';
 
 /** Each bench's results file prefix and the page generated from its newest file. */
 export const BENCHES = {
@@ -53,6 +53,13 @@ export function renderPage(outDir: string, bench: Bench): string {
   return kafkaClientsPage(read(outDir, newest), source);
 }
 
+const n = (v: number) => v.toLocaleString('en');
+/** A markdown table, every column but the first right-aligned. */
+function table(head: string[], rows: Array<Array<string | number>>): string {
+  const align = head.map((_, i) => (i === 0 ? '---' : '---:'));
+  return [head, align, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
 interface BenchResults {
   date: string;
   machine: { cpu: string; cores: number; memoryGiB: number };
@@ -63,33 +70,32 @@ interface BenchResults {
 }
 
 function benchPage(r: BenchResults, source: string): string {
+  const versions = Object.entries(r.versions).map(([k, v]) => `${k} ${v}`);
+  const targets = r.targets.map((t) => [t.name, t.target, t.measured, t.met ? 'met' : '**not met**']);
+  const steps = r.figures.apiSingle.steps.map((s) => [
+    s.connections,
+    s.eventsPerSec,
+    s.p50Ms,
+    s.p99Ms,
+    s.errors + s.non2xx,
+  ]);
   return `# Stress-testing results
 
 Run ${r.date} on ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB; load generator on the same
 cores. ${source} What each figure means: [README.md](README.md#what-each-figure-means).
-Versions: ${Object.entries(r.versions)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ')}.
+Versions: ${versions.join(', ')}.
 
 ## Targets
 
-| Figure | Target | Measured | |
-| --- | --- | --- | --- |
-${r.targets.map((t) => `| ${t.name} | ${t.target} | ${t.measured} | ${t.met ? 'met' : '**not met**'} |`).join('\n')}
+${table(['Figure', 'Target', 'Measured', ''], targets)}
 
 ## Ratios to the limits measured in the same run
 
-| Ratio | Value |
-| --- | --- |
-${Object.entries(r.ratios)
-  .map(([k, v]) => `| ${k} | ${v} |`)
-  .join('\n')}
+${table(['Ratio', 'Value'], Object.entries(r.ratios))}
 
 ## API single events, by concurrency
 
-| Connections | Accepted events/s | p50 ms | p99 ms | Errors |
-| --- | --- | --- | --- | --- |
-${r.figures.apiSingle.steps.map((s) => `| ${s.connections} | ${s.eventsPerSec} | ${s.p50Ms} | ${s.p99Ms} | ${s.errors + s.non2xx} |`).join('\n')}
+${table(['Connections', 'Accepted events/s', 'p50 ms', 'p99 ms', 'Errors'], steps)}
 `;
 }
 
@@ -105,12 +111,16 @@ interface ExperimentsResults {
 
 function experimentsPage(r: ExperimentsResults, source: string): string {
   const judged = r.phases.filter((p) => p.rate >= r.target.rps);
+  const verdicts = judged.map((p) => [
+    p.name,
+    `${p.metWindows} of ${p.windows.length}`,
+    p.p99MedianMs,
+    p.p99WorstMs,
+    `**${p.met ? 'met' : 'not met'}**`,
+  ]);
   const rows = r.phases.flatMap((p) =>
     p.windows.map((window, i) => ({
-      label:
-        p.windows.length > 1
-          ? `${p.name} ${i + 1}`
-          : `${p.name}${p.rate < r.target.rps ? ` @${p.rate}` : ''}`,
+      label: p.windows.length > 1 ? `${p.name} ${i + 1}` : `${p.name} @${p.rate}`,
       window,
       verdict: p.rate >= r.target.rps ? (windowMet(window.load, r.target) ? 'met' : 'not met') : '–',
     })),
@@ -119,26 +129,18 @@ function experimentsPage(r: ExperimentsResults, source: string): string {
 
 Run ${r.date}: \`GET /api/v1/experiments\` on a fixed schedule in windows of ${r.durationSec} s against the real API
 process (PostgreSQL on this machine, exposures to a real Kafka broker); open-loop generator on the same cores.
-${source} Target: p99 ≤ ${r.target.p99Ms} ms at ${r.target.rps.toLocaleString('en')} req/s in every window at that rate.
+${source} Target: p99 ≤ ${r.target.p99Ms} ms at ${n(r.target.rps)} req/s in every window at that rate.
 
-| Traffic at ${r.target.rps.toLocaleString('en')} req/s | windows met | p99 median ms | p99 worst ms | target |
-| --- | ---: | ---: | ---: | --- |
-${judged.map((p) => `| ${p.name} | ${p.metWindows} of ${p.windows.length} | ${p.p99MedianMs} | ${p.p99WorstMs} | **${p.met ? 'met' : 'not met'}** |`).join('\n')}
+${table([`Traffic at ${n(r.target.rps)} req/s`, 'windows met', 'p99 median ms', 'p99 worst ms', 'target'], verdicts)}
 
 Every window:
 
 ${windowsTable(rows)}
 
-${WINDOW_COLUMNS_NOTE}
-- **returning (cached)**: devices this process served before; assignments never change, so no query.
-- **returning (not cached)**: devices assigned earlier (another replica, before a restart), each asked for once: one lookup.
-- **mixed**: 70% cached, 20% not cached, 10% new devices; half the requests carry a viewer token.
-- **new devices**: every request a device never seen; rising rates show where this path's capacity ends here.
+What the columns and the traffic shapes mean: [README.md](README.md#reading-a-window).
 
-Earlier runs: \`results/experiments-*.json\`; each page shows the newest.
-
-Database after the run: ${r.database.devices.toLocaleString('en')} devices, ${r.database.assignments.toLocaleString('en')} assignments.
-API peak RSS ${r.apiPeakRssMiB} MiB (it embeds the ClickHouse engine in this harness).
+Database after the run: ${n(r.database.devices)} devices, ${n(r.database.assignments)} assignments. API peak RSS
+${r.apiPeakRssMiB} MiB (it embeds the ClickHouse engine in this harness). Earlier runs: \`results/experiments-*.json\`.
 `;
 }
 
@@ -154,42 +156,36 @@ interface SegmentsResults {
 
 function segmentsPage(r: SegmentsResults, source: string): string {
   const target = { rps: r.read.targetRps, p99Ms: r.read.targetP99Ms };
-  const c = r.readColdStart;
-  const rows = r.read.windows.map((window, i) => ({
-    label: `read ${i + 1}`,
-    window,
-    verdict: windowMet(window.load, target) ? 'met' : 'not met',
-  }));
+  const { read, rollout, readColdStart: c } = r;
+  const rows = read.windows.map((window, i) => {
+    return { label: `read ${i + 1}`, window, verdict: windowMet(window.load, target) ? 'met' : 'not met' };
+  });
   return `# Segments benchmark
 
 Run ${r.date} against the real API process and PostgreSQL on this machine. ${source}
-${r.users.toLocaleString('en')} users seeded into the replica table with ${r.seed.memberships.toLocaleString('en')} memberships (${r.seed.seconds.toFixed(1)} s).
+${n(r.users)} users seeded into the replica table with ${n(r.seed.memberships)} memberships (${r.seed.seconds.toFixed(1)} s).
 
-## Rollout: create a 50% segment over ${r.users.toLocaleString('en')} users
+## Rollout: create a 50% segment over ${n(r.users)} users
 
-**${r.rollout.seconds.toFixed(2)} s** from request to 201 (${r.rollout.members.toLocaleString('en')} members, share ${r.rollout.memberShare});
-target < ${r.rollout.targetSeconds} s: **${r.rollout.met ? 'met' : 'not met'}**.
+**${rollout.seconds.toFixed(2)} s** from request to 201 (${n(rollout.members)} members, share ${rollout.memberShare});
+target < ${rollout.targetSeconds} s: **${rollout.met ? 'met' : 'not met'}**.
 
-## Read: get a user's segments at ${target.rps.toLocaleString('en')} req/s
+## Read: get a user's segments at ${n(target.rps)} req/s
 
-Target p99 ≤ ${target.p99Ms} ms in every one of ${r.read.windows.length} windows of ${r.read.durationSec} s: **${r.read.met ? 'met' : 'not met'}**
-(${r.read.metWindows} of ${r.read.windows.length}; p99 median ${r.read.p99MedianMs} ms, worst ${r.read.p99WorstMs} ms). A random user out of all each time,
+Target p99 ≤ ${target.p99Ms} ms in every one of ${read.windows.length} windows of ${read.durationSec} s: **${read.met ? 'met' : 'not met'}**
+(${read.metWindows} of ${read.windows.length}; p99 median ${read.p99MedianMs} ms, worst ${read.p99WorstMs} ms). A random user out of all each time,
 with an admin token; open-loop generator on the same cores.
 
 ${windowsTable(rows)}
 
-${WINDOW_COLUMNS_NOTE}
-- The windows follow the cold start (JIT of the route, pool connections opening), reported on its own:
+What the columns mean: [README.md](README.md#reading-a-window). The windows follow the cold start (JIT of the route, pool connections opening), reported on its own:
   p50 ${c.p50Ms} ms, p99 ${c.p99Ms} ms, max ${c.maxMs} ms.
 
 API peak RSS ${r.apiPeakRssMiB} MiB (it embeds the ClickHouse engine in this harness).
 `;
 }
 
-interface ClientRun {
-  messagesPerSec: number;
-  cpuMsPer1k: number;
-}
+type ClientRun = { messagesPerSec: number; cpuMsPer1k: number };
 interface KafkaClientsResults {
   date: string;
   consumeMessages: number;
@@ -199,16 +195,20 @@ interface KafkaClientsResults {
 }
 
 function kafkaClientsPage(r: KafkaClientsResults, source: string): string {
-  const n = (v: number) => v.toLocaleString('en');
+  const rows = r.best.map((t) => [
+    t.client,
+    n(t.consume.messagesPerSec),
+    t.consume.cpuMsPer1k,
+    n(t.produce.messagesPerSec),
+    t.produce.cpuMsPer1k,
+  ]);
   return `# Kafka clients, measured side by side
 
 Run ${r.date}, one broker, each client alone in its own process, best of ${r.rounds} rounds. ${source}
 Consume: ${n(r.consumeMessages)} messages from the earliest offset, doing nothing with them. Produce:
 ${n(r.produceMessages)} messages, 500 per send, 4 in flight, acks=all, idempotent. CPU: the client process's own.
 
-| Client | Consume msg/s | Consume CPU ms per 1k | Produce msg/s | Produce CPU ms per 1k |
-| --- | ---: | ---: | ---: | ---: |
-${r.best.map((t) => `| ${t.client} | ${n(t.consume.messagesPerSec)} | ${t.consume.cpuMsPer1k} | ${n(t.produce.messagesPerSec)} | ${t.produce.cpuMsPer1k} |`).join('\n')}
+${table(['Client', 'Consume msg/s', 'Consume CPU ms per 1k', 'Produce msg/s', 'Produce CPU ms per 1k'], rows)}
 
 The decision these figures feed is recorded in [ADR 0008](../architecture/adr/0008-kafka-client.md).
 `;

@@ -1,21 +1,13 @@
 /**
- * One measured window of open-loop load, seen from three sides at once: the generator's
- * latencies, the API's own /metrics and the machine's /proc/stat, with a control server
- * loaded beside it. A latency target is judged over several windows: on a shared VM one
- * window can land on a neighbour's burst and another not, and the verdict must not depend
- * on which one a run drew.
+ * One measured window of open-loop load, seen from the generator, the API's own /metrics and
+ * the machine's /proc/stat, with a control server loaded beside it. A target is judged over
+ * several windows: on a shared VM one window can land on a neighbour's burst and another not.
  */
 import { sleep } from '../../lib/retry.js';
 import { runOpenLoop, type OpenLoopResult, type OpenLoopSpec } from './open-loop.js';
 import { machineWindow } from './proc.js';
 
-/**
- * What the API's /metrics say about a window, for one route: requests completed, the share it
- * took over 10 ms itself, CPU cores, event-loop delay beyond prom-client's 10 ms sampling
- * interval, time its loop thread was runnable without a CPU, mark-compact GCs, and the share
- * of batched PostgreSQL statements' callers that waited over 10 ms (the last two absent in
- * older results).
- */
+/** What the API's /metrics say about a window, for one route (the optional ones are absent in older results). */
 export interface ApiVitals {
   requests: number;
   serverOver10msShare: number;
@@ -89,11 +81,7 @@ async function scrape(url: string): Promise<Scrape> {
   return { at: performance.now(), text: await res.text() };
 }
 
-/**
- * `repeats` windows of `spec` against the API at `url` (route pattern `route`), each with
- * the control server loaded beside it, `pauseMs` apart so one window's backlog never
- * spills into the next; judged against `target`.
- */
+/** `repeats` windows of `spec` against the API (route pattern `route`), `pauseMs` apart so no backlog spills over. */
 export async function measureRepeated(
   url: string,
   route: string,
@@ -105,16 +93,9 @@ export async function measureRepeated(
     if (i > 0) await sleep(opts.pauseMs);
     const before = await scrape(url);
     const closeMachine = machineWindow();
-    const [load, control] = await Promise.all([
-      runOpenLoop(spec),
-      runOpenLoop({
-        url: opts.control.url,
-        rate: opts.control.rate,
-        durationSec: spec.durationSec,
-        maxConnections: 16,
-        request: () => ({ path: '/control', headers: {} }),
-      }),
-    ]);
+    const request = () => ({ path: '/control', headers: {} });
+    const controlSpec = { ...opts.control, durationSec: spec.durationSec, maxConnections: 16, request };
+    const [load, control] = await Promise.all([runOpenLoop(spec), runOpenLoop(controlSpec)]);
     const machine = closeMachine();
     windows.push({ load, api: vitalsBetween(before, await scrape(url), route), machine, control });
   }
@@ -123,13 +104,8 @@ export async function measureRepeated(
 
 /** Whether one window's load met the target (rate offered and achieved, no errors, p99). */
 export function windowMet(load: OpenLoopResult, target: LatencyTarget): boolean {
-  return (
-    load.rate >= target.rps &&
-    load.achievedPerSec >= load.rate * 0.98 &&
-    load.p99Ms <= target.p99Ms &&
-    load.non2xx === 0 &&
-    load.errors === 0
-  );
+  const clean = load.non2xx === 0 && load.errors === 0 && load.p99Ms <= target.p99Ms;
+  return clean && load.rate >= target.rps && load.achievedPerSec >= load.rate * 0.98;
 }
 
 /** The verdict over windows: median and worst p99, and met only when every window met. */
@@ -139,13 +115,8 @@ export function judgeWindows(windows: MeasuredWindow[], target: LatencyTarget): 
   const metWindows = windows.filter((w) => windowMet(w.load, target)).length;
   const sorted = [...p99s].sort((a, b) => a - b);
   const p99MedianMs = sorted[Math.floor((sorted.length - 1) / 2)]!;
-  return {
-    windows,
-    p99MedianMs,
-    p99WorstMs: Math.max(...p99s),
-    metWindows,
-    met: metWindows === windows.length,
-  };
+  const p99WorstMs = Math.max(...p99s);
+  return { windows, p99MedianMs, p99WorstMs, metWindows, met: metWindows === windows.length };
 }
 
 /** The API's CPU per request served in the window, µs. */
@@ -195,18 +166,8 @@ export function windowsTable(
     ...rows.map(
       (r) =>
         `| ${r.label} | ${cells(r.window)
-          .map(([, v]) => v)
+          .map(([, v]) => String(v))
           .join(' | ')} | ${r.verdict} |`,
     ),
   ].join('\n');
 }
-
-/** What the columns of windowsTable mean, for the generated pages. */
-export const WINDOW_COLUMNS_NOTE = `- **send lag**: how late after its due time the generator sent a request (its own stalls on the
-  shared cores, or every connection busy); part of the latencies.
-- **control**: a bare \`node:http\` server in its own process (\`src/control-target.ts\`) loaded at 200 req/s in
-  the same window: its tail is the machine's own (hypervisor, kernel, neighbours), the floor under any server here.
-- **API …**, **loop …**, **major GCs** and **PG waits** come from the API's own \`/metrics\` over the window
-  (\`nodejs_eventloop_runqueue_wait_seconds_total\`, \`pg_batch_wait_seconds\`); **machine busy** and **steal**
-  from \`/proc/stat\`. A slow window whose control is slow too is the machine's; one whose API > 10 ms share
-  stays near zero while the client saw more is queueing outside the handler.`;

@@ -4,14 +4,8 @@ import { expect } from 'chai';
 import { createMetrics } from '../../lib/metrics/registry.js';
 import { sleep } from '../../lib/retry.js';
 import type { OpenLoopResult } from '../src/open-loop.js';
-import {
-  describeWindow,
-  judgeWindows,
-  vitalsBetween,
-  windowMet,
-  windowsTable,
-  type MeasuredWindow,
-} from '../src/window.js';
+import { describeWindow, judgeWindows, vitalsBetween, windowMet, windowsTable } from '../src/window.js';
+import type { MeasuredWindow } from '../src/window.js';
 
 const target = { rps: 2000, p99Ms: 10 };
 const ROUTE = '/api/v1/experiments';
@@ -54,25 +48,23 @@ function metricsText(o: Counts): string {
 
 describe('measured windows: a latency target judged over repeated windows', () => {
   it('a window meets the target only at the target rate, achieved, without errors, p99 within', () => {
-    expect(windowMet(load(), target)).to.equal(true);
-    expect(windowMet(load({ p99Ms: 10 }), target)).to.equal(true);
-    expect(windowMet(load({ p99Ms: 10.01 }), target)).to.equal(false);
-    expect(windowMet(load({ rate: 1000, achievedPerSec: 1000 }), target)).to.equal(false);
-    expect(windowMet(load({ achievedPerSec: 1900 }), target)).to.equal(false);
-    expect(windowMet(load({ non2xx: 1 }), target)).to.equal(false);
-    expect(windowMet(load({ errors: 1 }), target)).to.equal(false);
+    for (const met of [{}, { p99Ms: 10 }])
+      expect(windowMet(load(met), target), JSON.stringify(met)).to.equal(true);
+    const missed = [
+      { p99Ms: 10.01 },
+      { rate: 1000, achievedPerSec: 1000 },
+      { achievedPerSec: 1900 },
+      { non2xx: 1 },
+      { errors: 1 },
+    ];
+    for (const miss of missed) expect(windowMet(load(miss), target), JSON.stringify(miss)).to.equal(false);
   });
 
   it('met only when every window met; reports median and worst p99, windows in the order they ran', () => {
-    const all = judgeWindows(
-      [windowOf({ p99Ms: 6 }), windowOf({ p99Ms: 3 }), windowOf({ p99Ms: 9 })],
-      target,
-    );
+    const windows = (...p99s: number[]) => p99s.map((p99Ms) => windowOf({ p99Ms }));
+    const all = judgeWindows(windows(6, 3, 9), target);
     expect(all).to.include({ p99MedianMs: 6, p99WorstMs: 9, metWindows: 3, met: true });
-    const one = judgeWindows(
-      [windowOf({ p99Ms: 3 }), windowOf({ p99Ms: 40 }), windowOf({ p99Ms: 5 })],
-      target,
-    );
+    const one = judgeWindows(windows(3, 40, 5), target);
     expect(one).to.include({ p99MedianMs: 5, p99WorstMs: 40, metWindows: 2, met: false });
     expect(one.windows.map((w) => w.load.p99Ms)).to.deep.equal([3, 40, 5]);
     expect(() => judgeWindows([], target)).to.throw('no windows');

@@ -41,10 +41,11 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
     // Warm up JIT, connections and the freshly started broker: short runs until one holds the
     // target (one fixed warm-up was not always enough), five at most.
     for (let w = 0; w < (ctx.quick ? 1 : 5); w++) {
+      const warmSec = ctx.quick ? 1 : 3;
       const warm = await runLoad({
         url,
         connections: 8,
-        durationSec: ctx.quick ? 1 : 3,
+        durationSec: warmSec,
         request: single,
         eventsPerRequest: 1,
       });

@@ -96,17 +96,15 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
       `  ETL: ${rows} rows, ${rowsPerSec} rows/s, peak RSS ${etl.peakRssMiB().toFixed(0)} MiB, ` +
         `CPU ${cpuMsPer1kRows} ms per 1k rows, machine ${(machine * 100).toFixed(0)}% busy`,
     );
-    const peakRssMiB = etl.peakRssMiB();
-    return {
+    const figures = {
       rows,
       rowsPerSec,
       drainSeconds,
       bareConsumePerSec,
-      cpuSeconds: Math.round(cpuSeconds * 10) / 10,
       cpuMsPer1kRows,
       machineBusy: machine,
-      peakRssMiB,
     };
+    return { ...figures, cpuSeconds: Math.round(cpuSeconds * 10) / 10, peakRssMiB: etl.peakRssMiB() };
   } finally {
     await admin.disconnect();
     await etl.stop();

@@ -25,28 +25,16 @@ export async function kafkaLimit(ctx: BenchContext, recordSizeBytes: number): Pr
   await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
   await admin.disconnect();
   const records = ctx.quick ? 50_000 : 2_000_000;
-  const res = spawnSync(
-    'java',
-    [
-      '-Xmx512m',
-      '-cp',
-      `${join(ROOT, 'infra/kafka/target/lib')}/*`,
-      'org.apache.kafka.tools.ProducerPerformance',
-      '--topic',
-      topic,
-      '--num-records',
-      String(records),
-      '--record-size',
-      String(recordSizeBytes),
-      '--throughput',
-      '-1',
-      '--producer-props',
-      `bootstrap.servers=${ctx.brokers.join(',')}`,
-      'acks=all',
-      'enable.idempotence=true',
-    ],
-    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  const tool = `org.apache.kafka.tools.ProducerPerformance --topic ${topic} --num-records ${records}`;
+  const props = `bootstrap.servers=${ctx.brokers.join(',')} acks=all enable.idempotence=true`;
+  const rest = `${tool} --record-size ${recordSizeBytes} --throughput -1 --producer-props ${props}`.split(
+    ' ',
   );
+  const lib = `${join(ROOT, 'infra/kafka/target/lib')}/*`;
+  const res = spawnSync('java', ['-Xmx512m', '-cp', lib, ...rest], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const summary = res.stdout.trim().split('\n').pop() ?? '';
   const m = /records sent, ([\d.]+) records\/sec .*?, ([\d.]+) ms avg latency.*?([\d.]+) ms 99th/.exec(
     summary,
