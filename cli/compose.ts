@@ -40,8 +40,8 @@ export interface Composed<S extends ProcessShape = ProcessShape> {
 
 /**
  * The one place that decides which services each process shape runs, in what order. Stop
- * order is the reverse of start: HTTP stops accepting, the consumer finishes its batch and
- * commits, the producer flushes, PostgreSQL and ClickHouse close last.
+ * order is the reverse of start: the consumer finishes its batch and commits, HTTP stops
+ * accepting, the producer flushes, PostgreSQL and ClickHouse close last.
  */
 export function composeProcess<S extends ProcessShape>(
   shape: S,
@@ -61,8 +61,9 @@ export function composeProcess<S extends ProcessShape>(
   const postgres = withApi ? createPostgres(config, opts.name ?? shape, log) : undefined;
   if (postgres !== undefined) services.push(...postgres.services);
   services.push(topicsStep(kafka, allTopicSpecs(config)));
-  const etl = withEtl ? buildEtl(config, { kafka, clickhouse, log, metrics }) : undefined;
-  if (etl !== undefined) services.push(...etl.services);
+  // The doors (API, SQL endpoint) before the ETL: they are open as soon as the producer is
+  // up. After a crash the ETL's consumer waits out its dead member's session before it
+  // rejoins its group; the events the API accepts meanwhile wait in Kafka.
   const api =
     postgres === undefined
       ? undefined
@@ -76,5 +77,7 @@ export function composeProcess<S extends ProcessShape>(
       services.push(sql.service);
     } else log.info({ reason: plan.why }, 'sql_http_off');
   }
+  const etl = withEtl ? buildEtl(config, { kafka, clickhouse, log, metrics }) : undefined;
+  if (etl !== undefined) services.push(...etl.services);
   return { services, api, etl, pool: postgres?.pool, sql } as Composed<S>;
 }

@@ -64,8 +64,11 @@ async function main(): Promise<void> {
   const base = await createProcessBase('standalone', env);
   warnOnMissingApiNodeFlags(base.log);
   const { services: product, api, sql } = composeProcess('standalone', base);
-  services.push(...product);
+  // The banner as soon as players and analysts are served (the ETL may still be joining).
+  const served =
+    Math.max(product.indexOf(api.http), sql === undefined ? -1 : product.indexOf(sql.service)) + 1;
   services.push(
+    ...product.slice(0, served),
     startupStep('banner', async () => {
       const url = `http://localhost:${api.http.boundPort}`;
       const viewer = randomUUID();
@@ -100,6 +103,7 @@ async function main(): Promise<void> {
         ].join('\n') + '\n',
       );
     }),
+    ...product.slice(served),
   );
   await runServices(
     services,

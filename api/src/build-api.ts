@@ -63,7 +63,7 @@ export interface Api {
   http: HttpServer;
   /** The users topic consumer, when USERS_REPLICA_ENABLED. */
   usersReplica: UsersReplica | undefined;
-  /** Start order: producer, users replica, HTTP; stopped in reverse. */
+  /** Start order: producer, HTTP, users replica; stopped in reverse. */
   services: Service[];
 }
 
@@ -253,11 +253,13 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
           ),
         ]
       : [];
+  // HTTP does not wait for the users replica: after a crash its consumer waits out its dead
+  // member's session before it rejoins; the users it replicated are already in PostgreSQL.
   const services: Service[] = [
     publisher,
-    ...(usersReplica === undefined ? [] : [usersReplica]),
     ...retention,
     http,
+    ...(usersReplica === undefined ? [] : [usersReplica]),
   ];
   return { app, routes: routesOf(app), publisher, http, usersReplica, services };
 }

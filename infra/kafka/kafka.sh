@@ -6,13 +6,16 @@
 #   kafka.sh format DIR NODES PORT         write configs + format storage for NODES nodes;
 #                                          node i listens on PORT+i-1 (clients) and
 #                                          PORT+100+i-1 (controller quorum)
-#   kafka.sh run DIR NODE                  run node NODE in the foreground (exec: pid = java)
+#   kafka.sh run DIR NODE                  run node NODE in the foreground (exec: pid = java;
+#                                          SIGTERM when its parent process dies)
 #   kafka.sh start [DIR] [NODES] [PORT]    fetch + format (if new) + run all nodes, wait
 #
 # Defaults: DIR=.data/kafka NODES=1 PORT=9092. Heap per node: KAFKA_HEAP (default 512m).
 # SCRAM users for a SASL listener: KAFKA_SCRAM_CREDENTIALS at format, one per line, e.g.
 # 'SCRAM-SHA-256=[name=etl,password=...]' (KRaft keeps them in the cluster metadata, which
 # format writes; lib/runtime/local-kafka.ts adds the listeners).
+# How long a node that stopped heartbeating stays registered: KAFKA_BROKER_SESSION_TIMEOUT_MS
+# (default 4000; Kafka's own is 9000).
 # Extra JVM flags: KAFKA_JVM_OPTS (default none), e.g. GC logging or GC threads for a
 # broker that shares its cores.
 set -euo pipefail
@@ -80,11 +83,20 @@ PROPS
 
 run() {
   local dir="$1" node="$2"
+  # A node killed without a clean shutdown stays registered until its broker session times
+  # out, and on restart its partitions wait for that (Kafka's default is 9 s); an override,
+  # not a property, so a directory formatted earlier gets it too.
+  # The broker stops (SIGTERM: a controlled shutdown) when the process that started it dies,
+  # however it dies (SIGKILL, the OOM killer): `npm start` leaves no broker behind.
+  local guard=()
+  command -v setpriv >/dev/null && guard=(setpriv --pdeathsig TERM)
   # shellcheck disable=SC2086 # KAFKA_JVM_OPTS is a list of flags, split on purpose
-  exec java -Xms"${KAFKA_HEAP:-512m}" -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC ${KAFKA_JVM_OPTS:-} \
+  exec "${guard[@]}" java -Xms"${KAFKA_HEAP:-512m}" -Xmx"${KAFKA_HEAP:-512m}" -XX:+UseG1GC ${KAFKA_JVM_OPTS:-} \
     -Djava.awt.headless=true -Dkafka.log.file="$dir/broker-$node.log" \
     -Dlog4j2.configurationFile="$HERE/log4j2.properties" \
-    -cp "$LIB/*" kafka.Kafka "$dir/server-$node.properties"
+    -cp "$LIB/*" kafka.Kafka "$dir/server-$node.properties" \
+    --override broker.session.timeout.ms="${KAFKA_BROKER_SESSION_TIMEOUT_MS:-4000}" \
+    --override broker.heartbeat.interval.ms=1000
 }
 
 start() {

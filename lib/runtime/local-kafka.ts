@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
@@ -56,7 +56,9 @@ export class LocalKafka {
   async start(timeoutMs = 90_000): Promise<void> {
     mkdirSync(this.opts.dir, { recursive: true });
     run(['fetch']);
-    if (!existsSync(join(this.opts.dir, 'nodes'))) {
+    await this.stopLeftovers();
+    if (existsSync(join(this.opts.dir, 'nodes'))) this.followPort();
+    else {
       const secure = this.opts.secure;
       run(
         ['format', this.opts.dir, String(this.opts.nodes), String(this.opts.basePort)],
@@ -116,6 +118,48 @@ export class LocalKafka {
       env: { ...process.env, KAFKA_HEAP: this.opts.heap ?? '512m' },
     });
     this.procs.set(node, proc);
+    writeFileSync(this.pidFile(node), String(proc.pid));
+  }
+
+  private pidFile(node: number): string {
+    return join(this.opts.dir, `broker-${node}.pid`);
+  }
+
+  /**
+   * A broker an earlier run left behind (its parent was killed before the broker saw it, or
+   * it is still shutting down after a quick Ctrl-C and restart) holds the ports and the data
+   * directory: stop it the way `stop` would, before starting ours.
+   */
+  private async stopLeftovers(): Promise<void> {
+    for (let node = 1; existsSync(this.pidFile(node)); node++) {
+      const pid = Number(readFileSync(this.pidFile(node), 'utf8'));
+      if (!isBrokerOf(pid, join(resolve(this.opts.dir), `server-${node}.properties`))) continue;
+      process.kill(pid, 'SIGTERM');
+      const deadline = Date.now() + 30_000;
+      while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      while (isAlive(pid)) await sleep(50);
+    }
+  }
+
+  /**
+   * A kept directory was formatted for the ports of its first run; the listeners follow the
+   * base port asked for now (every port keeps its offset from the base).
+   */
+  private followPort(): void {
+    const first = join(this.opts.dir, 'server-1.properties');
+    const was = /^listeners=PLAINTEXT:\/\/127\.0\.0\.1:(\d+)/m.exec(readFileSync(first, 'utf8'));
+    if (was === null) return;
+    const shift = this.opts.basePort - Number(was[1]);
+    if (shift === 0) return;
+    for (let node = 1; node <= this.opts.nodes; node++) {
+      const file = join(this.opts.dir, `server-${node}.properties`);
+      const text = readFileSync(file, 'utf8').replace(
+        /127\.0\.0\.1:(\d+)/g,
+        (_, port: string) => `127.0.0.1:${Number(port) + shift}`,
+      );
+      writeFileSync(file, text);
+    }
   }
 
   private async waitReady(timeoutMs: number): Promise<void> {
@@ -143,6 +187,25 @@ export class LocalKafka {
       await sleep(500);
     }
     throw new Error(`kafka not ready after ${timeoutMs} ms: ${String(lastError)}`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `pid` is a broker started with this properties file (not a recycled pid). */
+function isBrokerOf(pid: number, properties: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(properties);
+  } catch {
+    return false;
   }
 }
 
