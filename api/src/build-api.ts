@@ -71,21 +71,11 @@ export interface Api {
 export function buildApi(config: Config, deps: ApiDeps): Api {
   const log = deps.log.child({ module: 'api' });
   warnOnUnboundSecret(config.auth, log);
-  const verify = cachedVerifier(
-    createJwtVerifier({
-      secret: config.auth.secret,
-      jwksUrl: config.auth.jwksUrl,
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-      clockToleranceSec: config.auth.clockToleranceSec,
-      jwksCacheMaxAgeMs: config.auth.jwksCacheMaxAgeMs,
-    }),
-    {
-      maxEntries: config.auth.verifyCacheMaxEntries,
-      ttlMs: config.auth.verifyCacheTtlMs,
-      clockToleranceSec: config.auth.clockToleranceSec,
-    },
-  );
+  const verify = cachedVerifier(createJwtVerifier(config.auth), {
+    maxEntries: config.auth.verifyCacheMaxEntries,
+    ttlMs: config.auth.verifyCacheTtlMs,
+    clockToleranceSec: config.auth.clockToleranceSec,
+  });
   const publisher = new KafkaPublisher(
     config.producer.client === 'platformatic'
       ? new PlatformaticTransport(kafkaClientOptions(config, 'api'))

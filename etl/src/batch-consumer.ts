@@ -1,3 +1,4 @@
+import type { Config } from '../../lib/config/config.js';
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Logger } from '../../lib/log.js';
@@ -18,18 +19,18 @@ import { isPermanentInsertError } from './insert-errors.js';
 import { inTransaction } from '../../lib/apm/tracing.js';
 import { faultPoint } from '../../lib/runtime/fault-point.js';
 
-export interface BatchConsumerOptions {
-  topic: string;
-  groupId: string;
-  batchMaxRows: number;
-  batchMaxWaitMs: number;
-  fetchMinBytes: number;
-  fetchMaxBytesPerPartition: number;
-  partitionsConcurrency: number;
-  sessionTimeoutMs: number;
-  retryInitialMs: number;
-  retryMaxMs: number;
-}
+/** The ETL's consumer options (config.etl), for one source topic and its group. */
+export type BatchConsumerOptions = Pick<
+  Config['etl'],
+  | 'batchMaxRows'
+  | 'batchMaxWaitMs'
+  | 'fetchMinBytes'
+  | 'fetchMaxBytesPerPartition'
+  | 'partitionsConcurrency'
+  | 'sessionTimeoutMs'
+  | 'retryInitialMs'
+  | 'retryMaxMs'
+> & { topic: string; groupId: string };
 
 export interface BatchConsumerDeps {
   kafka: Kafka;

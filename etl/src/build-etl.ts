@@ -74,18 +74,7 @@ function buildStream(
       metrics: deps.metrics,
       table: tableName,
     },
-    {
-      topic: spec.topic,
-      groupId: spec.groupId,
-      batchMaxRows: config.etl.batchMaxRows,
-      batchMaxWaitMs: config.etl.batchMaxWaitMs,
-      fetchMinBytes: config.etl.fetchMinBytes,
-      fetchMaxBytesPerPartition: config.etl.fetchMaxBytesPerPartition,
-      partitionsConcurrency: config.etl.partitionsConcurrency,
-      sessionTimeoutMs: config.etl.sessionTimeoutMs,
-      retryInitialMs: config.etl.retryInitialMs,
-      retryMaxMs: config.etl.retryMaxMs,
-    },
+    { ...config.etl, topic: spec.topic, groupId: spec.groupId },
   );
   return { consumer, windows };
 }

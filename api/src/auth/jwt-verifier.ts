@@ -8,6 +8,7 @@ import {
 } from 'jose';
 import { isUuidShape } from '../../../lib/contracts/fast-checks.js';
 import { ConfigError, UnauthorizedError } from '../../../lib/errors.js';
+import type { Config } from '../../../lib/config/config.js';
 
 export interface Principal {
   /** The viewer: the token's `sub`, a UUID. Never taken from a request body. */
@@ -17,14 +18,10 @@ export interface Principal {
   expiresAtSec: number;
 }
 
-export interface JwtOptions {
-  secret: string | undefined;
-  jwksUrl: string | undefined;
-  issuer: string | undefined;
-  audience: string | undefined;
-  clockToleranceSec: number;
-  jwksCacheMaxAgeMs: number;
-}
+export type JwtOptions = Pick<
+  Config['auth'],
+  'secret' | 'jwksUrl' | 'issuer' | 'audience' | 'clockToleranceSec' | 'jwksCacheMaxAgeMs'
+>;
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
 
