@@ -17,7 +17,8 @@ import { HttpServer } from './http-server.js';
 import { KafkaPublisher } from './ingest/kafka-publisher.js';
 import { KafkajsTransport } from './ingest/kafkajs-transport.js';
 import { PlatformaticTransport } from './ingest/platformatic-transport.js';
-import { ClickHouseProgressReader } from './progress/progress-reader.js';
+import { ResumeProjection } from './progress/resume-projection.js';
+import { ResumeStore } from './progress/resume-store.js';
 import { progressRoutes } from './progress/progress.routes.js';
 import { metricsRoutes } from './health/metrics.routes.js';
 import { openApiRoutes } from './openapi/openapi.routes.js';
@@ -63,7 +64,9 @@ export interface Api {
   http: HttpServer;
   /** The users topic consumer, when USERS_REPLICA_ENABLED. */
   usersReplica: UsersReplica | undefined;
-  /** Start order: producer, HTTP, users replica; stopped in reverse. */
+  /** The progress topic consumer feeding the resume read model, when RESUME_PROJECTION_ENABLED. */
+  resumeProjection: ResumeProjection | undefined;
+  /** Start order: producer, HTTP, users replica, resume projection; stopped in reverse. */
   services: Service[];
 }
 
@@ -89,11 +92,13 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     log.child({ module: 'publisher' }),
     deps.metrics,
   );
-  const reader = new ClickHouseProgressReader(
-    deps.clickhouse,
-    config.clickhouse.database,
-    config.http.readTimeoutMs,
-  );
+  const reader = new ResumeStore(deps.pool, config.resume);
+  const resumeProjection = config.resume.projectionEnabled
+    ? new ResumeProjection(
+        { kafka: deps.kafka, store: reader, log },
+        { ...config.resume, topic: config.topics.progress },
+      )
+    : undefined;
   const users = new UserStore(deps.pool);
   deps.metrics.pgPool.watch(deps.pool);
   const usersReplica = config.usersReplica.enabled
@@ -243,13 +248,15 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
           ),
         ]
       : [];
-  // HTTP does not wait for the users replica: after a crash its consumer waits out its dead
-  // member's session before it rejoins; the users it replicated are already in PostgreSQL.
+  // HTTP does not wait for the users replica or the resume projection: after a crash their
+  // consumers wait out their dead members' sessions before they rejoin; what they replicated
+  // is already in PostgreSQL.
   const services: Service[] = [
     publisher,
     ...retention,
     http,
     ...(usersReplica === undefined ? [] : [usersReplica]),
+    ...(resumeProjection === undefined ? [] : [resumeProjection]),
   ];
-  return { app, routes: routesOf(app), publisher, http, usersReplica, services };
+  return { app, routes: routesOf(app), publisher, http, usersReplica, resumeProjection, services };
 }

@@ -1,4 +1,5 @@
 import { checkKafkaSecurity } from '../kafka/security.js';
+import { ConfigError } from '../errors.js';
 import { checkJwksBinding } from './jwt-binding.js';
 import { maskConfigValue } from './mask-url.js';
 import { bool, int, list, oneOf, optionalStr, secretKey, str, url, type Option } from './options.js';
@@ -65,7 +66,7 @@ export const OPTIONS = {
     readTimeoutMs: int(
       'API_READ_TIMEOUT_MS',
       2000,
-      'Longest the resume lookup waits for ClickHouse before answering 503.',
+      'Longest a ClickHouse read of the API (experiment stats) waits before answering 503.',
       1,
     ),
   },
@@ -563,6 +564,48 @@ export const OPTIONS = {
       1,
     ),
   },
+  /** Continue watching and resume: the read model in PostgreSQL and the projection that feeds it (the API). */
+  resume: {
+    minPct: int(
+      'MIN_RESUME_PCT',
+      5,
+      'A film watched less than this percent of its duration is not listed in continue watching (`GET /api/v1/progress`).',
+      0,
+      100,
+    ),
+    maxPct: int(
+      'MAX_RESUME_PCT',
+      90,
+      'A film watched more than this percent of its duration counts as watched: not listed in continue watching, `watched: true` in its resume lookup. Above MIN_RESUME_PCT.',
+      0,
+      100,
+    ),
+    projectionEnabled: bool(
+      'RESUME_PROJECTION_ENABLED',
+      true,
+      'Whether this API process consumes the progress topic into the resume read model in PostgreSQL (one consumer group across API replicas). Reads are served either way.',
+    ),
+    groupId: str('RESUME_PROJECTION_GROUP_ID', 'progress-resume', 'Consumer group of the resume projection.'),
+    sessionTimeoutMs: int(
+      'RESUME_PROJECTION_SESSION_TIMEOUT_MS',
+      30000,
+      'Consumer session timeout of the resume projection: how long a crashed API holds its partitions of the progress topic before a rebalance.',
+      6000,
+      300000,
+    ),
+    retryInitialMs: int(
+      'RESUME_PROJECTION_RETRY_INITIAL_MS',
+      200,
+      'First backoff after a transient PostgreSQL or commit error in the resume projection.',
+      1,
+    ),
+    retryMaxMs: int(
+      'RESUME_PROJECTION_RETRY_MAX_MS',
+      10000,
+      'Backoff cap for transient PostgreSQL or commit errors in the resume projection.',
+      1,
+    ),
+  },
   /** Segment history reports and links. */
   reports: {
     linkSecret: secretKey(
@@ -628,7 +671,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   checkJwksBinding(config.auth);
   // Rules between options (each one alone already parsed).
   checkKafkaSecurity(config.kafka);
+  checkResumeBounds(config.resume);
   return config;
+}
+
+function checkResumeBounds(c: Config['resume']): void {
+  if (c.minPct >= c.maxPct)
+    throw new ConfigError('MAX_RESUME_PCT', String(c.maxPct), `above MIN_RESUME_PCT (${c.minPct})`);
 }
 
 /** Config safe to log: secrets replaced, passwords in URLs masked. */

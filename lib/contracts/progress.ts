@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   batchSchema,
   buildMessage,
@@ -128,3 +128,20 @@ export const LatestPositionBody = progressStream.message.pick({
   event_id: true,
 });
 export type LatestPosition = z.output<typeof LatestPositionBody>;
+
+/** The resume answer with whether the film counts as watched (past MAX_RESUME_PCT). */
+export const ResumePositionBody = LatestPositionBody.extend({ watched: z.boolean() });
+export type ResumePosition = z.output<typeof ResumePositionBody>;
+
+/** One film of continue watching, as GET /api/v1/progress lists it. */
+export const ContinueWatchingItem = progressStream.message
+  .pick({ film_id: true, position_sec: true, duration_sec: true })
+  .extend({
+    percent: z.number().min(0).max(100),
+    last_watched_at: progressStream.message.shape.occurred_at,
+  });
+export type ContinueWatchingEntry = z.output<typeof ContinueWatchingItem>;
+export const ContinueWatchingBody = z.strictObject({ items: z.array(ContinueWatchingItem) });
+
+/** `limit` of GET /api/v1/progress: how many films, newest first. */
+export const ContinueWatchingLimit = z.coerce.number<string>().int().min(1).max(100).default(20);

@@ -55,6 +55,9 @@ export async function startHarness(
     USERS_REPLICA_GROUP_ID: uniqueName('users_replica'),
     // Off unless a suite needs it: one consumer group join less per suite.
     USERS_REPLICA_ENABLED: 'false',
+    // The resume read model is fed where events are stored: with the ETL (standalone).
+    RESUME_PROJECTION_ENABLED: String(opts.etl === true),
+    RESUME_PROJECTION_GROUP_ID: uniqueName('resume'),
     POSTGRES_URL: testDatabaseUrl(uniqueName('sa_it')),
     ETL_EVENTS_GROUP_ID: uniqueName('etl_events'),
     ETL_GROUP_ID: uniqueName('etl'),

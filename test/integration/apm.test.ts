@@ -123,7 +123,7 @@ describe('Elastic APM (opt-in)', function () {
     return readFileSync(app.logFile, 'utf8');
   }
 
-  it('sends HTTP and ETL transactions with Kafka and ClickHouse spans', async () => {
+  it('sends HTTP and ETL transactions with Kafka, ClickHouse and PostgreSQL spans', async () => {
     const app = await startApp();
     const { url, topic, secret } = app;
     try {
@@ -168,13 +168,14 @@ describe('Elastic APM (opt-in)', function () {
         async () => [spansOf(post), spansOf(get), spansOf(etl)] as const,
         ([p, g, e]) =>
           p.some((x) => x.name === `Kafka produce ${topic}`) &&
-          g.some((x) => x.subtype === 'clickhouse') &&
+          g.some((x) => x.subtype === 'postgresql') &&
           e.some((x) => x.name.startsWith('ClickHouse INSERT')),
         30_000,
         250,
       ).catch(() => undefined);
       expect(spansOf(post).map((x) => x.name)).to.include(`Kafka produce ${topic}`);
-      expect(spansOf(get).map((x) => x.subtype)).to.include('clickhouse');
+      // The resume lookup reads the read model in PostgreSQL (architecture/adr/0011).
+      expect(spansOf(get).map((x) => x.subtype)).to.include('postgresql');
       expect(
         spansOf(etl)
           .map((x) => x.name)

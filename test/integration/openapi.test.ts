@@ -156,6 +156,8 @@ describe('OpenAPI 3.1 document', function () {
       (r) => r.status === 200,
     );
     conforms('/api/v1/progress/films/{film_id}', 'get', 200, resume);
+    conforms('/api/v1/progress', 'get', 200, await request(`${h.url}/api/v1/progress`, { token }));
+    conforms('/api/v1/progress', 'get', 400, await request(`${h.url}/api/v1/progress?limit=0`, { token }));
     conforms(
       '/api/v1/progress/films/{film_id}',
       'get',

@@ -53,6 +53,7 @@ const TABLES = [
   'segment_history',
   'user_segments',
   'segment_optouts',
+  'progress_resume',
 ];
 
 describe('auth cannot be routed around by the shape of a path', function () {

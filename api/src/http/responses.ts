@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { LatestPositionBody } from '../../../lib/contracts/progress.js';
+import { ContinueWatchingBody, ResumePositionBody } from '../../../lib/contracts/progress.js';
 
 /** Response bodies: documented in the OpenAPI document and checked against real answers. */
 export const AcceptedOne = z.strictObject({ event_id: z.uuid() });
 export const AcceptedBatch = z.strictObject({ accepted: z.int().min(1), event_ids: z.array(z.uuid()) });
-export const LatestPosition = LatestPositionBody;
+export const LatestPosition = ResumePositionBody;
+export const ContinueWatching = ContinueWatchingBody;
 export const FieldErrorSchema = z.strictObject({ path: z.string(), code: z.string(), message: z.string() });
 export const ErrorBody = z.strictObject({
   error: z.strictObject({

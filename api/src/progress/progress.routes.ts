@@ -1,13 +1,18 @@
 import type { Config } from '../../../lib/config/config.js';
 import { NotFoundError } from '../../../lib/errors.js';
-import { createProgressSchemas, FilmIdParam, toProgressMessage } from '../../../lib/contracts/progress.js';
+import {
+  ContinueWatchingLimit,
+  createProgressSchemas,
+  FilmIdParam,
+  toProgressMessage,
+} from '../../../lib/contracts/progress.js';
 import { requireAuth, principalOf } from '../auth/auth.middleware.js';
 import type { TokenVerifier } from '../auth/jwt-verifier.js';
-import { route, type Route } from '../http/route.js';
-import { LatestPosition } from '../http/responses.js';
+import { POSTGRES_UNAVAILABLE, route, type Route } from '../http/route.js';
+import { ContinueWatching, LatestPosition } from '../http/responses.js';
 import type { EventPublisher } from '../ingest/kafka-publisher.js';
 import { ACCEPTED_BATCH, ACCEPTED_ONE, acceptBatch, acceptOne } from '../ingest/accept.js';
-import type { ProgressReader } from './progress-reader.js';
+import type { ProgressReader } from './resume-store.js';
 
 export interface ProgressRoutesDeps {
   verify: TokenVerifier;
@@ -65,14 +70,33 @@ export function progressRoutes(deps: ProgressRoutesDeps): Route[] {
       auth,
       params,
       responses: {
-        200: { description: 'Latest position by client time', schema: LatestPosition },
+        200: {
+          description: 'Latest position by client time; `watched` past MAX_RESUME_PCT of the duration',
+          schema: LatestPosition,
+        },
         404: 'No position recorded for this film',
-        503: 'ClickHouse unavailable',
+        503: POSTGRES_UNAVAILABLE,
       },
       handle: async (ctx, { params }) => {
         const latest = await deps.reader.latest(principalOf(ctx.state).subject, params.film_id.toLowerCase());
         if (latest === null) throw new NotFoundError('no progress recorded for this film');
         ctx.body = latest;
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/progress',
+      summary: "Continue watching: the caller's films in progress, most recently watched first",
+      description:
+        'Films played at least MIN_RESUME_PCT and at most MAX_RESUME_PCT of their duration (past that a film counts as watched). `last_watched_at` is the client time of the newest position.',
+      auth,
+      query: { limit: ContinueWatchingLimit },
+      responses: {
+        200: { description: 'In-progress films, newest first', schema: ContinueWatching },
+        503: POSTGRES_UNAVAILABLE,
+      },
+      handle: async (ctx, { query }) => {
+        ctx.body = { items: await deps.reader.inProgress(principalOf(ctx.state).subject, query.limit) };
       },
     }),
   ];

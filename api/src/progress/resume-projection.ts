@@ -1,0 +1,92 @@
+import type { Kafka } from 'kafkajs';
+import { isProgressMessageV1, ProgressMessageV1 } from '../../../lib/contracts/progress.js';
+import { decodeContract } from '../../../lib/kafka/decode-contract.js';
+import { PartitionConsumer, type HeldPartition } from '../../../lib/kafka/partition-consumer.js';
+import type { Service } from '../../../lib/lifecycle.js';
+import type { Logger } from '../../../lib/log.js';
+import type { PositionEvent } from './resume-rules.js';
+
+export interface ResumeProjectionOptions {
+  topic: string;
+  groupId: string;
+  sessionTimeoutMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  /** Most events per upsert statement. */
+  maxRows?: number;
+}
+
+export interface ResumeProjectionDeps {
+  kafka: Kafka;
+  store: { apply(events: readonly PositionEvent[]): Promise<number> };
+  log: Logger;
+}
+
+/**
+ * Keeps the resume read model (progress_resume in PostgreSQL) current from the progress
+ * topic: its own consumer group beside the ETL's, so ClickHouse's exactly-once path is
+ * untouched and resume keeps working while ClickHouse is down (architecture/adr/0011).
+ *
+ * At least once into PostgreSQL, which is enough: the upsert keeps the newest event per
+ * viewer and film, so a replay after a crash, a client retry's copy or an older event
+ * arriving late changes nothing. Offsets are committed only after the batch's upsert;
+ * PostgreSQL down holds the partition and retries. A message that is not the contract is
+ * skipped: the ETL reads the same topic and sends it to the dead-letter topic once.
+ */
+export class ResumeProjection implements Service {
+  readonly name = 'resume-projection';
+  readonly stats = { applied: 0, skipped: 0, transientFailures: 0 };
+  private readonly partitions: PartitionConsumer;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: ResumeProjectionDeps,
+    private readonly opts: ResumeProjectionOptions,
+  ) {
+    this.log = deps.log.child({ module: 'resume-projection', topic: opts.topic });
+    this.partitions = new PartitionConsumer(
+      { kafka: deps.kafka, log: this.log, onRetry: () => (this.stats.transientFailures += 1) },
+      {
+        topic: opts.topic,
+        groupId: opts.groupId,
+        sessionTimeoutMs: opts.sessionTimeoutMs,
+        partitionsConcurrency: 1,
+        retry: { initialMs: opts.retryInitialMs, maxMs: opts.retryMaxMs },
+      },
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.partitions.start((held) => this.handleBatch(held));
+    this.log.info({ group_id: this.opts.groupId }, 'resume_projection_started');
+  }
+
+  stop(): Promise<void> {
+    return this.partitions.stop();
+  }
+
+  private async handleBatch(held: HeldPartition): Promise<void> {
+    const messages = held.batch.messages;
+    const maxRows = this.opts.maxRows ?? 5000;
+    for (let from = 0; from < messages.length; from += maxRows) {
+      if (!held.active()) return;
+      const chunk = messages.slice(from, from + maxRows);
+      const events: PositionEvent[] = [];
+      for (const m of chunk) {
+        const decoded = decodeContract(m.value, ProgressMessageV1, isProgressMessageV1);
+        if (decoded.ok) events.push(decoded.message);
+        else this.stats.skipped += 1;
+      }
+      const last = chunk[chunk.length - 1]!.offset;
+      const applied = await held.retry('resume_apply', () => this.deps.store.apply(events), {
+        context: { last_offset: last, events: events.length },
+      });
+      if (!applied.done) return;
+      const committed = await held.retry('resume_commit', () => held.commit(last));
+      if (!committed.done) return;
+      held.payload.resolveOffset(last);
+      this.stats.applied += events.length;
+      await held.heartbeat();
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import type { Pool } from 'pg';
+import { db } from '../../../lib/db/errors.js';
+import type { ContinueWatchingEntry, ResumePosition } from '../../../lib/contracts/progress.js';
+import {
+  isWatched,
+  newestPerFilm,
+  percentPlayed,
+  type PositionEvent,
+  type ResumeBounds,
+} from './resume-rules.js';
+
+export interface ProgressReader {
+  /** The newest position of one film, or null when the viewer never played it. */
+  latest(viewerId: string, filmId: string): Promise<ResumePosition | null>;
+  /** Films between the bounds, most recently watched first. */
+  inProgress(viewerId: string, limit: number): Promise<ContinueWatchingEntry[]>;
+}
+
+// Named statements: each connection parses and plans them once.
+const LATEST = {
+  name: 'resume-latest',
+  text: `SELECT position_sec, duration_sec, occurred_at, event_id FROM progress_resume
+         WHERE viewer_id = $1 AND film_id = $2`,
+};
+// The bounds as integer products, like resume-rules.ts: the same films on both sides of 5% and 90%.
+const IN_PROGRESS = {
+  name: 'resume-in-progress',
+  text: `SELECT film_id, position_sec, duration_sec, occurred_at FROM progress_resume
+         WHERE viewer_id = $1 AND position_sec * 100 >= $2 * duration_sec AND position_sec * 100 <= $3 * duration_sec
+         ORDER BY occurred_at DESC, received_at DESC, event_id DESC
+         LIMIT $4`,
+};
+// Replaces a row only with a newer event (resume-rules.ts isNewer): a redelivered copy is
+// equal, an older one is smaller, and neither changes anything.
+const UPSERT = `
+  INSERT INTO progress_resume AS r (viewer_id, film_id, position_sec, duration_sec, occurred_at, received_at, event_id)
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::int[], $5::timestamptz[], $6::timestamptz[], $7::uuid[])
+  ON CONFLICT (viewer_id, film_id) DO UPDATE SET
+    position_sec = excluded.position_sec, duration_sec = excluded.duration_sec,
+    occurred_at = excluded.occurred_at, received_at = excluded.received_at, event_id = excluded.event_id
+  WHERE (excluded.occurred_at, excluded.received_at, excluded.event_id) > (r.occurred_at, r.received_at, r.event_id)`;
+
+interface LatestRow {
+  position_sec: number;
+  duration_sec: number;
+  occurred_at: Date;
+  event_id: string;
+}
+interface InProgressRow extends Omit<LatestRow, 'event_id'> {
+  film_id: string;
+}
+
+/**
+ * The resume read model in PostgreSQL (architecture/adr/0011): point reads by primary key
+ * for the API, idempotent batched upserts for the projection.
+ */
+export class ResumeStore implements ProgressReader {
+  constructor(
+    private readonly pool: Pool,
+    private readonly bounds: ResumeBounds,
+  ) {}
+
+  async latest(viewerId: string, filmId: string): Promise<ResumePosition | null> {
+    const { rows } = await db(() => this.pool.query<LatestRow>({ ...LATEST, values: [viewerId, filmId] }));
+    const row = rows[0];
+    if (row === undefined) return null;
+    return {
+      film_id: filmId,
+      position_sec: row.position_sec,
+      duration_sec: row.duration_sec,
+      occurred_at: row.occurred_at.toISOString(),
+      event_id: row.event_id,
+      watched: isWatched(this.bounds, row.position_sec, row.duration_sec),
+    };
+  }
+
+  async inProgress(viewerId: string, limit: number): Promise<ContinueWatchingEntry[]> {
+    const { minPct, maxPct } = this.bounds;
+    const { rows } = await db(() =>
+      this.pool.query<InProgressRow>({ ...IN_PROGRESS, values: [viewerId, minPct, maxPct, limit] }),
+    );
+    return rows.map((r) => ({
+      film_id: r.film_id,
+      position_sec: r.position_sec,
+      duration_sec: r.duration_sec,
+      percent: percentPlayed(r.position_sec, r.duration_sec),
+      last_watched_at: r.occurred_at.toISOString(),
+    }));
+  }
+
+  /**
+   * Applies events in one statement; safe to repeat and in any order. Rows go in key order
+   * so two statements touching the same rows (a partition moving mid-batch) lock them in
+   * the same order. Returns how many rows changed.
+   */
+  async apply(events: readonly PositionEvent[]): Promise<number> {
+    const rows = newestPerFilm(events).sort((a, b) =>
+      a.viewer_id === b.viewer_id ? cmp(a.film_id, b.film_id) : cmp(a.viewer_id, b.viewer_id),
+    );
+    if (rows.length === 0) return 0;
+    const col = <K extends keyof PositionEvent>(k: K) => rows.map((r) => r[k]);
+    const res = await this.pool.query(UPSERT, [
+      col('viewer_id'),
+      col('film_id'),
+      col('position_sec'),
+      col('duration_sec'),
+      col('occurred_at'),
+      col('received_at'),
+      col('event_id'),
+    ]);
+    return res.rowCount ?? 0;
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
