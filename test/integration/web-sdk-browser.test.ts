@@ -206,6 +206,38 @@ describe('web SDK in Chromium', function () {
     await context.close();
   });
 
+  it('resumes a film and lists continue watching from the positions it sent', async () => {
+    const viewer = randomUUID();
+    const { context, page } = await openPlayer(viewer, { batch: 10, interval: 300 });
+    const films = { barely: randomUUID(), halfway: randomUUID(), watched: randomUUID() };
+    await page.evaluate(async (f) => {
+      const t = (window as any).tracker;
+      t.progress(f.barely, 60, 5400);
+      t.progress(f.halfway, 2700, 5400);
+      t.progress(f.watched, 5300, 5400);
+      await t.flush();
+    }, films);
+    const read = () =>
+      page.evaluate(async (f) => {
+        const t = (window as any).tracker;
+        return { list: await t.continueWatching(), watched: await t.resume(f.watched) };
+      }, films);
+    const { list, watched } = await waitFor(
+      'positions readable',
+      read,
+      (r) => r.list.length > 0 && r.watched !== null,
+      30_000,
+      250,
+    );
+    // Under MIN_RESUME_PCT (5) and over MAX_RESUME_PCT (90) a film is not in the row.
+    expect(list).to.have.length(1);
+    expect(list[0]).to.include({ filmId: films.halfway, positionSec: 2700, durationSec: 5400, percent: 50 });
+    expect(list[0].lastWatchedAt).to.be.a('string');
+    expect(watched).to.include({ filmId: films.watched, positionSec: 5300, watched: true });
+    expect(await page.evaluate((film) => (window as any).tracker.resume(film), randomUUID())).to.equal(null);
+    await context.close();
+  });
+
   it('stores the events a closing tab hands to sendBeacon', async () => {
     const viewer = randomUUID();
     const { context, page } = await openPlayer(viewer, { batch: 1000, interval: 600_000 });
