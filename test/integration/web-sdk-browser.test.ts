@@ -108,7 +108,7 @@ describe('web SDK in Chromium', function () {
     });
     const url = `${siteUrl}/player.html?${query.toString()}`;
     await page.goto(url);
-    await page.waitForFunction(() => 'tracker' in window);
+    await page.waitForFunction(() => 'tracker' in globalThis);
     return { context, page, url, batchAnswers };
   }
 
@@ -116,7 +116,7 @@ describe('web SDK in Chromium', function () {
   function play(page: Page, n: number, film = randomUUID()): Promise<void> {
     return page.evaluate(
       ({ n, film }) => {
-        const t = (window as any).tracker;
+        const t = (globalThis as any).tracker;
         for (let i = 0; i < n; i++) {
           t.progress(film, i * 10, 5400);
           t.track('player.seek', { to: i * 10 });
@@ -126,7 +126,7 @@ describe('web SDK in Chromium', function () {
     );
   }
 
-  const pending = (page: Page) => page.evaluate(() => (window as any).tracker.pending as number);
+  const pending = (page: Page) => page.evaluate(() => (globalThis as any).tracker.pending as number);
 
   /** The viewer's stored rows once the ETL has caught up: plain count(), no dedup in the query. */
   async function stored(viewer: string): Promise<{ progress: number; events: number }> {
@@ -156,7 +156,7 @@ describe('web SDK in Chromium', function () {
     const viewer = randomUUID();
     const { context, page, batchAnswers } = await openPlayer(viewer, { batch: 10, interval: 300 });
     await play(page, 15);
-    await page.evaluate(() => (window as any).tracker.flush());
+    await page.evaluate(() => (globalThis as any).tracker.flush());
     expect(await pending(page)).to.equal(0);
 
     testEnv().kafka.pause(1, true);
@@ -180,7 +180,7 @@ describe('web SDK in Chromium', function () {
       250,
     );
     expect(batchAnswers.find((a) => a.status === 503)?.retryAfter).to.equal('1');
-    expect(await page.evaluate(() => (window as any).errors)).to.deep.equal([]);
+    expect(await page.evaluate(() => (globalThis as any).errors)).to.deep.equal([]);
     expect(await stored(viewer)).to.deep.equal({ progress: 30, events: 30 });
     await context.close();
   });
@@ -192,8 +192,8 @@ describe('web SDK in Chromium', function () {
     await play(page, 12);
     expect(await pending(page)).to.equal(24);
     await page.reload();
-    await page.waitForFunction(() => 'tracker' in window);
-    expect(await page.evaluate(() => (window as any).queuedAtLoad)).to.equal(24);
+    await page.waitForFunction(() => 'tracker' in globalThis);
+    expect(await page.evaluate(() => (globalThis as any).queuedAtLoad)).to.equal(24);
     await waitFor(
       'queue drained',
       () => pending(page),
@@ -211,7 +211,7 @@ describe('web SDK in Chromium', function () {
     const { context, page } = await openPlayer(viewer, { batch: 10, interval: 300 });
     const films = { barely: randomUUID(), halfway: randomUUID(), watched: randomUUID() };
     await page.evaluate(async (f) => {
-      const t = (window as any).tracker;
+      const t = (globalThis as any).tracker;
       t.progress(f.barely, 60, 5400);
       t.progress(f.halfway, 2700, 5400);
       t.progress(f.watched, 5300, 5400);
@@ -219,7 +219,7 @@ describe('web SDK in Chromium', function () {
     }, films);
     const read = () =>
       page.evaluate(async (f) => {
-        const t = (window as any).tracker;
+        const t = (globalThis as any).tracker;
         return { list: await t.continueWatching(), watched: await t.resume(f.watched) };
       }, films);
     const { list, watched } = await waitFor(
@@ -234,7 +234,9 @@ describe('web SDK in Chromium', function () {
     expect(list[0]).to.include({ filmId: films.halfway, positionSec: 2700, durationSec: 5400, percent: 50 });
     expect(list[0].lastWatchedAt).to.be.a('string');
     expect(watched).to.include({ filmId: films.watched, positionSec: 5300, watched: true });
-    expect(await page.evaluate((film) => (window as any).tracker.resume(film), randomUUID())).to.equal(null);
+    expect(await page.evaluate((film) => (globalThis as any).tracker.resume(film), randomUUID())).to.equal(
+      null,
+    );
     await context.close();
   });
 
