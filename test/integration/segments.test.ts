@@ -131,13 +131,13 @@ describe('segments', function () {
   it('keeps a membership until its expiry exactly (PostgreSQL clock) and reports the removal only from then on', async () => {
     const s = slug('TTL');
     await api('/segments', { body: { slug: s } });
+    const margin = 50;
     // A probe must be answered before the expiry to say anything about "just before": one
-    // that a slow moment pushed past it is inconclusive, and the test starts again with the
-    // probe a little earlier (a loaded machine can take longer than 50 ms to answer).
+    // that a slow moment pushed past it is inconclusive, and the test starts again. The report
+    // (a slower read) is probed earlier; the membership at the margin.
     for (let attempt = 1; ; attempt++) {
-      const margin = Math.min(50 * 2 ** (attempt - 1), 800);
       const user = await newUser();
-      const expiresAt = new Date((await pgNow()).getTime() + 1500 + margin);
+      const expiresAt = new Date((await pgNow()).getTime() + 1500);
       const link = new URL(
         (await api(`/segments/history?period=${expiresAt.toISOString().slice(0, 7)}`)).body.url as string,
         h.url,
@@ -148,14 +148,16 @@ describe('segments', function () {
       expect(res.status).to.equal(200);
       expect(res.body.segments[0].expires_at).to.equal(expiresAt.toISOString());
 
+      await pgWaitUntil(new Date(expiresAt.getTime() - 500));
+      const reportBefore = await reported(link, user);
       await pgWaitUntil(new Date(expiresAt.getTime() - margin));
-      const [before, reportBefore] = await Promise.all([slugsOf(user), reported(link, user)]);
+      const before = await slugsOf(user);
       if ((await pgNow()) >= expiresAt) {
-        expect(attempt, 'every probe before the expiry was answered after it').to.be.below(8);
+        expect(attempt, 'every probe before the expiry was answered after it').to.be.below(10);
         continue;
       }
       expect(before, `active ${margin} ms before expires_at`).to.deep.equal([s]);
-      expect(reportBefore, `reported ${margin} ms before expires_at`).to.have.length(1);
+      expect(reportBefore, 'reported before expires_at').to.have.length(1);
       expect(reportBefore[0]).to.match(new RegExp(`^${s} add `));
 
       await pgWaitUntil(new Date(expiresAt.getTime() + margin));
