@@ -44,13 +44,15 @@ describe('benchmark harness (quick smoke run)', function () {
       f.freshness.probes,
       f.readPath.saturated.requestsPerSec,
       f.readPath.load.achievedPerSec,
+      f.readPath.list.saturated.requestsPerSec,
+      f.readPath.list.load.achievedPerSec,
       f.memory.apiPeakRssMiB,
       f.memory.etlPeakRssMiB,
     ];
     for (const v of positive) expect(v).to.be.a('number').and.greaterThan(0);
     expect(f.apiSingle.steps.length).to.be.greaterThan(1);
     expect(Object.values(r.ratios).every((v) => typeof v === 'number' && v > 0)).to.equal(true);
-    expect(r.targets).to.have.length(6);
+    expect(r.targets).to.have.length(7);
   });
 
   it('runs the experiments benchmark: every traffic shape reports latency and throughput', async () => {
