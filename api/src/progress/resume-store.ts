@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { inSpan } from '../../../lib/apm/tracing.js';
 import { db } from '../../../lib/db/errors.js';
 import type { ContinueWatchingEntry, ResumePosition } from '../../../lib/contracts/progress.js';
 import {
@@ -61,7 +62,9 @@ export class ResumeStore implements ProgressReader {
   ) {}
 
   async latest(viewerId: string, filmId: string): Promise<ResumePosition | null> {
-    const { rows } = await db(() => this.pool.query<LatestRow>({ ...LATEST, values: [viewerId, filmId] }));
+    const { rows } = await this.read('resume lookup', () =>
+      this.pool.query<LatestRow>({ ...LATEST, values: [viewerId, filmId] }),
+    );
     const row = rows[0];
     if (row === undefined) return null;
     return {
@@ -76,7 +79,7 @@ export class ResumeStore implements ProgressReader {
 
   async inProgress(viewerId: string, limit: number): Promise<ContinueWatchingEntry[]> {
     const { minPct, maxPct } = this.bounds;
-    const { rows } = await db(() =>
+    const { rows } = await this.read('continue watching', () =>
       this.pool.query<InProgressRow>({ ...IN_PROGRESS, values: [viewerId, minPct, maxPct, limit] }),
     );
     return rows.map((r) => ({
@@ -86,6 +89,11 @@ export class ResumeStore implements ProgressReader {
       percent: percentPlayed(r.position_sec, r.duration_sec),
       last_watched_at: r.occurred_at.toISOString(),
     }));
+  }
+
+  /** A read: outages as 503, and an APM span of its own (the agent does not see pg under ESM). */
+  private read<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return inSpan(`PostgreSQL SELECT progress_resume (${what})`, 'db', 'postgresql', 'query', () => db(run));
   }
 
   /**
