@@ -18,7 +18,7 @@ export interface FreshnessResult {
 /**
  * 6: api + etl + embedded engine in one process (the standalone mode) under half the
  * highest sustained API rate; probe events measure the time from their 202 to being
- * readable through the resume lookup (progress_events → materialized view → latest).
+ * readable through the resume lookup (the resume projection → PostgreSQL, architecture/adr/0011).
  */
 export async function freshness(ctx: BenchContext, backgroundRate: number): Promise<FreshnessResult> {
   const port = await findFreePort();
