@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -201,5 +202,66 @@ describe('npm start', function () {
       expect(log).to.contain(`"service":"${service}","msg":"service_stopped"`);
     }
     expect(log).to.contain('"msg":"shutdown_done"');
+  });
+});
+
+/**
+ * A local clickhouse-server usually holds 8123, the SQL endpoint's default port: `npm start`
+ * must still start, on another port, and say how to reach it.
+ */
+describe("npm start with the SQL endpoint's default port taken", function () {
+  this.timeout(240_000);
+
+  it('moves the SQL endpoint to a free port, prints it with SQL_URL, and answers there', async () => {
+    // Holding 8123 ourselves, or finding it already held by something else: either way taken.
+    const blocker = createServer();
+    await new Promise<void>((resolve) => {
+      blocker.once('error', () => resolve());
+      blocker.listen(8123, '127.0.0.1', () => resolve());
+    });
+    const dataDir = join(testEnv().workDir, uniqueName('start8123'));
+    const logFile = `${dataDir}.out`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(await findFreePort()),
+      LOCAL_DATA_DIR: dataDir,
+      LOCAL_KAFKA_PORT: String(await findFreePortBlock(1)),
+      CLICKHOUSE_DATA_DIR: join(dataDir, 'chdb'),
+      KAFKA_BROKERS: '',
+      JWT_SECRET: '',
+      CLICKHOUSE_URL: '',
+      SQL_HTTP_PASSWORD: '',
+    };
+    delete env.SQL_HTTP_PORT;
+    const proc = spawn('npm', ['start'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', openSync(logFile, 'a'), openSync(logFile, 'a')],
+      detached: true,
+    });
+    try {
+      const output = await waitFor(
+        'banner',
+        async () => readFileSync(logFile, 'utf8'),
+        (t) => t.includes('Stop: Ctrl-C') || t.includes('process_failed'),
+        180_000,
+        250,
+      );
+      expect(output).not.to.contain('process_failed');
+      const [, base, port] = /SQL for analysts[^\n]*?(http:\/\/[\w.]+:(\d+))/.exec(output) ?? [];
+      expect(base, output).to.be.a('string');
+      expect(Number(port)).to.not.equal(8123);
+      expect(output).to.contain(`SQL_URL=${base} npm run sql`);
+      const password = readFileSync(join(dataDir, 'dev-sql-password'), 'utf8').trim();
+      const res = await fetch(`${base!.replace('localhost', '127.0.0.1')}/?query=SELECT%201`, {
+        headers: { Authorization: `Basic ${Buffer.from(`analyst:${password}`).toString('base64')}` },
+      });
+      expect(res.status).to.equal(200);
+      expect((await res.text()).trim()).to.equal('1');
+    } finally {
+      process.kill(-proc.pid!, 'SIGINT');
+      await exited(proc);
+      blocker.close();
+    }
   });
 });
