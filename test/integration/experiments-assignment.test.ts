@@ -213,7 +213,8 @@ for (const mode of ['lookup-first', 'one-statement']) {
           async () =>
             (
               await h.pool.query(
-                `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%WITH known AS%'`,
+                `SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+                   AND wait_event_type = 'Lock' AND query LIKE '%WITH known AS%'`,
               )
             ).rowCount,
           (n) => n === 1,

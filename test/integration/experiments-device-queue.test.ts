@@ -37,7 +37,8 @@ describe('experiments: the device queue is bounded (EXPERIMENTS_DEVICE_QUEUE_MAX
           (
             await h.pool.query<{ n: number }>(
               `SELECT count(*)::int AS n FROM pg_stat_activity
-                WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO devices%'`,
+                WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND query LIKE '%INSERT INTO devices%'`,
             )
           ).rows[0]!.n,
         (n) => n === 1,
