@@ -48,12 +48,21 @@ export default tseslint.config(
   },
   {
     // Plain JS tooling scripts: no type information (not in tsconfig).
-    files: ['**/*.js', '**/*.mjs'],
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
       parserOptions: { projectService: false, project: null },
       globals: { console: 'readonly' },
     },
+  },
+  {
+    // CommonJS where a tool can only require() (a mocha reporter).
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -65,27 +65,43 @@ const mochaArgs = [
   String(config.timeout),
   '--forbid-only',
   '--forbid-pending',
+  '--reporter',
+  'test/helpers/file-timing-reporter.cjs',
   ...process.argv.slice(2),
 ];
 
 /** The first shard writes to the terminal as it goes; the others to a file shown when done. */
 function run(group, i) {
-  const log = i === 0 ? undefined : join(tmpdir(), `integration-shard-${process.pid}-${i}.log`);
+  const log =
+    i === 0 || i === shards ? undefined : join(tmpdir(), `integration-shard-${process.pid}-${i}.log`);
+  const summary = join(tmpdir(), `integration-summary-${process.pid}-${i}.json`);
   const out = log === undefined ? 'inherit' : openSync(log, 'w');
   const child = spawn('npx', ['mocha', ...mochaArgs, ...group.files], {
     cwd: ROOT,
     stdio: ['ignore', out, out],
+    env: { ...process.env, MOCHA_SUMMARY_FILE: summary },
   });
   return new Promise((resolve) =>
-    child.on('exit', (code, signal) => resolve({ i, code: code ?? (signal ? 1 : 0), log })),
+    child.on('exit', (code, signal) =>
+      resolve({ i, code: code ?? (signal ? 1 : 0), log, summary: readSummary(summary) }),
+    ),
   );
+}
+
+/** What the reporter wrote; a shard that died before the end of its run wrote nothing. */
+function readSummary(file) {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return { files: {}, failures: [] };
+  }
 }
 
 const results = await Promise.all(groups.map(run));
 const solo = SOLO.filter((f) => readdirSync(join(ROOT, DIR)).includes(f)).map((f) => join(DIR, f));
 if (solo.length > 0) {
   process.stdout.write(`\n---- integration, alone: ${solo.join(', ')} ----\n`);
-  results.push({ ...(await run({ files: solo }, 0)), i: shards, log: undefined });
+  results.push({ ...(await run({ files: solo }, shards)), log: undefined });
 }
 let failed = 0;
 for (const r of results) {
@@ -94,6 +110,21 @@ for (const r of results) {
     process.stdout.write(readFileSync(r.log, 'utf8'));
   }
   if (r.code !== 0) failed++;
+}
+// The last screen of the run: seconds per file (to keep WEIGHT true), then every failure.
+const seconds = results.flatMap((r) =>
+  Object.entries(r.summary.files).map(([f, s]) => [f, s, r.i < shards ? `shard ${r.i + 1}` : 'alone']),
+);
+process.stdout.write('\nintegration seconds per file:\n');
+for (const [f, s, where] of seconds.sort((a, b) => b[1] - a[1]))
+  process.stdout.write(`  ${s.toFixed(0).padStart(5)} s  ${where.padEnd(7)}  ${f}\n`);
+for (const r of results.filter((r) => r.code !== 0)) {
+  const where = r.i < shards ? `shard ${r.i + 1}` : 'the files run alone';
+  process.stdout.write(`\nFAILED in ${where} (exit ${r.code}):\n`);
+  if (r.summary.failures.length === 0)
+    process.stdout.write('  (no test failed: the run itself died; see its output above)\n');
+  for (const f of r.summary.failures)
+    process.stdout.write(`  ${f.file}: ${f.title}\n    ${f.message.replaceAll('\n', '\n    ')}\n`);
 }
 process.stdout.write(
   `\nintegration: ${shards} shard(s) of ${files.length} files, then ${solo.length} alone; ${failed === 0 ? 'all passed' : `${failed} run(s) failed`}\n`,
