@@ -3,9 +3,9 @@ import { buildApi, type Api } from '../api/src/build-api.js';
 import { buildEtl, type Etl } from '../etl/src/build-etl.js';
 import { createPostgres } from '../lib/db/postgres-services.js';
 import { allTopicSpecs } from '../lib/kafka/topic-specs.js';
-import type { Service } from '../lib/lifecycle.js';
+import { runServices, type Service } from '../lib/lifecycle.js';
 import { MetricsServer } from '../lib/metrics/metrics-server.js';
-import type { ProcessBase } from '../lib/runtime/process.js';
+import { createProcessBase, exitOnFatal, exitWhenStopped, type ProcessBase } from '../lib/runtime/process.js';
 import { clickhouseService, migrationsStep, topicsStep } from '../lib/runtime/services.js';
 import { sqlHttpPlan, sqlHttpService, type SqlHttp } from '../lib/sql-http/service.js';
 
@@ -80,4 +80,19 @@ export function composeProcess<S extends ProcessShape>(
   const etl = withEtl ? buildEtl(config, { kafka, clickhouse, log, metrics }) : undefined;
   if (etl !== undefined) services.push(...etl.services);
   return { services, api, etl, pool: postgres?.pool, sql } as Composed<S>;
+}
+
+/**
+ * A process entry point whole: build the base, let `check` refuse a config this shape cannot
+ * run (it throws), compose, run until a stop signal, exit.
+ */
+export function runShape(shape: ProcessShape, check?: (base: ProcessBase) => void): void {
+  const main = async () => {
+    const base = await createProcessBase(shape);
+    check?.(base);
+    const { services } = composeProcess(shape, base);
+    const { shutdownTimeoutMs, startupTimeoutMs } = base.config.process;
+    await runServices(services, base.log, shutdownTimeoutMs, startupTimeoutMs);
+  };
+  main().then(exitWhenStopped, exitOnFatal);
 }
