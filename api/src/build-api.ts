@@ -24,6 +24,16 @@ import { metricsRoutes } from './health/metrics.routes.js';
 import { openApiRoutes } from './openapi/openapi.routes.js';
 import type { Metrics } from '../../lib/metrics/registry.js';
 import { eventsRoutes } from './events/events.routes.js';
+import { EventStatusService } from './events/event-status.js';
+import { KafkaTail } from './events/kafka-tail.js';
+import { statusRoutes } from './events/status.routes.js';
+import { ClickHouseEraser } from './erasure/clickhouse-eraser.js';
+import { ErasureRunner } from './erasure/erasure-runner.js';
+import { ErasureStore } from './erasure/erasure-store.js';
+import { erasureRoutes } from './erasure/erasure.routes.js';
+import { viewerTables } from '../../lib/contracts/tables.js';
+import { progressStream } from '../../lib/contracts/progress.js';
+import { userEventStream } from '../../lib/contracts/user-event.js';
 import type { Pool } from 'pg';
 import { adminExperimentRoutes } from './experiments/admin.routes.js';
 import { AssignmentService } from './experiments/assignment-service.js';
@@ -66,7 +76,9 @@ export interface Api {
   usersReplica: UsersReplica | undefined;
   /** The progress topic consumer feeding the resume read model, when RESUME_PROJECTION_ENABLED. */
   resumeProjection: ResumeProjection | undefined;
-  /** Start order: producer, HTTP, users replica, resume projection; stopped in reverse. */
+  /** Runs erasure jobs, when ERASURE_JOBS_ENABLED. */
+  erasures: ErasureRunner | undefined;
+  /** Start order: producer, HTTP, users replica, resume projection, erasures; stopped in reverse. */
   services: Service[];
 }
 
@@ -97,6 +109,31 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     ? new ResumeProjection(
         { kafka: deps.kafka, store: reader, log },
         { ...config.resume, topic: config.topics.progress },
+      )
+    : undefined;
+  const tail = new KafkaTail(deps.kafka, kafkaClientOptions(config, 'api-status'), config.eventStatus);
+  const statuses = new EventStatusService({
+    clickhouse: deps.clickhouse,
+    database: config.clickhouse.database,
+    sources: [
+      { stream: progressStream, topic: config.topics.progress, groupId: config.etl.groupId },
+      { stream: userEventStream, topic: config.topics.events, groupId: config.etl.eventsGroupId },
+    ],
+    tail,
+    timeoutMs: config.http.readTimeoutMs,
+  });
+  const erasureStore = new ErasureStore(deps.pool, config.erasure.leaseMs);
+  const erasures = config.erasure.jobsEnabled
+    ? new ErasureRunner(
+        erasureStore,
+        new ClickHouseEraser(
+          deps.clickhouse,
+          { database: config.clickhouse.database, cluster: config.clickhouse.cluster, ttlDays: 0 },
+          viewerTables(),
+          config.http.readTimeoutMs,
+        ),
+        config.erasure,
+        log.child({ module: 'erasure' }),
       )
     : undefined;
   const users = new UserStore(deps.pool);
@@ -178,6 +215,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       http: config.http,
       events: config.events,
     }),
+    ...statusRoutes({ verify, admin: config.admin, statuses }),
     ...deviceExperimentRoutes({
       verify,
       assignments: new AssignmentService(
@@ -209,6 +247,12 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       metrics: deps.metrics,
     }),
     ...adminExperimentRoutes({ verify, admin: config.admin, store, running }),
+    ...erasureRoutes({
+      verify,
+      admin: config.admin,
+      store: erasureStore,
+      ...(erasures === undefined ? {} : { poke: () => erasures.poke() }),
+    }),
     ...statsRoutes({
       verify,
       admin: config.admin,
@@ -252,11 +296,13 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
   // consumers wait out their dead members' sessions before they rejoin; what they replicated
   // is already in PostgreSQL.
   const services: Service[] = [
+    tail,
     publisher,
     ...retention,
     http,
     ...(usersReplica === undefined ? [] : [usersReplica]),
     ...(resumeProjection === undefined ? [] : [resumeProjection]),
+    ...(erasures === undefined ? [] : [erasures]),
   ];
-  return { app, routes: routesOf(app), publisher, http, usersReplica, resumeProjection, services };
+  return { app, routes: routesOf(app), publisher, http, usersReplica, resumeProjection, erasures, services };
 }

@@ -31,6 +31,8 @@ export interface Reject {
 export interface BlockRow<R> {
   offset: string;
   id: string;
+  /** The viewer the row is about, when its stream names one (erasure drops by it). */
+  viewer?: string | null;
   row: R;
   key: Buffer | null;
   value: Buffer | null;
@@ -44,7 +46,8 @@ export interface InsertBlock<R> {
   rejects: Reject[];
 }
 
-export type Decoded<R> = { ok: true; row: R; id: string; splitKey: string } | { ok: false; reason: string };
+export type Decoded<R> =
+  { ok: true; row: R; id: string; splitKey: string; viewer?: string | null } | { ok: false; reason: string };
 export type Decoder<R> = (value: Buffer | null, offset: string) => Decoded<R>;
 
 export function dedupToken(topic: string, partition: number, first: string, last: string): string {
@@ -75,13 +78,15 @@ export function buildInsertBlocks<R>(
     currentKey = splitKey;
     current.lastOffset = msg.offset;
     if (decoded.ok) {
-      current.rows.push({
+      const row: BlockRow<R> = {
         offset: msg.offset,
         id: decoded.id,
         row: decoded.row,
         key: msg.key,
         value: msg.value,
-      });
+      };
+      if (decoded.viewer !== undefined) row.viewer = decoded.viewer;
+      current.rows.push(row);
     } else {
       current.rejects.push({ offset: msg.offset, key: msg.key, value: msg.value, reason: decoded.reason });
     }

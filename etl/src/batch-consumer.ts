@@ -16,6 +16,10 @@ import type { ClickHouseSink } from './clickhouse-sink.js';
 import type { DeadLetter, DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
 import type { PartitionWindows } from './dedup/partition-windows.js';
 import { isPermanentInsertError } from './insert-errors.js';
+import { deadLetterRow, letterIds } from './dead-letter-row.js';
+import { withoutErased, type ErasedViewers } from './erased-viewers.js';
+
+const NONE_ERASED: ReadonlySet<string> = new Set();
 import { inTransaction } from '../../lib/apm/tracing.js';
 import { faultPoint } from '../../lib/runtime/fault-point.js';
 
@@ -43,6 +47,10 @@ export interface BatchConsumerDeps {
   metrics: Metrics;
   /** ClickHouse table, for metric labels. */
   table: string;
+  /** Stores dead letters as rows too (`dead_letters`), before they and the commit go to Kafka. */
+  letterSink?: ClickHouseSink;
+  /** Erased viewers: their messages are dropped, neither stored nor dead-lettered. */
+  erased?: ErasedViewers;
 }
 
 export interface BatchConsumerStats {
@@ -114,6 +122,7 @@ export class BatchConsumer implements Service {
     // Series exist from the start, so an alert on increase() sees the first failure or dead letter.
     deps.metrics.etlRetries.inc({ topic: opts.topic }, 0);
     deps.metrics.insertFailures.inc({ table: deps.table }, 0);
+    deps.metrics.erasedDropped.inc({ topic: opts.topic }, 0);
     for (const stage of ['decode', 'insert'] as const)
       deps.metrics.deadLetters.inc({ topic: opts.topic, stage }, 0);
     const consumer = this.partitions.kafkaConsumer;
@@ -146,6 +155,8 @@ export class BatchConsumer implements Service {
       this.deps.windows.forPartition(batch.partition),
     );
     if (!window.done) return;
+    const erased = await held.retry('erased_viewers_load', () => this.erasedList());
+    if (!erased.done) return;
     const blocks = buildInsertBlocks(
       batch.topic,
       batch.partition,
@@ -155,7 +166,8 @@ export class BatchConsumer implements Service {
     );
     for (const block of blocks) {
       if (!held.active()) return;
-      const { fresh, dropped: droppedBySeen } = dropSeen(block.rows, (id) => window.value.has(id));
+      const kept = withoutErased(block.rows, (r) => r.viewer, erased.value);
+      const { fresh, dropped: droppedBySeen } = dropSeen(kept.rows, (id) => window.value.has(id));
       const alreadyStored = new Set<string>(); // found stored after an ambiguous failure
       const dead = await this.insertAll(fresh, block.token, held, alreadyStored);
       if (!dead.done) return;
@@ -165,9 +177,18 @@ export class BatchConsumer implements Service {
         dead.value.push(...landed.value);
         this.checked.add(batch.partition);
       }
-      const letters = this.lettersFor(batch.topic, batch.partition, block, dead.value);
+      const all = this.lettersFor(batch.topic, batch.partition, block, dead.value);
+      const { rows: letters, dropped: erasedLetters } = withoutErased(
+        all,
+        (l) => letterIds(l).viewerId,
+        erased.value,
+      );
+      const erasedDropped = kept.dropped + erasedLetters;
+      if (erasedDropped > 0) this.deps.metrics.erasedDropped.inc({ topic: batch.topic }, erasedDropped);
       faultPoint('etl-after-insert');
       if (letters.length > 0) {
+        const stored = await this.storeLetters(letters, block.token, held);
+        if (!stored.done) return;
         const sent = await held.retry('dead_letter_publish', () => held.commit(block.lastOffset, letters));
         if (!sent.done) return;
         for (const l of letters)
@@ -333,6 +354,22 @@ export class BatchConsumer implements Service {
     m.consumerLagSeconds.set({ topic, partition: String(batch.partition) }, behind);
     m.dedupWindowIds.set({ topic }, this.deps.windows.ids);
     m.dedupWindowBytes.set({ topic }, this.deps.windows.bytes);
+  }
+
+  private erasedList(): Promise<ReadonlySet<string>> {
+    return this.deps.erased?.current() ?? Promise.resolve(NONE_ERASED);
+  }
+
+  /**
+   * The block's letters as `dead_letters` rows, under a token of their own derived from the
+   * block's: a block replayed after a crash between this insert and the commit stores them once.
+   */
+  private storeLetters(letters: DeadLetter[], token: string, held: HeldPartition): Promise<Outcome<void>> {
+    const sink = this.deps.letterSink;
+    if (sink === undefined) return Promise.resolve({ done: true, value: undefined });
+    const now = new Date();
+    const rows = letters.map((l) => deadLetterRow(l, now));
+    return held.retry('dead_letter_store', () => sink.insert(rows, `${token}:dead-letters`));
   }
 
   private lettersFor(

@@ -15,6 +15,9 @@ import { progressStream } from '../../lib/contracts/progress.js';
 import { userEventStream } from '../../lib/contracts/user-event.js';
 import { exposureStream } from '../../lib/contracts/exposure.js';
 import type { AnyStream } from '../../lib/contracts/stream.js';
+import { deadLetterRows } from '../../lib/contracts/dead-letter.js';
+import { ERASED_VIEWERS_TABLE } from '../../lib/clickhouse/erased-viewers.js';
+import { ErasedViewers } from './erased-viewers.js';
 
 export interface EtlDeps {
   kafka: Kafka;
@@ -39,10 +42,17 @@ interface StreamSpec {
   stream: AnyStream;
 }
 
+/** What every stream's consumer shares: the DLQ producer, the dead letters' table, the erased viewers. */
+interface Shared {
+  deadLetters: DeadLetterPublisher;
+  letterSink: ClickHouseSink;
+  erased: ErasedViewers;
+}
+
 function buildStream(
   config: Config,
   deps: EtlDeps,
-  deadLetters: DeadLetterPublisher,
+  shared: Shared,
   spec: StreamSpec,
 ): { consumer: BatchConsumer; windows: PartitionWindows } {
   const log = deps.log.child({ module: 'etl' });
@@ -69,10 +79,12 @@ function buildStream(
       sink,
       decode,
       windows,
-      deadLetters,
+      deadLetters: shared.deadLetters,
       log,
       metrics: deps.metrics,
       table: tableName,
+      letterSink: shared.letterSink,
+      erased: shared.erased,
     },
     { ...config.etl, topic: spec.topic, groupId: spec.groupId },
   );
@@ -87,17 +99,30 @@ export function buildEtl(config: Config, deps: EtlDeps): Etl {
     config.kafka.clientId,
     config.deadLetters.transactionTimeoutMs,
   );
-  const progress = buildStream(config, deps, deadLetters, {
+  const shared: Shared = {
+    deadLetters,
+    letterSink: new ClickHouseSink(deps.clickhouse, {
+      table: `${config.clickhouse.database}.${deadLetterRows.table!.name}`,
+      useDedupToken: config.clickhouse.dedupToken,
+      distributedSync: config.clickhouse.cluster !== undefined,
+    }),
+    erased: new ErasedViewers(
+      deps.clickhouse,
+      `${config.clickhouse.database}.${ERASED_VIEWERS_TABLE}`,
+      config.erasure.listRefreshMs,
+    ),
+  };
+  const progress = buildStream(config, deps, shared, {
     topic: config.topics.progress,
     groupId: config.etl.groupId,
     stream: progressStream,
   });
-  const events = buildStream(config, deps, deadLetters, {
+  const events = buildStream(config, deps, shared, {
     topic: config.topics.events,
     groupId: config.etl.eventsGroupId,
     stream: userEventStream,
   });
-  const exposures = buildStream(config, deps, deadLetters, {
+  const exposures = buildStream(config, deps, shared, {
     topic: config.topics.exposures,
     groupId: config.etl.exposuresGroupId,
     stream: exposureStream,

@@ -1,4 +1,4 @@
-import type { AnyStream } from '../../lib/contracts/stream.js';
+import { viewerFieldOf, type AnyStream } from '../../lib/contracts/stream.js';
 import { LINEAGE } from '../../lib/clickhouse/stream-table.js';
 import { decodeContract } from '../../lib/kafka/decode-contract.js';
 import type { Decoded } from './batch-builder.js';
@@ -22,6 +22,7 @@ export function streamDecoder(stream: AnyStream): StreamDecoder {
   const month = table.monthOf;
   const stored = stream.fieldList.filter((f) => f.column !== undefined);
   const passThrough = stored.every((f) => f.toColumn === undefined);
+  const viewer = viewerFieldOf(stream)?.name;
   const encodeRow = (m: Record<string, unknown>, partition: number, offset: string): Buffer => {
     const row: Record<string, unknown> = {};
     for (const f of stored) row[f.name] = f.toColumn === undefined ? m[f.name] : f.toColumn(m[f.name]);
@@ -37,6 +38,7 @@ export function streamDecoder(stream: AnyStream): StreamDecoder {
     return {
       ok: true,
       id: m.event_id as string,
+      viewer: viewer === undefined ? undefined : (m[viewer] as string | null),
       // Table partition (PARTITION BY toYYYYMM(<monthOf>)): one block, one part.
       splitKey: (m[month] as string).slice(0, 7),
       row: passThrough ? kafkaRowLine(value!, m, partition, offset) : encodeRow(m, partition, offset),

@@ -638,6 +638,56 @@ export const OPTIONS = {
       "Origin put in links the API hands out (e.g. https://analytics.example.com). Not set: links are root-relative (`/api/v1/...`); never taken from the request's Host or X-Forwarded-Host.",
     ),
   },
+  /** "Where is my event?" (the API). */
+  eventStatus: {
+    scanMaxMessages: int(
+      'EVENT_STATUS_SCAN_MAX_MESSAGES',
+      20000,
+      'Most Kafka messages one `GET /api/v1/events/{event_id}/status` reads from what the ETL has not committed yet, looking for an event not stored: past it the answer is `unknown`.',
+      0,
+    ),
+    fetchMaxBytes: int(
+      'EVENT_STATUS_FETCH_MAX_BYTES',
+      1048576,
+      'Bytes per Kafka fetch request of that search.',
+      1024,
+    ),
+  },
+  /** Erasure of a viewer (API: the jobs; ETL: the suppression list). */
+  erasure: {
+    listRefreshMs: int(
+      'ERASURE_LIST_REFRESH_MS',
+      5000,
+      "Oldest the ETL's copy of the erased viewers' list may be when it stores a batch (it reloads from ClickHouse first). Below ERASURE_SETTLE_MS.",
+      50,
+      600000,
+    ),
+    jobsEnabled: bool(
+      'ERASURE_JOBS_ENABLED',
+      true,
+      'Whether this API process runs erasure jobs (any number of API replicas may: a job is leased to one at a time).',
+    ),
+    settleMs: int(
+      'ERASURE_SETTLE_MS',
+      60000,
+      'How long an erasure waits after writing the suppression entry before its second delete pass: longer than ERASURE_LIST_REFRESH_MS plus the longest ETL insert, so a batch stored with a list from before the entry is deleted too.',
+      0,
+      3600000,
+    ),
+    pollMs: int(
+      'ERASURE_POLL_MS',
+      1000,
+      'How often an API process looks for an erasure job to run.',
+      10,
+      600000,
+    ),
+    leaseMs: int(
+      'ERASURE_LEASE_MS',
+      300000,
+      'How long a job belongs to the process running it without news: a process that died mid-job leaves it to another after this.',
+      1000,
+    ),
+  },
   /** APM (read by the Elastic APM agent itself, lib/apm/start.ts). */
   apm: {
     serverUrl: url(
@@ -672,12 +722,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Rules between options (each one alone already parsed).
   checkKafkaSecurity(config.kafka);
   checkResumeBounds(config.resume);
+  checkErasureBounds(config.erasure);
   return config;
 }
 
 function checkResumeBounds(c: Config['resume']): void {
   if (c.minPct >= c.maxPct)
     throw new ConfigError('MAX_RESUME_PCT', String(c.maxPct), `above MIN_RESUME_PCT (${c.minPct})`);
+}
+
+function checkErasureBounds(c: Config['erasure']): void {
+  if (c.settleMs <= c.listRefreshMs)
+    throw new ConfigError(
+      'ERASURE_SETTLE_MS',
+      String(c.settleMs),
+      `above ERASURE_LIST_REFRESH_MS (${c.listRefreshMs})`,
+    );
 }
 
 /** Config safe to log: secrets replaced, passwords in URLs masked. */

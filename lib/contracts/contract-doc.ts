@@ -1,6 +1,6 @@
 import { OPTIONS } from '../config/config.js';
 import { readModelColumns, streamColumns, type Column } from '../clickhouse/stream-table.js';
-import { deadLetterContract } from './dead-letter.js';
+import { deadLetterContract, deadLetterRows } from './dead-letter.js';
 import { exposureStream } from './exposure.js';
 import { progressStream } from './progress.js';
 import type { AnyStream } from './stream.js';
@@ -115,6 +115,7 @@ export function renderDeadLetterDoc(): string {
     ...Object.values(c.headers).map((h) => `| \`${h.header}\` | ${cell(h.meaning)} |`),
     '',
     ...c.notes.flatMap((n) => [n, '']),
+    ...clickHouseSection(deadLetterRows),
   ].join('\n');
 }
 

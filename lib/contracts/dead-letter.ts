@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { defineStream, field } from './stream.js';
+
 /**
  * The dead-letter topic's contract, declared once: its headers (lib/kafka/dead-letters.ts
  * writes them, `npm run dlq` reads them) and architecture/contracts/dead-letter-v1.md,
@@ -36,3 +39,76 @@ type Headers = typeof deadLetterContract.headers;
 export const DLQ_HEADERS = Object.fromEntries(
   Object.entries(deadLetterContract.headers).map(([role, h]) => [role, h.header]),
 ) as { readonly [K in keyof Headers]: Headers[K]['header'] };
+
+const TIME_COLUMN = "DateTime64(3, 'UTC')";
+
+/** A column of the dead letters' table: its meaning is its comment, for analysts' DESCRIBE too. */
+function letterField<Z extends z.ZodType>(schema: Z, type: string, docType: string, meaning: string) {
+  return field({ schema, source: 'producer', column: { type, comment: meaning }, docType, meaning });
+}
+
+/**
+ * The dead letters as ClickHouse rows (`dead_letters`), written by the ETL in the same step
+ * as the letters themselves, so "where is my event?" and analysts can query them. Not a
+ * Kafka contract of its own: the letter's coordinates in its source topic are the table's
+ * `kafka_partition` and `kafka_offset`, its `source_topic` a column.
+ */
+export const deadLetterRows = defineStream({
+  name: 'dead-letter-row',
+  title: 'dead letter row',
+  version: 1,
+  topicOption: deadLetterContract.topicOption,
+  key: deadLetterContract.key,
+  fields: {
+    event_id: letterField(
+      z.uuid().nullable(),
+      'Nullable(UUID)',
+      'UUID or `null`',
+      "the value's event_id, when the value is a JSON object carrying a UUID there",
+    ),
+    viewer_id: {
+      ...letterField(
+        z.uuid().nullable(),
+        'Nullable(UUID)',
+        'UUID or `null`',
+        "the value's viewer_id when it is a UUID, else the key when it is one",
+      ),
+      identifiesViewer: true,
+    },
+    source_topic: letterField(
+      z.string(),
+      'LowCardinality(String)',
+      'string',
+      'the topic the message was read from',
+    ),
+    stage: letterField(
+      z.enum(['decode', 'insert', 'apply']),
+      'LowCardinality(String)',
+      '`decode` · `insert` · `apply`',
+      'decode: not a valid contract message; insert: ClickHouse rejected the row',
+    ),
+    reason: letterField(z.string(), 'String', 'string', 'why (first 2,000 characters)'),
+    failed_at: letterField(z.iso.datetime(), TIME_COLUMN, 'ISO-8601 UTC', 'when it failed'),
+    message_key: letterField(
+      z.string().nullable(),
+      'Nullable(String)',
+      'string or `null`',
+      "the original message's key (UTF-8)",
+    ),
+    message_value: letterField(
+      z.string().nullable(),
+      'Nullable(String)',
+      'string or `null`',
+      "the original message's value (UTF-8)",
+    ),
+  },
+  table: {
+    name: 'dead_letters',
+    createdBy: 4,
+    orderBy: ['source_topic', 'toDate(failed_at)', 'kafka_partition', 'kafka_offset'],
+    monthOf: 'failed_at',
+    shardBy: 'cityHash64(source_topic, kafka_partition, kafka_offset)',
+    viewerAlsoIn: ['message_key', 'message_value'],
+    doc: "every dead letter the ETL wrote, with its reason: `kafka_partition` and `kafka_offset` are the message's coordinates in `source_topic`. `GET /api/v1/events/{event_id}/status` reads it; erasure deletes a viewer's rows (by `viewer_id`, or the viewer id anywhere in the key or value).",
+  },
+});

@@ -36,6 +36,7 @@ export const exposureStream = defineStream({
       fast: (v) => v === null || isUuid(v),
       source: 'producer',
       column: { type: 'Nullable(UUID)' },
+      identifiesViewer: true,
       docType: 'UUID or `null`',
       meaning: "the viewer token's `sub` when the request carried a valid one",
     }),

@@ -59,6 +59,7 @@ export const viewerIdField = field({
   fast: isUuid,
   source: 'viewer',
   column: { type: 'UUID' },
+  identifiesViewer: true,
   docType: 'UUID',
   meaning: 'the JWT `sub` of the caller (never from the request body)',
 });

@@ -68,6 +68,11 @@ export interface FieldSpec<Z extends z.ZodType = z.ZodType> {
   canonical?(v: z.output<Z>): unknown;
   /** Its ClickHouse column; none: the stream has no table or does not store it. */
   column?: ColumnSpec;
+  /**
+   * The field names the viewer the row is about: erasure deletes a viewer's rows by it in
+   * every table that has such a column, and the ETL drops erased viewers' messages by it.
+   */
+  identifiesViewer?: boolean;
   /** The column value, when the table stores the field differently (an object as JSON text). */
   toColumn?(v: z.output<Z>): unknown;
   /** Contract doc: the type as a consumer reads it, and what the field means. */
@@ -93,6 +98,8 @@ export interface TableSpec {
   shardBy: string;
   /** What the table is for (the migration's and the doc's text). */
   doc: string;
+  /** Text columns that may hold a viewer's id where the viewer column does not (erasure looks there too). */
+  viewerAlsoIn?: readonly string[];
 }
 
 export interface ReadModelSpec<K extends string = string> {
@@ -162,6 +169,11 @@ export interface Stream<V extends number, F extends Record<string, FieldSpec>> e
 
 /** Any stream, for code generic over streams (DDL, the ETL's decoder, docs). */
 export type AnyStream = Stream<number, Record<string, FieldSpec>>;
+
+/** The stored field that names the viewer (`identifiesViewer`), if the stream has one. */
+export function viewerFieldOf(stream: AnyStream): NamedField | undefined {
+  return stream.fieldList.find((f) => f.identifiesViewer === true && f.column !== undefined);
+}
 
 export function defineStream<const V extends number, const F extends Record<string, FieldSpec>>(
   spec: StreamSpec<F> & { version: V },

@@ -140,6 +140,12 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
       labelNames: ['topic'] as const,
       registers: [registry],
     }),
+    erasedDropped: new Counter({
+      name: 'etl_erased_events_dropped_total',
+      help: 'Messages of erased viewers the ETL dropped (still in Kafka, replayed from the dead-letter topic, or sent late) instead of storing them or dead-lettering them',
+      labelNames: ['topic'] as const,
+      registers: [registry],
+    }),
     deadLetters: new Counter({
       name: 'etl_dead_letters_total',
       help: 'Messages sent to the dead-letter topic',

@@ -27,6 +27,8 @@ const PARAMS: Record<string, string> = {
   slug: 'premium_trial',
   user_id: randomUUID(),
   file: 'swagger-ui.css',
+  event_id: randomUUID(),
+  erasure_id: randomUUID(),
 };
 
 /** Bodies a reached handler would accept and write (none for GET and DELETE). */
@@ -36,6 +38,7 @@ function bodyFor(route: RouteEntry): unknown {
   if (route.path.startsWith('/api/v1/progress')) return { position_sec: 1, duration_sec: 2 };
   if (route.path === '/api/v1/events/batch') return { events: [{ event_type: 'search' }] };
   if (route.path === '/api/v1/events') return { event_type: 'search' };
+  if (route.path === '/api/v1/admin/erasures') return { viewer_id: randomUUID() };
   if (route.path === '/api/v1/admin/experiments') return { key: 'pwned', options: [{ value: 1, weight: 1 }] };
   if (route.method === 'PATCH') return { weights: [1, 0, 0, 0] };
   if (route.path === '/api/v1/segments') return { slug: 'pwned', name: 'pwned' };
@@ -54,6 +57,8 @@ const TABLES = [
   'user_segments',
   'segment_optouts',
   'progress_resume',
+  'erasures',
+  'erasure_audit',
 ];
 
 describe('auth cannot be routed around by the shape of a path', function () {

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
 import { migrate } from '../../lib/clickhouse/migrate.js';
 import { readModelColumns, streamColumns, type Column } from '../../lib/clickhouse/stream-table.js';
-import { STREAMS } from '../../lib/contracts/contract-doc.js';
+import { ERASED_VIEWERS_TABLE } from '../../lib/clickhouse/erased-viewers.js';
+import { TABLE_STREAMS as STREAMS } from '../../lib/contracts/tables.js';
 import { createLogger } from '../../lib/log.js';
 import { uniqueName } from '../helpers/ids.js';
 import { testEnv } from '../helpers/test-env.js';
@@ -74,6 +75,10 @@ describe('ClickHouse tables match their stream definitions', () => {
     const declared = STREAMS.flatMap((s) => [s.table?.name, s.readModel?.name]).filter(
       (n) => n !== undefined,
     );
-    expect(tables.map((t) => t.name)).to.have.members([...declared, 'schema_migrations']);
+    expect(tables.map((t) => t.name)).to.have.members([
+      ...declared,
+      'schema_migrations',
+      ERASED_VIEWERS_TABLE,
+    ]);
   });
 });

@@ -55,8 +55,22 @@ describe('ClickHouse migrations', () => {
       MIGRATIONS.map((m) =>
         createHash('sha256').update(m.statements(ctx).join('\n;\n')).digest('hex').slice(0, 16),
       );
-    expect(digest(single)).to.deep.equal(['aa08285b35ea9f75', '1e9f94d3375d60ca', '5eff5c4962db3ee5']);
-    expect(digest(cluster)).to.deep.equal(['fe0013eebdcd7f0d', '2c61824482797155', '7f75ec7d452e1ee3']);
+    expect(digest(single)).to.deep.equal([
+      'aa08285b35ea9f75',
+      '1e9f94d3375d60ca',
+      '5eff5c4962db3ee5',
+      '2c1e53355772c706',
+      'e2c7f3c9da431371',
+      'e0f1cc0d1f8d8ae0',
+    ]);
+    expect(digest(cluster)).to.deep.equal([
+      'fe0013eebdcd7f0d',
+      '2c61824482797155',
+      '7f75ec7d452e1ee3',
+      '543338eca044c275',
+      'f8d6fff47786ab86',
+      'b11fa4abbe97d295',
+    ]);
   });
 
   it('add a field declared `since` a later migration after its neighbour, leaving the creating one as it was', () => {

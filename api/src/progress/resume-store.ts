@@ -36,6 +36,9 @@ const IN_PROGRESS = {
 const UPSERT = `
   INSERT INTO progress_resume AS r (viewer_id, film_id, position_sec, duration_sec, occurred_at, received_at, event_id)
   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::int[], $5::timestamptz[], $6::timestamptz[], $7::uuid[])
+    AS e(viewer_id, film_id, position_sec, duration_sec, occurred_at, received_at, event_id)
+  -- An erased viewer's positions still in the topic are not brought back.
+  WHERE NOT EXISTS (SELECT 1 FROM erasures x WHERE x.viewer_id = e.viewer_id)
   ON CONFLICT (viewer_id, film_id) DO UPDATE SET
     position_sec = excluded.position_sec, duration_sec = excluded.duration_sec,
     occurred_at = excluded.occurred_at, received_at = excluded.received_at, event_id = excluded.event_id

@@ -22,6 +22,9 @@ export class UserStore {
 
   apply(event: UserEvent): Promise<ApplyResult> {
     return inTransaction(this.pool, async (client) => {
+      // An erased user stays erased, whatever the users topic still holds or replays.
+      const erased = await client.query('SELECT 1 FROM erasures WHERE viewer_id = $1', [event.user_id]);
+      if (erased.rowCount !== 0) return 'stale';
       // NOTE: a placeholder row first, so the row lock below always has a row to take:
       // concurrent changes for one user (the consumer and the dev route, say) serialize on
       // it. (A `SELECT … FOR UPDATE` CTE inside the upsert does not work: it skips the row
