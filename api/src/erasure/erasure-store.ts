@@ -68,7 +68,7 @@ export class ErasureStore {
     private readonly leaseMs: number,
   ) {}
 
-  /** The viewer's job, created when there is none; each request is audited. */
+  /** The viewer's job: created when there is none, run again when done; each request is audited. */
   request(viewerId: string, actor: string): Promise<{ job: ErasureJob; created: boolean }> {
     return inTransaction(this.pool, async (c) => {
       let row = (
@@ -78,8 +78,17 @@ export class ErasureStore {
         )
       ).rows[0];
       const created = row !== undefined;
-      row ??= (await c.query<JobRow>(`SELECT ${VIEW} FROM erasures WHERE viewer_id = $1`, [viewerId]))
-        .rows[0]!;
+      // Asked again after it is done: it runs again (every step is safe to repeat), and
+      // removes what came back since (a restored backup); the suppression keeps its date.
+      row ??= (
+        await c.query<JobRow>(
+          `UPDATE erasures SET state = CASE WHEN state = 'done' THEN 'pending' ELSE state END,
+                  steps_done = CASE WHEN state = 'done' THEN '{}' ELSE steps_done END,
+                  finished_at = CASE WHEN state = 'done' THEN NULL ELSE finished_at END
+            WHERE viewer_id = $1 RETURNING ${VIEW}`,
+          [viewerId],
+        )
+      ).rows[0]!;
       await audit(c, row.id, actor, created ? 'requested' : 'requested_again', {});
       return { job: view(row), created };
     });

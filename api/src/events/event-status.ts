@@ -35,6 +35,19 @@ export const EventStatusBody = z.discriminatedUnion('status', [
 ]);
 export type EventStatus = z.output<typeof EventStatusBody>;
 
+/** The answer, or a rejection once `ms` have passed (a broker that hangs must not hold the request). */
+async function withinMs<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A stream whose events viewers send, its topic and the ETL group that stores it. */
 export interface StatusSource {
   stream: AnyStream;
@@ -66,14 +79,17 @@ interface LetterRow {
  * `dead_letters`), accepted (in Kafka past the ETL's committed offset), or unknown. With a
  * viewer, only that viewer's events are found: someone else's id answers `unknown`, as an
  * id never sent does. Every check is read again after the Kafka search, so an event the
- * ETL stored meanwhile is not missed between the two. Any dependency failure is a 503.
+ * ETL stored meanwhile is not missed between the two. Any dependency failure, or no answer
+ * within `timeoutMs` (API_READ_TIMEOUT_MS) for the whole lookup, is a 503.
  */
 export class EventStatusService {
   constructor(private readonly deps: EventStatusDeps) {}
 
   async status(eventId: string, viewer: string | undefined): Promise<EventStatus> {
     try {
-      return await inSpan('event status', 'db', 'clickhouse', 'query', () => this.lookup(eventId, viewer));
+      return await inSpan('event status', 'db', 'clickhouse', 'query', () =>
+        withinMs(this.lookup(eventId, viewer), this.deps.timeoutMs),
+      );
     } catch (err) {
       if (err instanceof AppError) throw err;
       throw new UnavailableError('event store unavailable, retry later', { cause: err, retryAfterSec: 1 });

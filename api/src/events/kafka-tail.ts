@@ -3,6 +3,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { KafkaClientOptions } from '../../../lib/kafka/client.js';
 import type { Service } from '../../../lib/lifecycle.js';
 import { murmur2 } from '../ingest/murmur2.js';
+import { platformaticSecurity } from '../ingest/platformatic-transport.js';
 
 /** Where a message sits in its topic. */
 export interface Coordinates {
@@ -51,16 +52,7 @@ export class KafkaTail implements Service {
       connectTimeout: opts.connectTimeoutMs,
       // Never joins: the id only satisfies the client's options.
       groupId: `${opts.clientId}-tail`,
-      ...(opts.security.tls === undefined ? {} : { tls: opts.security.tls }),
-      ...(opts.security.sasl === undefined
-        ? {}
-        : {
-            sasl: {
-              mechanism: opts.security.sasl.mechanism.toUpperCase() as 'PLAIN',
-              username: opts.security.sasl.username,
-              password: opts.security.sasl.password,
-            },
-          }),
+      ...platformaticSecurity(opts.security),
     });
   }
 

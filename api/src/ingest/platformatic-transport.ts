@@ -11,7 +11,7 @@ import type { ProduceTransport } from './produce-transport.js';
  * Keys left out when unset: the client validates its options and a present `undefined` is not
  * "absent" to every validator.
  */
-function platformaticSecurity({ tls, sasl }: KafkaSecurity) {
+export function platformaticSecurity({ tls, sasl }: KafkaSecurity) {
   return {
     ...(tls === undefined ? {} : { tls }),
     ...(sasl === undefined
