@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { z } from 'zod';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { viewerCondition } from '../../api/src/erasure/clickhouse-eraser.js';
+import { ClickHouseEraser, viewerCondition } from '../../api/src/erasure/clickhouse-eraser.js';
 import { letterIds } from '../../etl/src/dead-letter-row.js';
 import { ErasedViewers, withoutErased } from '../../etl/src/erased-viewers.js';
 import { defineStream, field } from '../../lib/contracts/stream.js';
@@ -74,6 +74,29 @@ describe('erasure: what holds viewer data, and what the ETL drops', () => {
     expect(viewerCondition({ table: 't', column: 'viewer_id', alsoIn: ['message_value'] })).to.equal(
       "viewer_id = {viewer:UUID} OR positionCaseInsensitive(ifNull(message_value, ''), {viewer:String}) > 0",
     );
+  });
+
+  it('deletes ON CLUSTER from the storage tables in a cluster, and from the tables themselves on one node', async () => {
+    const sent: string[] = [];
+    const client = {
+      command: (q: { query: string }) => {
+        sent.push(q.query);
+        return Promise.resolve();
+      },
+    } as unknown as ClickHouseClient;
+    const t = viewerTables()[0]!;
+    await new ClickHouseEraser(client, { database: 'a', cluster: 'events', ttlDays: 0 }, [t], 1000).delete(
+      t,
+      viewer,
+    );
+    await new ClickHouseEraser(client, { database: 'a', cluster: undefined, ttlDays: 0 }, [t], 1000).delete(
+      t,
+      viewer,
+    );
+    expect(sent).to.deep.equal([
+      "ALTER TABLE a.progress_events_local ON CLUSTER 'events' DELETE WHERE viewer_id = {viewer:UUID}",
+      'ALTER TABLE a.progress_events DELETE WHERE viewer_id = {viewer:UUID}',
+    ]);
   });
 
   it("drops erased viewers' items whatever the case of the id, and counts them", () => {
