@@ -1,9 +1,11 @@
-// The integration tier in shards: INTEGRATION_SHARDS mocha processes (default 2), each with
+// The integration tier in shards: INTEGRATION_SHARDS mocha processes (default 4), each with
 // its own broker and embedded engine (test/helpers/global-setup.ts), the files dealt out so
-// the shards take about as long. Most of a test's time is waiting on brokers, restarts and
-// timeouts, not CPU, so two shards share two cores without slowing each other much; the
-// few files that need the machine to themselves run alone afterwards (SOLO).
-// Arguments are passed to every shard's mocha (e.g. --grep).
+// the shards take about as long. Most of a test's time is waiting on brokers, restarts,
+// timeouts and child processes, not CPU, so the shards share two cores without slowing each
+// other much; the file that measures how fast `npm start` comes back runs alone afterwards
+// (SOLO). `--with-faults` deals the fault suite (test/faults) out with the rest: `npm test`
+// runs everything this way.
+// Other arguments are passed to every shard's mocha (e.g. --grep).
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,45 +13,58 @@ import { join } from 'node:path';
 import process from 'node:process';
 
 const ROOT = join(import.meta.dirname, '..');
-const DIR = 'test/integration';
+const DIRS = ['test/integration', ...(process.argv.includes('--with-faults') ? ['test/faults'] : [])];
 const config = JSON.parse(readFileSync(join(ROOT, '.mocharc.integration.json'), 'utf8'));
-const shards = Math.max(1, Number(process.env.INTEGRATION_SHARDS ?? 2));
-
-/** Seconds a file took in a full run on the CI machine; files not named here count as 10. */
-const WEIGHT = {
-  'bench-smoke.test.ts': 210,
-  'etl-fault-points.test.ts': 100,
-  'exactly-once.test.ts': 90,
-  'crash-restart.test.ts': 70,
-  'kafka-acks-all.test.ts': 60,
-  'web-sdk-browser.test.ts': 40,
-  'etl-crash.test.ts': 40,
-  'clickhouse-server.test.ts': 40,
-  'kafka-outage.test.ts': 35,
-  'kafka-security.test.ts': 35,
-  'start-command.test.ts': 30,
-  'prometheus-alerting.test.ts': 30,
-  'segment-history.test.ts': 30,
-  'apm.test.ts': 25,
-  'sql-interface.test.ts': 25,
-  'produce-transports.test.ts': 20,
-  'beacon-and-compression.test.ts': 20,
-};
+const shards = Math.max(1, Number(process.env.INTEGRATION_SHARDS ?? 4));
 
 /**
- * Files that run alone once the shards are done: the benchmark smoke run keeps both cores
- * busy, and the crash-restart test measures how fast `npm start` comes back.
+ * Seconds a file took in a sharded run on the CI machine (the runner prints them at the end);
+ * files not named here count as 10.
  */
-const SOLO = ['bench-smoke.test.ts', 'crash-restart.test.ts'];
+const WEIGHT = {
+  'exactly-once.fault.test.ts': 170,
+  'exactly-once.test.ts': 100,
+  'kafka-outage.test.ts': 90,
+  'etl-fault-points.test.ts': 90,
+  'kafka-acks-all.test.ts': 80,
+  'bench-smoke.test.ts': 80,
+  'sql-interface.test.ts': 55,
+  'kafka-security.test.ts': 55,
+  'api-bench-smoke.test.ts': 50,
+  'etl-crash.test.ts': 45,
+  'start-command.test.ts': 45,
+  'erasure.test.ts': 40,
+  'apm.test.ts': 40,
+  'web-sdk-browser.test.ts': 30,
+  'clickhouse-server.test.ts': 30,
+  'users-replica.test.ts': 25,
+  'beacon-and-compression.test.ts': 20,
+  'event-status.test.ts': 20,
+  'prometheus-alerting.test.ts': 20,
+  'experiments-assignment.test.ts': 15,
+  'progress-api.test.ts': 15,
+  'segment-history.test.ts': 15,
+  'nginx.test.ts': 15,
+  'continue-watching.test.ts': 15,
+  'stack-config.test.ts': 15,
+};
 
-const files = readdirSync(join(ROOT, DIR))
-  .filter((f) => f.endsWith('.test.ts') && !SOLO.includes(f))
-  .sort((a, b) => (WEIGHT[b] ?? 10) - (WEIGHT[a] ?? 10) || a.localeCompare(b));
+/** Files that run alone once the shards are done: this one measures how fast `npm start` comes back. */
+const SOLO = ['crash-restart.test.ts'];
+
+const testFiles = (dir) =>
+  readdirSync(join(ROOT, dir))
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => ({ name: f, path: join(dir, f) }));
+const all = DIRS.flatMap(testFiles);
+const files = all
+  .filter((f) => !SOLO.includes(f.name))
+  .sort((a, b) => (WEIGHT[b.name] ?? 10) - (WEIGHT[a.name] ?? 10) || a.name.localeCompare(b.name));
 const groups = Array.from({ length: shards }, () => ({ files: [], weight: 0 }));
 for (const f of files) {
   const lightest = groups.reduce((a, b) => (b.weight < a.weight ? b : a));
-  lightest.files.push(join(DIR, f));
-  lightest.weight += WEIGHT[f] ?? 10;
+  lightest.files.push(f.path);
+  lightest.weight += WEIGHT[f.name] ?? 10;
 }
 
 for (const [i, g] of groups.entries())
@@ -67,7 +82,7 @@ const mochaArgs = [
   '--forbid-pending',
   '--reporter',
   'test/helpers/file-timing-reporter.cjs',
-  ...process.argv.slice(2),
+  ...process.argv.slice(2).filter((a) => a !== '--with-faults'),
 ];
 
 /** The first shard writes to the terminal as it goes; the others to a file shown when done. */
@@ -98,7 +113,7 @@ function readSummary(file) {
 }
 
 const results = await Promise.all(groups.map(run));
-const solo = SOLO.filter((f) => readdirSync(join(ROOT, DIR)).includes(f)).map((f) => join(DIR, f));
+const solo = all.filter((f) => SOLO.includes(f.name)).map((f) => f.path);
 if (solo.length > 0) {
   process.stdout.write(`\n---- integration, alone: ${solo.join(', ')} ----\n`);
   results.push({ ...(await run({ files: solo }, shards)), log: undefined });

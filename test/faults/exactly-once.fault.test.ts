@@ -10,7 +10,7 @@ import { uniqueName } from '../helpers/ids.js';
 import { groupLag, readAll, testKafka, waitFor } from '../helpers/kafka-helpers.js';
 import { request, startHarness, type Harness } from '../helpers/harness.js';
 import {
-  createOldServerProgressTable,
+  createOldServerTables,
   etlChildEnv,
   oldServerEnv,
   storedCounts,
@@ -56,7 +56,7 @@ describe('fault suite: exactly once under crashes', function () {
     await kafka.start();
     server = new ClickHouseServer(join(work, uniqueName('ch')));
     await server.start();
-    await createOldServerProgressTable(server, database);
+    await createOldServerTables(server, database);
     api = await startHarness({
       brokers: kafka.brokers,
       env: {

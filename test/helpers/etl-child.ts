@@ -48,17 +48,26 @@ export function oldServerEnv(server: ClickHouseServer, requestTimeoutMs = 2000):
   };
 }
 
-/** The progress table the 18.16 tests create: production columns in types 18.16 knows. */
-export async function createOldServerProgressTable(
-  server: ClickHouseServer,
-  database: string,
-): Promise<void> {
+/**
+ * The tables the ETL writes or reads that the 18.16 tests create (the migrations need a newer
+ * server): progress events, dead letters and the erased viewers' list, production columns in
+ * types 18.16 knows.
+ */
+export async function createOldServerTables(server: ClickHouseServer, database: string): Promise<void> {
   await server.query(`CREATE DATABASE ${database}`);
   await server.query(`CREATE TABLE ${database}.progress_events (
     event_id UUID, viewer_id UUID, film_id UUID, position_sec UInt32, duration_sec UInt32,
     occurred_at String, received_at String, schema_version UInt8,
     kafka_partition UInt32, kafka_offset UInt64
   ) ENGINE = MergeTree ORDER BY (film_id, viewer_id)`);
+  await server.query(`CREATE TABLE ${database}.dead_letters (
+    event_id Nullable(UUID), viewer_id Nullable(UUID), source_topic String, stage String,
+    reason String, failed_at String, message_key Nullable(String), message_value Nullable(String),
+    schema_version UInt8, kafka_partition UInt32, kafka_offset UInt64
+  ) ENGINE = MergeTree ORDER BY (source_topic, kafka_partition, kafka_offset)`);
+  await server.query(`CREATE TABLE ${database}.erased_viewers (
+    viewer_id UUID, erasure_id UUID, erased_at DateTime DEFAULT now()
+  ) ENGINE = ReplacingMergeTree ORDER BY viewer_id`);
 }
 
 /** Plain count() and distinct event ids of a table on the server. */

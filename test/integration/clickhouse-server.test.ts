@@ -4,7 +4,7 @@ import { ClickHouseServer } from '../helpers/clickhouse-server.js';
 import { uniqueName } from '../helpers/ids.js';
 import { groupLag, testKafka, waitFor, withAdmin } from '../helpers/kafka-helpers.js';
 import {
-  createOldServerProgressTable,
+  createOldServerTables,
   etlChildEnv,
   oldServerEnv,
   storedCounts,
@@ -38,7 +38,7 @@ describe('ETL against a real ClickHouse server process', function () {
     const groupId = uniqueName('etl');
     const database = uniqueName('srv');
     const logFile = join(env.workDir, `${groupId}.log`);
-    await createOldServerProgressTable(server, database);
+    await createOldServerTables(server, database);
     await withAdmin(env.brokers, (admin) =>
       admin.createTopics({
         topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],

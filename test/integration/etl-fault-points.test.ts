@@ -7,7 +7,7 @@ import { ClickHouseServer } from '../helpers/clickhouse-server.js';
 import { uniqueName } from '../helpers/ids.js';
 import { groupLag, testKafka, waitFor, withAdmin } from '../helpers/kafka-helpers.js';
 import {
-  createOldServerProgressTable,
+  createOldServerTables,
   etlChildEnv,
   oldServerEnv,
   storedCounts,
@@ -121,7 +121,7 @@ for (const engine of ['embedded', 'server'] as const)
         await producer.connect();
         await producer.send({ topic, acks: -1, messages: values });
         await producer.disconnect();
-        if (server !== undefined) await createOldServerProgressTable(server, database);
+        if (server !== undefined) await createOldServerTables(server, database);
         const childEnv = etlChildEnv(
           { brokers: env.brokers, topic, groupId, database },
           {

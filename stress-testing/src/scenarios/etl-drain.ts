@@ -50,7 +50,7 @@ async function bareConsume(kafka: Kafka, topic: string, rows: number): Promise<n
  * excluded). Also kafkajs' bare consume rate on the same topic.
  */
 export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
-  const rows = ctx.quick ? 200_000 : 1_000_000;
+  const rows = ctx.quick ? 50_000 : 1_000_000;
   const topic = `bench-etl-${randomUUID()}`;
   ctx.log(`  prefilling ${rows} messages`);
   await prefill(ctx.brokers, topic, rows);

@@ -24,7 +24,7 @@ export async function kafkaLimit(ctx: BenchContext, recordSizeBytes: number): Pr
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
   await admin.disconnect();
-  const records = ctx.quick ? 50_000 : 2_000_000;
+  const records = ctx.quick ? 20_000 : 2_000_000;
   const tool = `org.apache.kafka.tools.ProducerPerformance --topic ${topic} --num-records ${records}`;
   const props = `bootstrap.servers=${ctx.brokers.join(',')} acks=all enable.idempotence=true`;
   const rest = `${tool} --record-size ${recordSizeBytes} --throughput -1 --producer-props ${props}`.split(

@@ -80,7 +80,7 @@ async function measure(ctx: BenchContext, url: string, name: string, req: Req): 
  * queueing made by the generator itself.
  */
 export async function readPath(ctx: BenchContext): Promise<ReadPathResult> {
-  const rows = ctx.quick ? 200_000 : 10_000_000;
+  const rows = ctx.quick ? 20_000 : 10_000_000;
   const server = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
   const database = `sa_bench_read_${Date.now()}`;
   const port = await findFreePort();
