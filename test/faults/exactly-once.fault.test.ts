@@ -9,12 +9,7 @@ import { ClickHouseServer } from '../helpers/clickhouse-server.js';
 import { uniqueName } from '../helpers/ids.js';
 import { groupLag, readAll, testKafka, waitFor } from '../helpers/kafka-helpers.js';
 import { request, startHarness, type Harness } from '../helpers/harness.js';
-import {
-  createOldServerTables,
-  etlChildEnv,
-  oldServerEnv,
-  storedCounts,
-} from '../helpers/etl-child.js';
+import { createOldServerTables, etlChildEnv, oldServerEnv, storedCounts } from '../helpers/etl-child.js';
 import { exited, spawnTs } from '../helpers/processes.js';
 import { testEnv } from '../helpers/test-env.js';
 

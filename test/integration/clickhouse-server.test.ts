@@ -3,12 +3,7 @@ import { expect } from 'chai';
 import { ClickHouseServer } from '../helpers/clickhouse-server.js';
 import { uniqueName } from '../helpers/ids.js';
 import { groupLag, testKafka, waitFor, withAdmin } from '../helpers/kafka-helpers.js';
-import {
-  createOldServerTables,
-  etlChildEnv,
-  oldServerEnv,
-  storedCounts,
-} from '../helpers/etl-child.js';
+import { createOldServerTables, etlChildEnv, oldServerEnv, storedCounts } from '../helpers/etl-child.js';
 import { exited, spawnTs } from '../helpers/processes.js';
 import { produceSteadily } from '../helpers/progress-messages.js';
 import { testEnv } from '../helpers/test-env.js';

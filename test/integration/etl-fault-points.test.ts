@@ -6,12 +6,7 @@ import { FAULT_POINTS, type FaultPoint } from '../../lib/runtime/fault-point.js'
 import { ClickHouseServer } from '../helpers/clickhouse-server.js';
 import { uniqueName } from '../helpers/ids.js';
 import { groupLag, testKafka, waitFor, withAdmin } from '../helpers/kafka-helpers.js';
-import {
-  createOldServerTables,
-  etlChildEnv,
-  oldServerEnv,
-  storedCounts,
-} from '../helpers/etl-child.js';
+import { createOldServerTables, etlChildEnv, oldServerEnv, storedCounts } from '../helpers/etl-child.js';
 import { exited, queryChdbDir, spawnTs } from '../helpers/processes.js';
 import { progressMessage } from '../helpers/progress-messages.js';
 import { testEnv } from '../helpers/test-env.js';
