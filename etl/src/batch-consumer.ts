@@ -18,10 +18,10 @@ import type { PartitionWindows } from './dedup/partition-windows.js';
 import { isPermanentInsertError } from './insert-errors.js';
 import { deadLetterRow, letterIds } from './dead-letter-row.js';
 import { withoutErased, type ErasedViewers } from './erased-viewers.js';
-
-const NONE_ERASED: ReadonlySet<string> = new Set();
 import { inTransaction } from '../../lib/apm/tracing.js';
 import { faultPoint } from '../../lib/runtime/fault-point.js';
+
+const NONE_ERASED: ReadonlySet<string> = new Set();
 
 /** The ETL's consumer options (config.etl), for one source topic and its group. */
 export type BatchConsumerOptions = Pick<
@@ -183,8 +183,6 @@ export class BatchConsumer implements Service {
         (l) => letterIds(l).viewerId,
         erased.value,
       );
-      const erasedDropped = kept.dropped + erasedLetters;
-      if (erasedDropped > 0) this.deps.metrics.erasedDropped.inc({ topic: batch.topic }, erasedDropped);
       faultPoint('etl-after-insert');
       if (letters.length > 0) {
         const stored = await this.storeLetters(letters, block.token, held);
@@ -197,6 +195,8 @@ export class BatchConsumer implements Service {
         await held.commit(block.lastOffset);
       }
       faultPoint('etl-after-commit');
+      const erasedDropped = kept.dropped + erasedLetters;
+      if (erasedDropped > 0) this.deps.metrics.erasedDropped.inc({ topic: batch.topic }, erasedDropped);
       const deadIds = new Set(dead.value.map((d) => d.row.offset));
       const inserted = fresh.length - deadIds.size - alreadyStored.size;
       const dropped = droppedBySeen + alreadyStored.size;
