@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Pool } from 'pg';
 import { SegmentStore } from '../../api/src/segments/segment-store.js';
-import { NotFoundError } from '../../lib/errors.js';
+import { ConflictError, NotFoundError } from '../../lib/errors.js';
 
 /**
  * The logic of SegmentStore that is not SQL: which expiry a change asks for, which history
@@ -23,6 +23,10 @@ interface Db {
   steps: string[];
   upserts: unknown[][];
   expiries: unknown[][];
+  /** Statements of create() and delete(), with their values (and timeout, if any). */
+  calls: { what: string; values: unknown[]; timeout?: number }[];
+  /** What the segment insert throws instead of inserting, if anything. */
+  createFails?: Error;
 }
 
 type Query = string | { text: string; name?: string; values?: unknown[] };
@@ -37,6 +41,30 @@ function database(db: Db): Pool {
       db.steps.push(s);
       return { rows: [], rowCount: 0 };
     }
+    const call = (what: string, rows: unknown[] = [], rowCount = rows.length) => {
+      db.steps.push(what);
+      db.calls.push({
+        what,
+        values,
+        ...(typeof q === 'string' ? {} : { timeout: (q as { query_timeout?: number }).query_timeout }),
+      });
+      return { rows, rowCount };
+    };
+    if (s.startsWith('INSERT INTO segments (slug, percent) VALUES ($1, $2) RETURNING id')) {
+      if (db.createFails !== undefined) throw db.createFails;
+      if (db.segments.has(values[0] as string))
+        throw Object.assign(new Error('duplicate key'), { code: '23505' });
+      return call('insert segment', [{ id: '13' }]);
+    }
+    if (s.startsWith('SET LOCAL statement_timeout = ')) return call(s);
+    if (s.startsWith('WITH rolled AS ( INSERT INTO user_segments')) return call('rollout');
+    if (s === 'SELECT id FROM segments WHERE slug = $1 FOR UPDATE') {
+      const id = db.segments.get(values[0] as string);
+      return call('lock segment', id === undefined ? [] : [{ id }]);
+    }
+    if (s.includes("SELECT us.user_id, $2, 'remove', 'segment_deleted', clock_timestamp()"))
+      return call('history: members removed');
+    if (s === 'DELETE FROM segments WHERE id = $1') return call('delete segment');
     if (name === 'user-segments-read') return { rows: db.rows, rowCount: db.rows.length };
     if (name === 'user-segments-active') {
       db.steps.push('read active');
@@ -57,7 +85,7 @@ function database(db: Db): Pool {
       const active = db.active.has(`${values[0] as string}/${values[1] as string}`);
       return { rows: [{ active }], rowCount: 1 };
     }
-    if (s.startsWith('DELETE FROM segment_history')) return step('drop pending expiries', values);
+    if (s.startsWith('DELETE FROM segment_history')) return call('drop pending expiries');
     if (s.includes("'add', 'manual'")) return step('history add', values);
     if (s.includes("'remove', 'expired'")) {
       db.expiries.push(values);
@@ -97,8 +125,9 @@ function fixture() {
     steps: [],
     upserts: [],
     expiries: [],
+    calls: [],
   };
-  return { db, store: new SegmentStore(database(db)) };
+  return { db, store: new SegmentStore(database(db), 1500.7) };
 }
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -156,6 +185,7 @@ describe('SegmentStore logic (database double)', () => {
       db.active.add(`${USER}/11`);
       await store.change(USER, { add: ['vip'], remove: [] }, () => NOW);
       expect(db.steps).to.include('drop pending expiries');
+      expect(db.calls).to.deep.include({ what: 'drop pending expiries', values: [USER, '11'] });
       expect(db.steps).to.not.include('history add');
       expect(db.upserts).to.deep.equal([[USER, '11', null, null, true]]);
     });
@@ -263,6 +293,91 @@ describe('SegmentStore logic (database double)', () => {
       const err = await rejection(store.get('nope'));
       expect(err).to.be.instanceOf(NotFoundError);
       expect((err as Error).message).to.equal('no segment nope');
+    });
+  });
+
+  describe('create()', () => {
+    const created = new Date('2026-01-02T03:04:05Z');
+    const view = { slug: 'new', percent: '25', created_at: created, members: '7' };
+
+    it('creates a segment without a rollout when it has no percent, or 0', async () => {
+      for (const percent of [undefined, 0]) {
+        const { db, store } = fixture();
+        db.rows = [{ ...view, percent: percent === undefined ? null : '0', members: '0' }];
+        const out = await store.create({ slug: 'new', ...(percent === undefined ? {} : { percent }) });
+        expect(db.steps).to.deep.equal(['BEGIN', 'insert segment', 'read segments', 'COMMIT']);
+        expect(db.calls[0]!.values).to.deep.equal(['new', percent ?? null]);
+        expect(out).to.deep.equal({
+          slug: 'new',
+          percent: percent ?? null,
+          created_at: '2026-01-02T03:04:05.000Z',
+          members: 0,
+        });
+      }
+    });
+
+    it('rolls a percentage out to existing users in the same transaction, with a longer timeout', async () => {
+      const { db, store } = fixture();
+      db.rows = [view];
+      const out = await store.create({ slug: 'new', percent: 25 });
+      expect(db.steps).to.deep.equal([
+        'BEGIN',
+        'insert segment',
+        'SET LOCAL statement_timeout = 1500',
+        'rollout',
+        'read segments',
+        'COMMIT',
+      ]);
+      expect(db.calls.find((c) => c.what === 'rollout')).to.deep.equal({
+        what: 'rollout',
+        values: ['13', 'new'],
+        timeout: 2500.7,
+      });
+      expect(out.members).to.equal(7);
+    });
+
+    it('answers a slug taken with 409, and passes any other failure on, rolling back', async () => {
+      const { db, store } = fixture();
+      const err = await rejection(store.create({ slug: 'vip' }));
+      expect(err).to.be.instanceOf(ConflictError);
+      expect((err as Error).message).to.equal('segment vip already exists');
+      expect(db.steps).to.deep.equal(['BEGIN', 'ROLLBACK']);
+
+      const other = fixture();
+      other.db.createFails = Object.assign(new Error('check constraint'), { code: '23514' });
+      const err2 = await rejection(other.store.create({ slug: 'new', percent: 200 }));
+      expect(err2).to.not.be.instanceOf(ConflictError);
+      expect((err2 as Error).message).to.equal('check constraint');
+      expect(other.db.steps).to.deep.equal(['BEGIN', 'ROLLBACK']);
+    });
+  });
+
+  describe('delete()', () => {
+    it('ends every active membership in the history, drops pending expiries, then the segment', async () => {
+      const { db, store } = fixture();
+      await store.delete('beta');
+      expect(db.steps).to.deep.equal([
+        'BEGIN',
+        'lock segment',
+        'history: members removed',
+        'drop pending expiries',
+        'delete segment',
+        'COMMIT',
+      ]);
+      expect(db.calls.map((c) => [c.what, c.values])).to.deep.equal([
+        ['lock segment', ['beta']],
+        ['history: members removed', ['12', 'beta']],
+        ['drop pending expiries', ['12']],
+        ['delete segment', ['12']],
+      ]);
+    });
+
+    it('answers an unknown segment with 404, changing nothing', async () => {
+      const { db, store } = fixture();
+      const err = await rejection(store.delete('nope'));
+      expect(err).to.be.instanceOf(NotFoundError);
+      expect((err as Error).message).to.equal('no segment nope');
+      expect(db.steps).to.deep.equal(['BEGIN', 'lock segment', 'ROLLBACK']);
     });
   });
 });
