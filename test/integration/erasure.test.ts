@@ -4,6 +4,7 @@ import { ANONYMOUS, type ErasureJob } from '../../api/src/erasure/erasure-store.
 import { readDeadLetters } from '../../etl/src/dead-letter-reader.js';
 import { buildEtl } from '../../etl/src/build-etl.js';
 import { viewerTables } from '../../lib/contracts/tables.js';
+import { UserStore } from '../../api/src/segments/user-store.js';
 import { createKafka, kafkaClientOptions } from '../../lib/kafka/client.js';
 import { stopEach } from '../../lib/lifecycle.js';
 import { createLogger } from '../../lib/log.js';
@@ -274,6 +275,10 @@ describe('erasure of a viewer', function () {
     } finally {
       await stopEach([...again.services].reverse(), 30_000);
     }
+    // The users topic replaying the user's creation does not bring them back either.
+    expect(await new UserStore(h.pool).apply({ user_id: target, version: 1e12, op: 'created' })).to.equal(
+      'stale',
+    );
     expect(await counts(target)).to.deep.equal(none);
     for (const v of others) {
       // A letter still bad is lettered again each time it is read (re-consumed, replayed).
@@ -334,6 +339,10 @@ describe('erasure of a viewer', function () {
       dead_letters: 1,
     });
     expect(await counts(viewer)).to.deep.equal(none);
+    // Asked again once done: the same job runs again (every step is safe to repeat).
+    const again = await erase(viewer);
+    expect(again).to.include({ id: job.id, state: 'pending' });
+    expect((await done(job.id)).removed).to.deep.equal(finished.removed);
   });
 
   it('answers 400 in the error shape for a bad viewer id and 404 for an unknown job', async () => {

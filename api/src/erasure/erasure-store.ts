@@ -185,7 +185,9 @@ export class ErasureStore {
       };
       const { rows } = await c.query<{ steps_done: string[] }>(
         `UPDATE erasures SET steps_done = array_append(steps_done, 'postgres'),
-                removed = jsonb_set(removed, '{postgres}', $3::jsonb)
+                removed = jsonb_set(removed, '{postgres}', (
+                  SELECT jsonb_object_agg(k, COALESCE((removed #>> ARRAY['postgres', k])::bigint, 0) + v::bigint)
+                    FROM jsonb_each_text($3::jsonb) AS n (k, v)))
           WHERE id = $1 AND attempts = $2 RETURNING steps_done`,
         [job.id, job.attempt, JSON.stringify(removed)],
       );
