@@ -1,4 +1,4 @@
-// The integration tier in shards: INTEGRATION_SHARDS mocha processes (default 4), each with
+// The integration tier in shards: INTEGRATION_SHARDS mocha processes (default 3), each with
 // its own broker and embedded engine (test/helpers/global-setup.ts), the files dealt out so
 // the shards take about as long. Most of a test's time is waiting on brokers, restarts,
 // timeouts and child processes, not CPU, so the shards share two cores without slowing each
@@ -15,38 +15,45 @@ import process from 'node:process';
 const ROOT = join(import.meta.dirname, '..');
 const DIRS = ['test/integration', ...(process.argv.includes('--with-faults') ? ['test/faults'] : [])];
 const config = JSON.parse(readFileSync(join(ROOT, '.mocharc.integration.json'), 'utf8'));
-const shards = Math.max(1, Number(process.env.INTEGRATION_SHARDS ?? 4));
+const shards = Math.max(1, Number(process.env.INTEGRATION_SHARDS ?? 3));
 
 /**
- * Seconds a file took in a sharded run on the CI machine (the runner prints them at the end);
- * files not named here count as 10.
+ * Seconds a file took in a sharded run on the CI machine (the runner prints them at the end;
+ * only their ratios matter); files not named here count as 5.
  */
 const WEIGHT = {
-  'exactly-once.fault.test.ts': 170,
-  'exactly-once.test.ts': 100,
-  'kafka-outage.test.ts': 90,
-  'etl-fault-points.test.ts': 90,
-  'kafka-acks-all.test.ts': 80,
-  'bench-smoke.test.ts': 80,
-  'sql-interface.test.ts': 55,
-  'kafka-security.test.ts': 55,
-  'api-bench-smoke.test.ts': 50,
-  'etl-crash.test.ts': 45,
-  'start-command.test.ts': 45,
-  'erasure.test.ts': 40,
-  'apm.test.ts': 40,
-  'web-sdk-browser.test.ts': 30,
-  'clickhouse-server.test.ts': 30,
-  'users-replica.test.ts': 25,
-  'beacon-and-compression.test.ts': 20,
-  'event-status.test.ts': 20,
-  'prometheus-alerting.test.ts': 20,
-  'experiments-assignment.test.ts': 15,
-  'progress-api.test.ts': 15,
-  'segment-history.test.ts': 15,
-  'nginx.test.ts': 15,
-  'continue-watching.test.ts': 15,
-  'stack-config.test.ts': 15,
+  'etl-fault-points.test.ts': 578,
+  'exactly-once.fault.test.ts': 390,
+  'api-bench-smoke.test.ts': 290,
+  'start-command.test.ts': 246,
+  'bench-smoke.test.ts': 237,
+  'exactly-once.test.ts': 206,
+  'kafka-acks-all.test.ts': 194,
+  'sql-interface.test.ts': 186,
+  'kafka-outage.test.ts': 165,
+  'kafka-security.test.ts': 152,
+  'apm.test.ts': 106,
+  'experiments-assignment.test.ts': 77,
+  'clickhouse-server.test.ts': 58,
+  'web-sdk-browser.test.ts': 47,
+  'stack-config.test.ts': 43,
+  'etl-crash.test.ts': 40,
+  'users-replica.test.ts': 38,
+  'beacon-and-compression.test.ts': 35,
+  'nginx.test.ts': 30,
+  'segment-history.test.ts': 29,
+  'alert-rules.test.ts': 27,
+  'experiments-browser.test.ts': 22,
+  'segments.test.ts': 22,
+  'experiments-stats.test.ts': 22,
+  'continue-watching.test.ts': 19,
+  'event-status.test.ts': 19,
+  'progress-api.test.ts': 18,
+  'erasure.test.ts': 15,
+  'prometheus-alerting.test.ts': 14,
+  'produce-transports.test.ts': 12,
+  'pipeline.test.ts': 11,
+  'clickhouse-credentials.test.ts': 10,
 };
 
 /** Files that run alone once the shards are done: this one measures how fast `npm start` comes back. */
@@ -59,12 +66,12 @@ const testFiles = (dir) =>
 const all = DIRS.flatMap(testFiles);
 const files = all
   .filter((f) => !SOLO.includes(f.name))
-  .sort((a, b) => (WEIGHT[b.name] ?? 10) - (WEIGHT[a.name] ?? 10) || a.name.localeCompare(b.name));
+  .sort((a, b) => (WEIGHT[b.name] ?? 5) - (WEIGHT[a.name] ?? 5) || a.name.localeCompare(b.name));
 const groups = Array.from({ length: shards }, () => ({ files: [], weight: 0 }));
 for (const f of files) {
   const lightest = groups.reduce((a, b) => (b.weight < a.weight ? b : a));
   lightest.files.push(f.path);
-  lightest.weight += WEIGHT[f.name] ?? 10;
+  lightest.weight += WEIGHT[f.name] ?? 5;
 }
 
 for (const [i, g] of groups.entries())

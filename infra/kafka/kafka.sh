@@ -73,7 +73,8 @@ transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 num.network.threads=2
 num.io.threads=4
 PROPS
-    java -cp "$LIB/*" -Dkafka.log.file="$dir/format-$i.log" \
+    # shellcheck disable=SC2086 # KAFKA_JVM_OPTS is a list of flags, split on purpose
+    java ${KAFKA_JVM_OPTS:-} -cp "$LIB/*" -Dkafka.log.file="$dir/format-$i.log" \
       -Dlog4j2.configurationFile="$HERE/log4j2.properties" \
       kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server-$i.properties" "${scram[@]}" >"$dir/format-$i.out" 2>&1 ||
       { cat "$dir/format-$i.out" >&2; return 1; }

@@ -14,6 +14,10 @@ import { setTestEnv, testEnv } from './test-env.js';
 export const mochaHooks = {
   async beforeAll(this: Mocha.Context) {
     this.timeout(180_000);
+    // Every broker a test starts (here, in its own cluster, or under `npm start` as a child)
+    // lives for seconds to minutes under little load: the JVM's quick compiler alone starts
+    // it with a fraction of the CPU, which the parallel shards share.
+    process.env.KAFKA_JVM_OPTS ??= '-XX:TieredStopAtLevel=1';
     const workDir = mkdtempSync(join(tmpdir(), 'sa-it-'));
     const kafka = new LocalKafka({
       dir: join(workDir, 'kafka'),
