@@ -65,11 +65,11 @@ function database(db: Db): Pool {
     if (s.includes("SELECT us.user_id, $2, 'remove', 'segment_deleted', clock_timestamp()"))
       return call('history: members removed');
     if (s === 'DELETE FROM segments WHERE id = $1') return call('delete segment');
-    if (name === 'user-segments-read') return { rows: db.rows, rowCount: db.rows.length };
-    if (name === 'user-segments-active') {
-      db.steps.push('read active');
-      return { rows: db.rows, rowCount: db.rows.length };
+    if (name === 'user-segments-read') {
+      const rows = db.rows.filter((r) => (values[0] as string[]).includes(r.user_id as string));
+      return { rows, rowCount: rows.length };
     }
+    if (name === 'user-segments-active') return call('read active', db.rows);
     if (s.includes('FROM users WHERE id = $1 AND NOT deleted FOR UPDATE')) {
       db.steps.push('lock user');
       return { rows: [], rowCount: db.users.has(values[0] as string) ? 1 : 0 };
@@ -80,13 +80,13 @@ function database(db: Db): Pool {
       );
       return { rows, rowCount: rows.length };
     }
-    if (s.startsWith('DELETE FROM segment_optouts')) return step('clear optout', values);
+    if (s.startsWith('DELETE FROM segment_optouts')) return call('clear optout');
     if (s.includes('AS active FROM user_segments')) {
       const active = db.active.has(`${values[0] as string}/${values[1] as string}`);
       return { rows: [{ active }], rowCount: 1 };
     }
     if (s.startsWith('DELETE FROM segment_history')) return call('drop pending expiries');
-    if (s.includes("'add', 'manual'")) return step('history add', values);
+    if (s.includes("'add', 'manual'")) return call('history add');
     if (s.includes("'remove', 'expired'")) {
       db.expiries.push(values);
       db.steps.push('history expiry');
@@ -94,20 +94,13 @@ function database(db: Db): Pool {
     }
     if (s.startsWith('INSERT INTO user_segments')) {
       db.upserts.push(values);
-      return step('upsert membership', values);
+      return call('upsert membership');
     }
-    if (s.includes("'remove', 'manual'")) return step('history remove', values);
-    if (s.startsWith('DELETE FROM user_segments')) return step('delete membership', values);
-    if (s.startsWith('INSERT INTO segment_optouts')) return step('opt out of rollout', values);
-    if (s.includes('FROM segments s')) {
-      db.steps.push('read segments');
-      return { rows: db.rows, rowCount: db.rows.length };
-    }
+    if (s.includes("'remove', 'manual'")) return call('history remove');
+    if (s.startsWith('DELETE FROM user_segments')) return call('delete membership');
+    if (s.startsWith('INSERT INTO segment_optouts')) return call('opt out of rollout');
+    if (s.includes('FROM segments s')) return call('read segments', db.rows);
     throw new Error(`unexpected statement: ${s}`);
-  };
-  const step = (what: string, _values: unknown[]) => {
-    db.steps.push(what);
-    return { rows: [], rowCount: 1 };
   };
   const query = async (q: Query, params?: unknown[]) => answer(q, params);
   return { query, connect: async () => ({ query, release: () => undefined }) } as unknown as Pool;
@@ -211,6 +204,31 @@ describe('SegmentStore logic (database double)', () => {
     });
   });
 
+  describe('change(): which user and segment each statement is about', () => {
+    it('passes the user and each segment (id or slug) to every statement of a change', async () => {
+      const { db, store } = fixture();
+      db.active.add(`${USER}/12`);
+      await store.change(USER, { add: ['vip'], remove: ['beta'] });
+      expect(db.calls.map((c) => [c.what, c.values])).to.deep.equal([
+        ['clear optout', [USER, '11']],
+        ['history add', [USER, 'vip']],
+        ['upsert membership', [USER, '11', null, null, false]],
+        ['drop pending expiries', [USER, '12']],
+        ['history remove', [USER, 'beta']],
+        ['delete membership', [USER, '12']],
+        ['opt out of rollout', [USER, '12']],
+        ['read active', [USER]],
+      ]);
+    });
+
+    it('reads one segment by its slug', async () => {
+      const { db, store } = fixture();
+      db.rows = [{ slug: 'beta', percent: null, created_at: new Date(0), members: '0' }];
+      await store.get('beta');
+      expect(db.calls).to.deep.equal([{ what: 'read segments', values: ['beta'] }]);
+    });
+  });
+
   describe('change(): unknown user or segment', () => {
     it('refuses an unknown user, rolling back', async () => {
       const { db, store } = fixture();
@@ -261,6 +279,18 @@ describe('SegmentStore logic (database double)', () => {
       expect(other).to.deep.equal({ user_id: OTHER, segments: [] });
       expect([...(await store.activeSlugs(USER))]).to.deep.equal(['beta', 'vip']);
       expect([...(await store.activeSlugs(OTHER))]).to.deep.equal([]);
+    });
+
+    it('reads concurrent lookups in one statement, reported under its name', async () => {
+      const { db } = fixture();
+      db.rows = [{ user_id: USER, slug: null, source: null, added_at: null, expires_at: null }];
+      const batches: [string, number][] = [];
+      const store = new SegmentStore(database(db), 1_000, {
+        keys: (name, keys) => batches.push([name, keys]),
+        wait: () => undefined,
+      });
+      await Promise.all([store.forUser(USER), store.activeSlugs(OTHER), store.activeSlugs(USER)]);
+      expect(batches).to.deep.equal([['user-segments-read', 2]]);
     });
 
     it('answers an unknown user with NotFoundError, or no slugs for targeting', async () => {
