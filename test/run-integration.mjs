@@ -19,42 +19,45 @@ const shards = Math.max(1, Number(process.env.INTEGRATION_SHARDS ?? 3));
 
 /**
  * Seconds a file took in a sharded run on the CI machine (the runner prints them at the end;
- * only their ratios matter); files not named here count as 5.
+ * only their ratios matter); files not named here count as 3.
  */
 const WEIGHT = {
-  'etl-fault-points.test.ts': 235,
-  'api-bench-smoke.test.ts': 187,
-  'exactly-once.fault.test.ts': 182,
-  'bench-smoke.test.ts': 151,
-  'exactly-once.test.ts': 117,
-  'start-command.test.ts': 106,
-  'kafka-acks-all.test.ts': 74,
-  'kafka-outage.test.ts': 72,
-  'etl-crash.test.ts': 60,
-  'sql-interface.test.ts': 54,
-  'experiments-assignment.test.ts': 48,
-  'apm.test.ts': 45,
-  'kafka-security.test.ts': 38,
-  'web-sdk-browser.test.ts': 35,
-  'clickhouse-server.test.ts': 32,
-  'users-replica.test.ts': 28,
-  'beacon-and-compression.test.ts': 24,
-  'erasure.test.ts': 24,
-  'prometheus-alerting.test.ts': 19,
-  'progress-api.test.ts': 18,
-  'stack-config.test.ts': 17,
-  'segment-history.test.ts': 16,
-  'segments.test.ts': 14,
-  'nginx.test.ts': 14,
-  'continue-watching.test.ts': 13,
-  'openapi.test.ts': 12,
-  'auth.test.ts': 12,
-  'pipeline.test.ts': 11,
-  'alert-rules.test.ts': 11,
-  'experiments-stats.test.ts': 9,
+  'etl-fault-points.test.ts': 144,
+  'api-bench-smoke.test.ts': 129,
+  'exactly-once.fault.test.ts': 111,
+  'bench-smoke.test.ts': 108,
+  'exactly-once.test.ts': 106,
+  'kafka-outage.test.ts': 63,
+  'start-command.test.ts': 58,
+  'kafka-acks-all.test.ts': 58,
+  'apm.test.ts': 39,
+  'kafka-security.test.ts': 37,
+  'sql-interface.test.ts': 31,
+  'clickhouse-server.test.ts': 30,
+  'web-sdk-browser.test.ts': 28,
+  'etl-crash.test.ts': 27,
+  'experiments-assignment.test.ts': 20,
+  'users-replica.test.ts': 19,
+  'beacon-and-compression.test.ts': 19,
+  'progress-api.test.ts': 17,
+  'stack-config.test.ts': 15,
+  'prometheus-alerting.test.ts': 14,
+  'erasure.test.ts': 13,
+  'continue-watching.test.ts': 12,
+  'produce-transports.test.ts': 11,
+  'experiments-stats.test.ts': 10,
+  'segment-history.test.ts': 10,
+  'event-status.test.ts': 9,
   'clickhouse-credentials.test.ts': 8,
-  'experiments-browser.test.ts': 8,
-  'event-status.test.ts': 8,
+  'openapi.test.ts': 8,
+  'segments.test.ts': 7,
+  'pipeline.test.ts': 7,
+  'experiments-targeting.test.ts': 7,
+  'nginx.test.ts': 7,
+  'auth.test.ts': 6,
+  'user-events.test.ts': 6,
+  'alert-rules.test.ts': 5,
+  'experiments-browser.test.ts': 5,
 };
 
 /** Files that run alone once the shards are done: this one measures how fast `npm start` comes back. */
@@ -67,12 +70,12 @@ const testFiles = (dir) =>
 const all = DIRS.flatMap(testFiles);
 const files = all
   .filter((f) => !SOLO.includes(f.name))
-  .sort((a, b) => (WEIGHT[b.name] ?? 5) - (WEIGHT[a.name] ?? 5) || a.name.localeCompare(b.name));
+  .sort((a, b) => (WEIGHT[b.name] ?? 3) - (WEIGHT[a.name] ?? 3) || a.name.localeCompare(b.name));
 const groups = Array.from({ length: shards }, () => ({ files: [], weight: 0 }));
 for (const f of files) {
   const lightest = groups.reduce((a, b) => (b.weight < a.weight ? b : a));
   lightest.files.push(f.path);
-  lightest.weight += WEIGHT[f.name] ?? 5;
+  lightest.weight += WEIGHT[f.name] ?? 3;
 }
 
 for (const [i, g] of groups.entries())
