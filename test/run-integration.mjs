@@ -2,8 +2,8 @@
 // its own broker and embedded engine (test/helpers/global-setup.ts), the files dealt out so
 // the shards take about as long. Most of a test's time is waiting on brokers, restarts,
 // timeouts and child processes, not CPU, so the shards share two cores without slowing each
-// other much; the file that measures how fast `npm start` comes back runs alone afterwards
-// (SOLO). `--with-faults` deals the fault suite (test/faults) out with the rest: `npm test`
+// other much; the file that measures how fast `npm start` comes back waits for the first
+// shard to end (SOLO), so it shares the machine with the other shards' last files only. `--with-faults` deals the fault suite (test/faults) out with the rest: `npm test`
 // runs everything this way.
 // Other arguments are passed to every shard's mocha (e.g. --grep).
 import { spawn } from 'node:child_process';
@@ -60,7 +60,7 @@ const WEIGHT = {
   'experiments-browser.test.ts': 5,
 };
 
-/** Files that run alone once the shards are done: this one measures how fast `npm start` comes back. */
+/** Files that start once the first shard is done: this one measures how fast `npm start` comes back. */
 const SOLO = ['crash-restart.test.ts'];
 
 const testFiles = (dir) =>
@@ -98,8 +98,7 @@ const mochaArgs = [
 
 /** The first shard writes to the terminal as it goes; the others to a file shown when done. */
 function run(group, i) {
-  const log =
-    i === 0 || i === shards ? undefined : join(tmpdir(), `integration-shard-${process.pid}-${i}.log`);
+  const log = i === 0 ? undefined : join(tmpdir(), `integration-shard-${process.pid}-${i}.log`);
   const summary = join(tmpdir(), `integration-summary-${process.pid}-${i}.json`);
   const out = log === undefined ? 'inherit' : openSync(log, 'w');
   const child = spawn('npx', ['mocha', ...mochaArgs, ...group.files], {
@@ -123,29 +122,33 @@ function readSummary(file) {
   }
 }
 
-const results = await Promise.all(groups.map(run));
+const shardRuns = groups.map(run);
 const solo = all.filter((f) => SOLO.includes(f.name)).map((f) => f.path);
-if (solo.length > 0) {
-  process.stdout.write(`\n---- integration, alone: ${solo.join(', ')} ----\n`);
-  results.push({ ...(await run({ files: solo }, shards)), log: undefined });
-}
+const soloRun =
+  solo.length > 0 ? Promise.race(shardRuns).then(() => run({ files: solo }, shards)) : undefined;
+const results = await Promise.all(shardRuns);
+if (soloRun !== undefined) results.push(await soloRun);
 let failed = 0;
 for (const r of results) {
   if (r.log !== undefined) {
-    process.stdout.write(`\n---- integration shard ${r.i + 1} of ${shards} ----\n`);
+    const title =
+      r.i < shards
+        ? `integration shard ${r.i + 1} of ${shards}`
+        : `integration, after the first shard: ${solo.join(', ')}`;
+    process.stdout.write(`\n---- ${title} ----\n`);
     process.stdout.write(readFileSync(r.log, 'utf8'));
   }
   if (r.code !== 0) failed++;
 }
 // The last screen of the run: seconds per file (to keep WEIGHT true), then every failure.
 const seconds = results.flatMap((r) =>
-  Object.entries(r.summary.files).map(([f, s]) => [f, s, r.i < shards ? `shard ${r.i + 1}` : 'alone']),
+  Object.entries(r.summary.files).map(([f, s]) => [f, s, r.i < shards ? `shard ${r.i + 1}` : 'last']),
 );
 process.stdout.write('\nintegration seconds per file:\n');
 for (const [f, s, where] of seconds.sort((a, b) => b[1] - a[1]))
   process.stdout.write(`  ${s.toFixed(0).padStart(5)} s  ${where.padEnd(7)}  ${f}\n`);
 for (const r of results.filter((r) => r.code !== 0)) {
-  const where = r.i < shards ? `shard ${r.i + 1}` : 'the files run alone';
+  const where = r.i < shards ? `shard ${r.i + 1}` : 'the files run last';
   process.stdout.write(`\nFAILED in ${where} (exit ${r.code}):\n`);
   if (r.summary.failures.length === 0)
     process.stdout.write('  (no test failed: the run itself died; see its output above)\n');
@@ -153,6 +156,6 @@ for (const r of results.filter((r) => r.code !== 0)) {
     process.stdout.write(`  ${f.file}: ${f.title}\n    ${f.message.replaceAll('\n', '\n    ')}\n`);
 }
 process.stdout.write(
-  `\nintegration: ${shards} shard(s) of ${files.length} files, then ${solo.length} alone; ${failed === 0 ? 'all passed' : `${failed} run(s) failed`}\n`,
+  `\nintegration: ${shards} shard(s) of ${files.length} files, then ${solo.length} after the first shard; ${failed === 0 ? 'all passed' : `${failed} run(s) failed`}\n`,
 );
 process.exit(failed === 0 ? 0 : 1);
