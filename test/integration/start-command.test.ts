@@ -13,10 +13,18 @@ import { testEnv } from '../helpers/test-env.js';
 
 const exec = promisify(execFile);
 
-/** `npm start` printed its banner; if not, the failure names the lines that say why. */
-function expectStarted(output: string): void {
+/** `npm start`'s output once it printed its banner; if it failed, the lines that say why. */
+async function startedOutput(logFile: string): Promise<string> {
+  const output = await waitFor(
+    'banner',
+    async () => readFileSync(logFile, 'utf8'),
+    (t) => t.includes('Stop: Ctrl-C') || t.includes('process_failed'),
+    180_000,
+    250,
+  );
   const why = output.split('\n').filter((l) => /"level":"(error|fatal)"|process_failed/.test(l));
   expect(output, why.join('\n') || output.slice(-4000)).not.to.contain('process_failed');
+  return output;
 }
 
 /**
@@ -58,14 +66,7 @@ describe('npm start', function () {
       stdio: ['ignore', out, out],
       detached: true, // own process group: npm → node; stop them together
     });
-    output = await waitFor(
-      'banner',
-      async () => readFileSync(logFile, 'utf8'),
-      (t) => t.includes('Stop: Ctrl-C') || t.includes('process_failed'),
-      180_000,
-      250,
-    );
-    expectStarted(output);
+    output = await startedOutput(logFile);
   });
 
   after(async () => {
@@ -246,14 +247,7 @@ describe("npm start with the SQL endpoint's default port taken", function () {
       detached: true,
     });
     try {
-      const output = await waitFor(
-        'banner',
-        async () => readFileSync(logFile, 'utf8'),
-        (t) => t.includes('Stop: Ctrl-C') || t.includes('process_failed'),
-        180_000,
-        250,
-      );
-      expectStarted(output);
+      const output = await startedOutput(logFile);
       const [, base, port] = /SQL for analysts[^\n]*?(http:\/\/[\w.]+:(\d+))/.exec(output) ?? [];
       expect(base, output).to.be.a('string');
       expect(Number(port)).to.not.equal(8123);
