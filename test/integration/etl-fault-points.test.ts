@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { readDeadLetters } from '../../etl/src/dead-letter-reader.js';
+import { ensureTopics } from '../../lib/kafka/topics.js';
 import { FAULT_POINTS, type FaultPoint } from '../../lib/runtime/fault-point.js';
 import { ClickHouseServer } from '../helpers/clickhouse-server.js';
 import { uniqueName } from '../helpers/ids.js';
@@ -110,7 +111,7 @@ for (const engine of ['embedded', 'server'] as const)
         const logFile = join(env.workDir, `${groupId}.log`);
         const { good, bad, values } = messages();
         await withAdmin(env.brokers, (admin) =>
-          admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true }),
+          ensureTopics(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]),
         );
         const producer = testKafka(env.brokers).producer({ idempotent: true, maxInFlightRequests: 1 });
         await producer.connect();
