@@ -104,7 +104,11 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     log.child({ module: 'publisher' }),
     deps.metrics,
   );
-  const reader = new ResumeStore(deps.pool, config.resume);
+  const observeBatch: BatchObserver = {
+    keys: (statement, keys) => deps.metrics.pgBatchKeys.observe({ statement }, keys),
+    wait: (statement, seconds) => deps.metrics.pgBatchWait.observe({ statement }, seconds),
+  };
+  const reader = new ResumeStore(deps.pool, config.resume, observeBatch);
   const resumeProjection = config.resume.projectionEnabled
     ? new ResumeProjection(
         { kafka: deps.kafka, store: reader, log },
@@ -162,10 +166,6 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         },
       )
     : undefined;
-  const observeBatch: BatchObserver = {
-    keys: (statement, keys) => deps.metrics.pgBatchKeys.observe({ statement }, keys),
-    wait: (statement, seconds) => deps.metrics.pgBatchWait.observe({ statement }, seconds),
-  };
   const segments = new SegmentStore(deps.pool, config.segments.rolloutTimeoutMs, observeBatch);
   const store = new ExperimentStore(deps.pool);
   const running = new RunningExperiments(store, config.experiments.cacheMs);

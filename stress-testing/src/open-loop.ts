@@ -8,7 +8,22 @@ export interface OpenLoopSpec {
   durationSec: number;
   /** Most connections (and so requests in flight) the generator may open. */
   maxConnections: number;
-  request: () => { path: string; headers: Record<string, string> };
+  /**
+   * Seconds at the same rate, on the same connections, before the measured ones; their answers
+   * are not counted. Without it the first second measures the generator opening its
+   * connections in a burst, not the server.
+   */
+  warmupSec?: number;
+  /** Each request: GET unless `method` says otherwise; `onStatus` hears its answer's status. */
+  request: () => OpenLoopRequest;
+}
+
+export interface OpenLoopRequest {
+  path: string;
+  headers: Record<string, string>;
+  method?: 'GET' | 'POST';
+  body?: string;
+  onStatus?: (status: number) => void;
 }
 
 export interface OpenLoopResult {
@@ -38,8 +53,18 @@ export interface OpenLoopResult {
  * burst queueing, not a steady rate.
  */
 export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
-  const target = new URL(spec.url);
   const agent = new Agent({ keepAlive: true, maxSockets: spec.maxConnections });
+  try {
+    if (spec.warmupSec !== undefined && spec.warmupSec > 0)
+      await drive({ ...spec, durationSec: spec.warmupSec }, agent);
+    return await drive(spec, agent);
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function drive(spec: OpenLoopSpec, agent: Agent): Promise<OpenLoopResult> {
+  const target = new URL(spec.url);
   const latencies: number[] = [];
   const sendLags: number[] = [];
   let sent = 0;
@@ -54,11 +79,13 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
     const r = spec.request();
     sendLags.push(performance.now() - dueAt);
     const p = new Promise<void>((resolve) => {
-      const options = { host: target.hostname, port: target.port, path: r.path, headers: r.headers, agent };
+      const { path, headers, method = 'GET' } = r;
+      const options = { host: target.hostname, port: target.port, path, headers, method, agent };
       const req = request(options, (res) => {
         res.resume();
         res.on('end', () => {
           if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) non2xx++;
+          r.onStatus?.(res.statusCode ?? 0);
           latencies.push(performance.now() - dueAt);
           resolve();
         });
@@ -67,7 +94,7 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
         errors++;
         resolve();
       });
-      req.end();
+      req.end(r.body);
     });
     inflight.add(p);
     void p.then(() => inflight.delete(p));
@@ -85,7 +112,6 @@ export async function runOpenLoop(spec: OpenLoopSpec): Promise<OpenLoopResult> {
   });
   await Promise.all(inflight);
   const elapsedSec = (performance.now() - start) / 1000;
-  agent.destroy();
   const cpu = process.cpuUsage(cpu0);
   latencies.sort((a, b) => a - b);
   sendLags.sort((a, b) => a - b);

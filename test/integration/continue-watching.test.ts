@@ -207,4 +207,55 @@ describe('continue watching and resume (the PostgreSQL read model)', function ()
     expect(after.rows.length).to.be.greaterThan(5);
     expect(fromTopic(after.rows)).to.deep.equal(fromTopic(before.rows));
   });
+
+  it('answers concurrent lookups and lists from shared statements, each caller with its own rows', async () => {
+    const batches: Array<[string, number]> = [];
+    const store = new ResumeStore(h.pool, h.config.resume, {
+      keys: (statement, keys) => batches.push([statement, keys]),
+      wait: () => {},
+    });
+    const base = Date.now() - 600_000;
+    const viewers = Array.from({ length: 20 }, () => randomUUID());
+    const films = [randomUUID(), randomUUID(), randomUUID()];
+    // Viewer v watched film f to a position of its own; later films more recently.
+    const position = (v: number, f: number) => 600 + v * 30 + f * 7;
+    const events = viewers.flatMap((viewer, v) =>
+      films.map((film, f) =>
+        progressMessage({
+          viewer_id: viewer,
+          film_id: film,
+          position_sec: position(v, f),
+          occurred_at: at(base, f),
+        }),
+      ),
+    );
+    expect(await store.apply(events)).to.equal(events.length);
+
+    // All asked in one turn: the loader sends them together, in one statement per kind and limit.
+    const lookups = viewers.flatMap((viewer) =>
+      [...films, randomUUID()].map((film) => store.latest(viewer, film)),
+    );
+    const lists = viewers.map((viewer, v) => store.inProgress(viewer, (v % 3) + 1));
+    const [found, listed] = await Promise.all([Promise.all(lookups), Promise.all(lists)]);
+    viewers.forEach((_, v) => {
+      films.forEach((film, f) => {
+        expect(found[v * 4 + f], `viewer ${v} film ${f}`).to.include({
+          film_id: film,
+          position_sec: position(v, f),
+        });
+      });
+      expect(found[v * 4 + 3], `viewer ${v}, a film never played`).to.equal(null);
+      const limit = (v % 3) + 1;
+      expect(listed[v]!.map((e) => [e.film_id, e.position_sec])).to.deep.equal(
+        [2, 1, 0].slice(0, limit).map((f) => [films[f], position(v, f)]),
+      );
+    });
+    expect(batches).to.deep.include.members([['resume-latest-many', 80]]);
+    expect(
+      batches
+        .filter(([s]) => s === 'resume-in-progress-many')
+        .map(([, n]) => n)
+        .sort(),
+    ).to.deep.equal([6, 7, 7]);
+  });
 });

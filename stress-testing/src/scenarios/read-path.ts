@@ -59,6 +59,7 @@ async function measure(ctx: BenchContext, url: string, name: string, req: Req): 
     url,
     rate: Math.max(1, Math.round(saturated.requestsPerSec / 2)),
     durationSec: ctx.quick ? 2 : 20,
+    warmupSec: ctx.quick ? 0 : 2,
     maxConnections: 64,
     request: () => {
       const r = req();
@@ -76,8 +77,8 @@ async function measure(ctx: BenchContext, url: string, name: string, req: Req): 
 /**
  * 7: resume lookups and continue-watching lists through the API, against a read model of
  * 10M rows (1M viewers x 10 films). Closed loop at 4 connections finds the most reads/s;
- * latency is measured open loop at half that rate, where a closed loop's latency would be
- * queueing made by the generator itself.
+ * latency is measured open loop at half that rate (after 2 s at that rate on the same
+ * connections), where a closed loop's latency would be queueing made by the generator itself.
  */
 export async function readPath(ctx: BenchContext): Promise<ReadPathResult> {
   const rows = ctx.quick ? 20_000 : 10_000_000;
