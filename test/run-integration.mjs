@@ -22,6 +22,7 @@ const shards = Math.max(1, Number(process.env.INTEGRATION_SHARDS ?? 3));
  * only their ratios matter); files not named here count as 3.
  */
 const WEIGHT = {
+  'soak-smoke.test.ts': 155,
   'etl-fault-points.test.ts': 144,
   'api-bench-smoke.test.ts': 129,
   'exactly-once.fault.test.ts': 111,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { LoadResult } from './load.js';
 import type { OpenLoopResult } from './open-loop.js';
 import { ROOT } from './proc.js';
+import type { ProcessFigures } from './soak-figures.js';
 import { windowMet, windowsTable, type RepeatedWindows } from './window.js';
 
 /** Each bench's results file prefix and the page generated from its newest file. */
@@ -17,6 +18,7 @@ export const BENCHES = {
   experiments: { prefix: 'experiments-', page: 'EXPERIMENTS.md' },
   segments: { prefix: 'segments-', page: 'SEGMENTS.md' },
   'kafka-clients': { prefix: 'kafka-clients-', page: 'KAFKA-CLIENTS.md' },
+  soak: { prefix: 'soak-', page: 'SOAK.md' },
 } as const;
 export type Bench = keyof typeof BENCHES;
 
@@ -50,6 +52,7 @@ export function renderPage(outDir: string, bench: Bench): string {
   if (bench === 'bench') return benchPage(read(outDir, newest), source);
   if (bench === 'experiments') return experimentsPage(read(outDir, newest), source);
   if (bench === 'segments') return segmentsPage(read(outDir, newest), source);
+  if (bench === 'soak') return soakPage(read(outDir, newest), source);
   return kafkaClientsPage(read(outDir, newest), source);
 }
 
@@ -214,9 +217,58 @@ The decision these figures feed is recorded in [ADR 0008](../architecture/adr/00
 `;
 }
 
+type SoakProcess = Pick<ProcessFigures, 'heapUsed' | 'rss' | 'eventLoop' | 'gcShare' | 'spanSec'>;
+interface SoakResults {
+  date: string;
+  minutes: number;
+  rate: { requestsPerSec: number; from: string };
+  capacity?: { requestsPerSec: number; p99BoundMs: number };
+  mix: Record<string, number>;
+  load: { sent: number; non2xx: number; errors: number };
+  bound: { slopeMiBPerHour: number; warmupSec: number };
+  memoryVerdict: string;
+  exactlyOnce: Record<string, { accepted: number; stored: number; distinct: number }> & { met: boolean };
+  processes: Record<'api' | 'etl', SoakProcess>;
+}
+
+function soakPage(r: SoakResults, source: string): string {
+  const slope = (f: SoakProcess['heapUsed']) => `${f.slopeMiBPerHour} ± ${f.stdErrMiBPerHour}`;
+  const rows = Object.entries(r.processes).map(([name, p]) => [
+    name.toUpperCase(),
+    `${slope(p.heapUsed)} (${p.heapUsed.verdict})`,
+    `${slope(p.rss)} (${p.rss.verdict})`,
+    `${p.eventLoop.p99MedianMs} / ${p.eventLoop.p99WorstMs}`,
+    p.eventLoop.maxMs,
+    `${(p.gcShare * 100).toFixed(2)}%`,
+  ]);
+  const { met, ...tables } = r.exactlyOnce;
+  const counts = Object.entries(tables).map(([t, c]) => [t, n(c.accepted), n(c.stored), n(c.distinct)]);
+  const mix = Object.entries(r.mix).map(([k, v]) => `${k} ${v * 100}%`);
+  const capacity =
+    r.capacity === undefined
+      ? ''
+      : `: ${n(r.capacity.requestsPerSec)} req/s at p99 ≤ ${r.capacity.p99BoundMs} ms`;
+  return `# Soak
+
+Run ${r.date}: ${r.minutes} minutes at ${n(r.rate.requestsPerSec)} req/s (${r.rate.from}${capacity}) against the real API process, ETL process (embedded engine), broker and PostgreSQL; mix: ${mix.join(', ')}. ${source}
+${n(r.load.sent)} requests, ${r.load.non2xx + r.load.errors} errors. What the figures mean: [README.md](README.md#soak).
+
+Memory slopes against the bound of ${r.bound.slopeMiBPerHour} MiB/h: **${r.memoryVerdict}** (least squares after the first
+${Math.round(r.bound.warmupSec)} s of warm-up, ± one standard error).
+
+${table(['Process', 'Heap MiB/h', 'RSS MiB/h', 'Loop p99 median / worst ms', 'Loop max ms', 'GC time'], rows)}
+
+Exactly once: **${met ? 'met' : 'not met'}**
+
+${table(['Table', 'Accepted', 'Stored (count())', 'Distinct ids'], counts)}
+`;
+}
+
 if (import.meta.filename === process.argv[1]) {
   const dir = join(ROOT, 'stress-testing');
   for (const bench of Object.keys(BENCHES) as Bench[]) {
-    writeFileSync(join(dir, BENCHES[bench].page), renderPage(dir, bench));
+    // A bench with no full run yet has no page.
+    if (resultFiles(dir, bench).length > 0)
+      writeFileSync(join(dir, BENCHES[bench].page), renderPage(dir, bench));
   }
 }

@@ -75,7 +75,8 @@ export function vitalsBetween(before: Scrape, after: Scrape, route: string): Api
   };
 }
 
-async function scrape(url: string): Promise<Scrape> {
+/** GET `url`/metrics, with when it answered. */
+export async function scrape(url: string): Promise<Scrape> {
   const res = await fetch(`${url}/metrics`);
   if (!res.ok) throw new Error(`GET /metrics answered ${res.status}`);
   return { at: performance.now(), text: await res.text() };
