@@ -59,6 +59,7 @@ const WEIGHT = {
   'user-events.test.ts': 6,
   'alert-rules.test.ts': 5,
   'experiments-browser.test.ts': 5,
+  'resume-retention.test.ts': 5,
 };
 
 /** Files that start once the first shard is done: this one measures how fast `npm start` comes back. */

@@ -6,7 +6,7 @@ import type { Config } from '../../lib/config/config.js';
 import { warnOnUnboundSecret } from '../../lib/config/jwt-binding.js';
 import { kafkaClientOptions } from '../../lib/kafka/client.js';
 import type { Logger } from '../../lib/log.js';
-import { DeviceRetention } from './experiments/device-retention.js';
+import { deviceRetention } from './experiments/device-retention.js';
 import { DeviceSeenWriter } from './experiments/device-seen.js';
 import { createApp } from './app.js';
 import type { Route } from './http/route.js';
@@ -18,6 +18,7 @@ import { KafkaPublisher } from './ingest/kafka-publisher.js';
 import { KafkajsTransport } from './ingest/kafkajs-transport.js';
 import { PlatformaticTransport } from './ingest/platformatic-transport.js';
 import { ResumeProjection } from './progress/resume-projection.js';
+import { resumeRetention } from './progress/resume-retention.js';
 import { ResumeStore } from './progress/resume-store.js';
 import { progressRoutes } from './progress/progress.routes.js';
 import { metricsRoutes } from './health/metrics.routes.js';
@@ -282,16 +283,29 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     routes: [...routes, ...openApiRoutes(routes)],
   });
   const http = new HttpServer(app, config.http.host, config.http.port, log);
-  const retention =
-    config.experiments.deviceRetentionDays > 0
+  const deleted = (table: string) => (rows: number) => deps.metrics.retentionRowsDeleted.inc({ table }, rows);
+  const retention = [
+    ...(config.experiments.deviceRetentionDays > 0
       ? [
-          new DeviceRetention(
+          deviceRetention(
             deps.pool,
             config.experiments.deviceRetentionDays,
             log.child({ module: 'device-retention' }),
+            deleted('devices'),
           ),
         ]
-      : [];
+      : []),
+    ...(config.resume.retentionDays > 0
+      ? [
+          resumeRetention(
+            postgresOptions(config, 'resume-retention'),
+            config.resume.retentionDays,
+            log.child({ module: 'resume-retention' }),
+            deleted('progress_resume'),
+          ),
+        ]
+      : []),
+  ];
   // HTTP does not wait for the users replica or the resume projection: after a crash their
   // consumers wait out their dead members' sessions before they rejoin; what they replicated
   // is already in PostgreSQL.

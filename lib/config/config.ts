@@ -586,6 +586,13 @@ export const OPTIONS = {
       'Whether this API process consumes the progress topic into the resume read model in PostgreSQL (one consumer group across API replicas). Reads are served either way.',
     ),
     groupId: str('RESUME_PROJECTION_GROUP_ID', 'progress-resume', 'Consumer group of the resume projection.'),
+    retentionDays: int(
+      'RESUME_RETENTION_DAYS',
+      365,
+      'Resume positions last watched (`last_watched_at`) more than this many days ago are deleted from the resume read model in PostgreSQL (daily, off the request path, by one API process at a time), so viewers and films never watched again do not pile up. The film then plays from the start and leaves continue watching; ClickHouse keeps its history (`progress_events`, `progress_latest`). 0: keep positions forever.',
+      0,
+      36500,
+    ),
     sessionTimeoutMs: int(
       'RESUME_PROJECTION_SESSION_TIMEOUT_MS',
       30000,

@@ -158,6 +158,12 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    retentionRowsDeleted: new Counter({
+      name: 'retention_rows_deleted_total',
+      help: 'Rows the API retention jobs deleted for being past retention (devices: EXPERIMENTS_DEVICE_RETENTION_DAYS, progress_resume: RESUME_RETENTION_DAYS)',
+      labelNames: ['table'] as const,
+      registers: [registry],
+    }),
     usersReplicaLag: new Gauge({
       name: 'users_replica_lag_messages',
       help: 'User changes on the users topic not yet applied to the local users table, per partition',

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { db } from '../../../lib/db/errors.js';
-import type { Service } from '../../../lib/lifecycle.js';
 import type { Logger } from '../../../lib/log.js';
+import { RetentionJob } from '../db/retention-job.js';
 
 /** Devices deleted per statement: short transactions, few rows locked at once. */
 const CHUNK = 1000;
@@ -39,50 +39,17 @@ export async function purgeStaleDevices(pool: Pool, days: number): Promise<numbe
  * share the work (SKIP LOCKED). Daily because retention counts in days and each run reads
  * the whole devices table (last_seen_at has no index, so recording a device stays cheap).
  */
-export class DeviceRetention implements Service {
-  readonly name = 'device-retention';
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-
-  constructor(
-    private readonly pool: Pool,
-    private readonly days: number,
-    private readonly log: Logger,
-    private readonly firstAfterMs = 60_000,
-    private readonly everyMs = 86_400_000,
-  ) {}
-
-  start(): Promise<void> {
-    this.schedule(this.firstAfterMs);
-    return Promise.resolve();
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
-  }
-
-  private schedule(ms: number): void {
-    this.timer = setTimeout(() => {
-      this.running = this.run().finally(() => {
-        this.running = undefined;
-        if (this.timer !== undefined) this.schedule(this.everyMs);
-      });
-    }, ms);
-    this.timer.unref();
-  }
-
-  private async run(): Promise<void> {
-    const started = performance.now();
-    try {
-      const deleted = await purgeStaleDevices(this.pool, this.days);
-      this.log.info(
-        { deleted, retention_days: this.days, duration_ms: Math.round(performance.now() - started) },
-        'devices_purged',
-      );
-    } catch (err) {
-      this.log.warn({ err }, 'devices_purge_failed');
-    }
-  }
+export function deviceRetention(
+  pool: Pool,
+  days: number,
+  log: Logger,
+  onDeleted: (rows: number) => void,
+): RetentionJob {
+  return new RetentionJob({
+    name: 'device-retention',
+    purge: async () => ({ deleted: await purgeStaleDevices(pool, days), retention_days: days }),
+    log,
+    events: { done: 'devices_purged', failed: 'devices_purge_failed' },
+    onDeleted,
+  });
 }
