@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { loadConfig } from '../lib/config/config.js';
-import { devSqlPassword } from '../lib/runtime/dev-secret.js';
+import { analystEndpoint } from '../lib/sql-http/analyst-endpoint.js';
 import { renderFooter, renderTable, type CompactResult } from '../lib/sql-http/table.js';
 
 /**
@@ -11,9 +11,7 @@ import { renderFooter, renderTable, type CompactResult } from '../lib/sql-http/t
  */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const host = config.sqlHttp.host === '0.0.0.0' ? '127.0.0.1' : config.sqlHttp.host;
-  const base = process.env.SQL_URL ?? `http://${host}:${config.sqlHttp.port}`;
-  const password = config.sqlHttp.password ?? devSqlPassword(config.local.dataDir);
+  const { url: base, password } = analystEndpoint(config);
   const run = async (sql: string): Promise<boolean> => {
     const started = performance.now();
     const params = new URLSearchParams({

@@ -57,6 +57,7 @@ const WEIGHT = {
   'nginx.test.ts': 7,
   'auth.test.ts': 6,
   'user-events.test.ts': 6,
+  'resume-backfill.test.ts': 6,
   'alert-rules.test.ts': 5,
   'experiments-browser.test.ts': 5,
   'resume-retention.test.ts': 5,
