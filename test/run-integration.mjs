@@ -49,6 +49,7 @@ const WEIGHT = {
   'experiments-stats.test.ts': 10,
   'segment-history.test.ts': 10,
   'event-status.test.ts': 9,
+  'analytics-aggregates.test.ts': 8,
   'clickhouse-credentials.test.ts': 8,
   'openapi.test.ts': 8,
   'segments.test.ts': 7,

@@ -68,6 +68,18 @@ export const progressStream = defineStream({
     replacingBy: 'occurred_at',
     doc: 'the resume lookup: newest position per (viewer_id, film_id), fed by a materialized view; reads take `ORDER BY occurred_at DESC LIMIT 1`, so they are correct before merges and never need FINAL.',
   },
+  aggregates: [
+    {
+      name: 'progress_daily',
+      keys: ['film_id', 'viewer_id', { name: 'day', type: 'Date', expr: 'toDate(occurred_at)' }],
+      measures: [
+        { name: 'max_position_sec', fn: 'max', of: 'position_sec' },
+        { name: 'duration_sec', fn: 'max', of: 'duration_sec' },
+      ],
+      monthOf: 'day',
+      doc: "one row per film, viewer and day (of the client clock, UTC) with the furthest position and the film's duration: completion, abandonment, watch time and active viewers without reading every event. Rows of one key may not be merged yet: read with `max()` grouped by the key.",
+    },
+  ],
   notes: [
     'Delivery: the API publishes with an idempotent producer, acks=all, and answers 202 only after the acknowledgement. A message may appear more than once in the topic (a client retry after a 503 or a lost response); `event_id` identifies copies.',
   ],

@@ -111,6 +111,23 @@ export interface ReadModelSpec<K extends string = string> {
   doc: string;
 }
 
+/**
+ * A table of per-key aggregates of the stream's table, fed by a materialized view and
+ * backfilled from the rows stored before it (lib/clickhouse/aggregate-table.ts). Measures
+ * are only max or min: a block the table receives twice (ClickHouse pushes a retried block
+ * to the views even when the source table drops it as a duplicate; a backfill overlapping
+ * the view) changes no result.
+ */
+export interface AggregateSpec<K extends string = string> {
+  name: string;
+  /** The sort key: stream fields, or a named expression over them. */
+  keys: ReadonlyArray<K | { name: string; type: string; expr: string }>;
+  measures: ReadonlyArray<{ name: string; fn: 'max' | 'min'; of: K }>;
+  /** Monthly partitions (and TTL) by this key. */
+  monthOf: string;
+  doc: string;
+}
+
 export interface StreamSpec<F extends Record<string, FieldSpec>> {
   /** architecture/contracts/<name>-v<version>.md */
   name: string;
@@ -130,6 +147,8 @@ export interface StreamSpec<F extends Record<string, FieldSpec>> {
   table?: TableSpec;
   /** A table of chosen columns fed from `table` by a materialized view, for point reads. */
   readModel?: ReadModelSpec<Extract<keyof F, string>>;
+  /** Aggregates of `table` for analysts' dashboards; a migration creates each. */
+  aggregates?: ReadonlyArray<AggregateSpec<Extract<keyof F, string>>>;
   /** Markdown paragraphs for the contract doc, after the field table. */
   notes?: readonly string[];
   example?: Record<string, unknown>;

@@ -19,16 +19,20 @@ export interface ViewerTable {
 
 /**
  * Every table with a column that identifies a viewer, derived from the stream definitions:
- * each stream's table and its read model when the model keeps that column. Erasure deletes
- * from exactly these, so a new stream with a viewer field is erased without a list to edit.
+ * each stream's table, its read model when the model keeps that column, and its aggregates
+ * keyed by it. Erasure deletes from exactly these, so a new stream with a viewer field is
+ * erased without a list to edit.
  */
 export function viewerTables(streams: readonly AnyStream[] = TABLE_STREAMS): ViewerTable[] {
   return streams.flatMap((s) => {
     const viewer = viewerFieldOf(s);
     if (s.table === undefined || viewer === undefined) return [];
-    const own = { table: s.table.name, column: viewer.name, alsoIn: s.table.viewerAlsoIn ?? [] };
+    const derived = (table: string) => ({ table, column: viewer.name, alsoIn: [] });
     const model = s.readModel;
-    const keepsViewer = model !== undefined && model.columns.includes(viewer.name);
-    return keepsViewer ? [own, { table: model.name, column: viewer.name, alsoIn: [] }] : [own];
+    return [
+      { table: s.table.name, column: viewer.name, alsoIn: s.table.viewerAlsoIn ?? [] },
+      ...(model !== undefined && model.columns.includes(viewer.name) ? [derived(model.name)] : []),
+      ...(s.aggregates ?? []).filter((a) => a.keys.includes(viewer.name)).map((a) => derived(a.name)),
+    ];
   });
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signHs256 } from '../../lib/auth/sign-token.js';
@@ -79,6 +79,15 @@ export function pipelineEnv(t: string): Record<string, string> {
     ETL_GROUP_ID: `${t}-etl`,
     ETL_EVENTS_GROUP_ID: `${t}-etl-events`,
     ETL_METRICS_PORT: '0',
+  };
+}
+
+/** The machine a results file was measured on. */
+export function machineInfo(): { cpu: string; cores: number; memoryGiB: number } {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
   };
 }
 

@@ -19,6 +19,7 @@ export const BENCHES = {
   segments: { prefix: 'segments-', page: 'SEGMENTS.md' },
   'kafka-clients': { prefix: 'kafka-clients-', page: 'KAFKA-CLIENTS.md' },
   soak: { prefix: 'soak-', page: 'SOAK.md' },
+  analytics: { prefix: 'analytics-', page: 'ANALYTICS.md' },
 } as const;
 export type Bench = keyof typeof BENCHES;
 
@@ -53,6 +54,7 @@ export function renderPage(outDir: string, bench: Bench): string {
   if (bench === 'experiments') return experimentsPage(read(outDir, newest), source);
   if (bench === 'segments') return segmentsPage(read(outDir, newest), source);
   if (bench === 'soak') return soakPage(read(outDir, newest), source);
+  if (bench === 'analytics') return analyticsPage(read(outDir, newest), source);
   return kafkaClientsPage(read(outDir, newest), source);
 }
 
@@ -261,6 +263,37 @@ ${table(['Process', 'Heap MiB/h', 'RSS MiB/h', 'Loop p99 median / worst ms', 'Lo
 Exactly once: **${met ? 'met' : 'not met'}**
 
 ${table(['Table', 'Accepted', 'Stored (count())', 'Distinct ids'], counts)}
+`;
+}
+
+type QueryTimes = { medianMs: number; maxMs: number; rows: number };
+interface AnalyticsResults {
+  date: string;
+  engine: string;
+  volume: { rows: Record<string, number> };
+  limits: { maxThreads: number; maxMemoryBytes: number };
+  slowMs: number;
+  runs: number;
+  migrationSeconds: number;
+  queries: Array<{ n: number; title: string; raw: QueryTimes; aggregate?: QueryTimes; sameResult?: boolean }>;
+}
+
+function analyticsPage(r: AnalyticsResults, source: string): string {
+  const rows = r.queries.map((q) => [
+    `${q.n}. ${q.title}`,
+    `${q.raw.medianMs > r.slowMs ? `**${q.raw.medianMs}**` : q.raw.medianMs} / ${q.raw.maxMs}`,
+    q.aggregate === undefined ? '–' : `${q.aggregate.medianMs} / ${q.aggregate.maxMs}`,
+    q.sameResult === undefined ? '' : q.sameResult ? 'same' : '**differs**',
+  ]);
+  const volume = Object.entries(r.volume.rows).map(([t, c]) => `${t} ${n(c)}`);
+  return `# Analytics queries
+
+Run ${r.date}: the ready queries of [docs/analytics.md](../docs/analytics.md) through the SQL endpoint's read-only
+connection with its default limits (${r.limits.maxThreads} engine thread, ${r.limits.maxMemoryBytes / 2 ** 30} GiB), engine ${r.engine}. ${source}
+Rows: ${volume.join(', ')} (migration 7 on these: ${r.migrationSeconds} s, its backfill and a wait of at most 3 s for inserts in flight).
+Median / max of ${r.runs} runs after one warm-up, in ms; a raw median in bold is slow (over ${r.slowMs} ms). Both forms of a query must give the same answer.
+
+${table(['Query', 'raw events ms', 'aggregate ms', 'result'], rows)}
 `;
 }
 

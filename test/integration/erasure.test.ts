@@ -160,6 +160,7 @@ describe('erasure of a viewer', function () {
   const expected: Counts = {
     progress_events: 2,
     progress_latest: 2,
+    progress_daily: 2,
     user_events: 2,
     experiment_exposures: 1,
     dead_letters: 1,
@@ -214,6 +215,7 @@ describe('erasure of a viewer', function () {
       clickhouse: {
         progress_events: 2,
         progress_latest: 2,
+        progress_daily: 2,
         user_events: 2,
         experiment_exposures: 1,
         dead_letters: 1,
@@ -334,6 +336,7 @@ describe('erasure of a viewer', function () {
     expect(finished.removed.clickhouse).to.deep.equal({
       progress_events: 2,
       progress_latest: 2,
+      progress_daily: 2,
       user_events: 2,
       experiment_exposures: 1,
       dead_letters: 1,

@@ -11,10 +11,11 @@ import { TABLE_STREAMS, viewerTables } from '../../lib/contracts/tables.js';
 const viewer = '6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b';
 
 describe('erasure: what holds viewer data, and what the ETL drops', () => {
-  it('finds every table with viewer data from the stream definitions, read models included', () => {
+  it('finds every table with viewer data from the stream definitions, read models and aggregates included', () => {
     expect(viewerTables().map((t) => `${t.table}.${t.column}`)).to.deep.equal([
       'progress_events.viewer_id',
       'progress_latest.viewer_id',
+      'progress_daily.viewer_id',
       'user_events.viewer_id',
       'experiment_exposures.viewer_id',
       'dead_letters.viewer_id',

@@ -3,7 +3,9 @@ import { expect } from 'chai';
 import { z } from 'zod';
 import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
 import { bootstrapStatements, pendingMigrations } from '../../lib/clickhouse/migrate.js';
+import { backfillStatement, createAggregate } from '../../lib/clickhouse/aggregate-table.js';
 import { addStreamColumns, createStreamTable, streamColumns } from '../../lib/clickhouse/stream-table.js';
+import { progressStream } from '../../lib/contracts/progress.js';
 import { defineStream, field, type AnyStream } from '../../lib/contracts/stream.js';
 import type { DdlContext } from '../../lib/clickhouse/ddl.js';
 import { eventIdField, receivedAtField } from '../../lib/contracts/stream-fields.js';
@@ -32,7 +34,8 @@ describe('ClickHouse migrations', () => {
 
   it('target a cluster with ON CLUSTER, Replicated engines and Distributed tables', () => {
     const stmts = [...bootstrapStatements(cluster), ...MIGRATIONS.flatMap((m) => m.statements(cluster))];
-    for (const s of stmts) expect(s).to.contain("ON CLUSTER 'events'");
+    for (const s of stmts.filter((q) => /^(CREATE|ALTER) /.test(q)))
+      expect(s).to.contain("ON CLUSTER 'events'");
     const sql = stmts.join('\n');
     expect(sql).to.contain('analytics.progress_events_local');
     expect(sql).to.match(
@@ -45,7 +48,36 @@ describe('ClickHouse migrations', () => {
   });
 
   it('make every statement idempotent', () => {
-    for (const s of MIGRATIONS.flatMap((m) => m.statements(single))) expect(s).to.match(/IF NOT EXISTS/);
+    for (const s of MIGRATIONS.flatMap((m) => m.statements(single))) {
+      // A backfill adds rows to an aggregate of max/min measures only (AggregateSpec): harmless twice.
+      expect(s).to.match(/IF NOT EXISTS|^INSERT INTO analytics\.progress_daily\n|^SELECT sleepEachRow\(3\)/);
+    }
+  });
+
+  it('create an aggregate, then its view, then backfill what was stored before the view, through the Distributed tables in a cluster', () => {
+    const steps = (ctx: DdlContext) =>
+      createAggregate(ctx, progressStream, progressStream.aggregates![0]!).map((q) =>
+        q.split('\n')[0]!.trim(),
+      );
+    expect(steps(single)).to.deep.equal([
+      'CREATE TABLE IF NOT EXISTS analytics.progress_daily',
+      'CREATE MATERIALIZED VIEW IF NOT EXISTS analytics.progress_daily_mv',
+      'SELECT sleepEachRow(3) FROM system.one WHERE (SELECT count() FROM analytics.progress_events) > 0',
+      'INSERT INTO analytics.progress_daily',
+    ]);
+    expect(steps(cluster)).to.deep.equal([
+      "CREATE TABLE IF NOT EXISTS analytics.progress_daily_local ON CLUSTER 'events'",
+      "CREATE TABLE IF NOT EXISTS analytics.progress_daily ON CLUSTER 'events' AS analytics.progress_daily_local",
+      "CREATE MATERIALIZED VIEW IF NOT EXISTS analytics.progress_daily_mv_local ON CLUSTER 'events'",
+      'SELECT sleepEachRow(3) FROM system.one WHERE (SELECT count() FROM analytics.progress_events) > 0',
+      'INSERT INTO analytics.progress_daily',
+    ]);
+    const backfill = backfillStatement(cluster, progressStream, progressStream.aggregates![0]!);
+    expect(backfill).to.contain('FROM analytics.progress_events AS progress_events');
+    expect(backfill).to.contain('insert_distributed_sync = 1');
+    expect(createAggregate(cluster, progressStream, progressStream.aggregates![0]!)[2]).to.contain(
+      'FROM analytics.progress_events_local AS progress_events',
+    );
   });
 
   it('never change once shipped: their statements are the text applied on existing installs', () => {
@@ -62,6 +94,7 @@ describe('ClickHouse migrations', () => {
       '2c1e53355772c706',
       'e2c7f3c9da431371',
       'e0f1cc0d1f8d8ae0',
+      '24ac7174865e3440',
     ]);
     expect(digest(cluster)).to.deep.equal([
       'fe0013eebdcd7f0d',
@@ -70,6 +103,7 @@ describe('ClickHouse migrations', () => {
       '543338eca044c275',
       'f8d6fff47786ab86',
       'b11fa4abbe97d295',
+      '848f7dc4e08c6ed3',
     ]);
   });
 

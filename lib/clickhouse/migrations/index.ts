@@ -5,6 +5,7 @@ import { exposuresMigration } from './0003-experiment-exposures.js';
 import { deadLettersMigration } from './0004-dead-letters.js';
 import { eventIdIndexMigration } from './0005-event-id-index.js';
 import { erasedViewersMigration } from './0006-erased-viewers.js';
+import { progressDailyMigration } from './0007-progress-daily.js';
 
 /** Every migration, in order. Append only; never edit one that has shipped. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   deadLettersMigration,
   eventIdIndexMigration,
   erasedViewersMigration,
+  progressDailyMigration,
 ];
