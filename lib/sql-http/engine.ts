@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { ChdbQueryStream, Session as ChdbSession } from 'chdb';
 import { chError, ClickHouseHttpError, fromEngineError } from './errors.js';
@@ -23,6 +24,7 @@ export interface Lease {
   normalize(sql: string): Promise<string>;
   /** The connection's value of a setting as text (UNKNOWN_SETTING if there is none). */
   setting(name: string): Promise<string>;
+  /** `signal`: the client went away; the query is killed in the engine, even mid-chunk. */
   stream(
     sql: string,
     opts: { database: string; format: string; signal: AbortSignal; params: Record<string, string> },
@@ -38,11 +40,21 @@ export interface Lease {
  * or processes, and any attempt to change a setting (SET, SETTINGS, readonly back to 0).
  * The pool size is the concurrency bound: a query that finds no free connection is refused
  * at once with TOO_MANY_SIMULTANEOUS_QUERIES rather than queued.
+ *
+ * A client that goes away has its query killed: chdb has no interrupt for a running call
+ * (an AbortSignal only stops it between result chunks, and a GROUP BY computes its first
+ * chunk at the end), but the engine keeps a process list, so KILL QUERY from one more
+ * connection cancels it mid-computation and the connection is free again.
  */
 export class AnalystEngine {
   readonly #free: Lease[] = [];
   readonly #sessions: ChdbSession[] = [];
   readonly #limits: AnalystLimits;
+  /** The connection that runs KILL QUERY (readonly=1 lets it through), never leased. */
+  #control: ChdbSession | undefined;
+  #kills: Promise<void> = Promise.resolve();
+  /** Names this engine's queries in the process list (tests run several engines in one process). */
+  readonly #id = randomUUID();
   timezone = 'UTC';
   version = '';
 
@@ -71,6 +83,8 @@ export class AnalystEngine {
       engine.#sessions.push(session);
       engine.#free.push(engine.#lease(session, database));
     }
+    engine.#control = new Session(resolve(dataDir), { connectionArgs: args });
+    engine.#sessions.push(engine.#control);
     const info = await engine.#sessions[0]!.queryAsync('SELECT timezone(), version()', { format: 'TSV' });
     [engine.timezone, engine.version] = info.text().trim().split('\t') as [string, string];
     return engine;
@@ -80,6 +94,7 @@ export class AnalystEngine {
 
   #lease(session: ChdbSession, defaultDatabase: string): Lease {
     let currentDb: string | undefined;
+    let streamFailed = false;
     const lease: Lease = {
       setting: async (name) => {
         // Every connection has the same arguments and readonly=1 freezes them: one read each.
@@ -123,12 +138,16 @@ export class AnalystEngine {
           });
           currentDb = db;
         }
+        if (signal.aborted) throw chError('QUERY_WAS_CANCELLED', 'Query was cancelled');
+        // What KILL QUERY finds this query by in the engine's process list (query text as sent).
+        const marker = `/* sql-http ${this.#id} ${randomUUID()} */`;
+        const text = `${marker} ${sql}`;
         let stream: ChdbQueryStream;
         try {
           stream =
             Object.keys(params).length > 0
-              ? session.queryStreamBind(sql, params, { format, signal })
-              : session.queryStream(sql, { format, signal });
+              ? session.queryStreamBind(text, params, { format, signal })
+              : session.queryStream(text, { format, signal });
         } catch (err) {
           // SHOW, DESCRIBE, EXISTS and EXPLAIN cannot stream in chdb; their results are small.
           if (!/Streaming query is not supported/.test(String((err as Error).message))) throw err;
@@ -138,13 +157,57 @@ export class AnalystEngine {
               : await session.queryAsync(sql, { format, signal });
           return { chunks: once(r.bytes()), cancel: () => {} };
         }
-        return { chunks: bytesOf(stream), cancel: () => stream.cancel() };
+        const kill = () => this.#kill(marker);
+        signal.addEventListener('abort', kill, { once: true });
+        return {
+          chunks: bytesOf(stream, () => (streamFailed = true)),
+          cancel: () => {
+            signal.removeEventListener('abort', kill);
+            stream.cancel();
+          },
+        };
       },
       release: () => {
-        this.#free.push(lease);
+        if (!streamFailed) {
+          this.#free.push(lease);
+          return;
+        }
+        // TRICKY: chdb's stream marks itself closed when a fetch fails (killed, timed out, any
+        // error) and never cancels its native query, which stays in system.processes until the
+        // connection's next query retires it (chdb-io/chdb-core#215): run one before the
+        // connection goes back.
+        streamFailed = false;
+        const back = () => void this.#free.push(lease);
+        session.queryAsync('SELECT 1').then(back, back);
       },
     };
     return lease;
+  }
+
+  /**
+   * Kills the running queries whose text starts with `marker`. ASYNC: SYNC waits until the query
+   * leaves the process list, which on chdb happens only at its connection's next query (see
+   * release). One at a time: one statement per connection. A failed kill leaves
+   * max_execution_time as the bound.
+   */
+  #kill(marker: string): void {
+    const control = this.#control;
+    if (control === undefined) return;
+    this.#kills = this.#kills
+      .then(() => control.queryAsync(`KILL QUERY WHERE startsWith(query, '${marker}') ASYNC`))
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+  }
+
+  /**
+   * Kills every query of this engine still running (a stop cuts their connections, and a
+   * connection closes only once its query has ended): resolves once the kill has run.
+   */
+  killAll(): Promise<void> {
+    this.#kill(`/* sql-http ${this.#id} `);
+    return this.#kills;
   }
 
   get limits(): AnalystLimits {
@@ -167,6 +230,7 @@ export class AnalystEngine {
     for (const s of this.#sessions) s.close();
     this.#sessions.length = 0;
     this.#free.length = 0;
+    this.#control = undefined;
   }
 }
 
@@ -181,8 +245,13 @@ function once(bytes: Uint8Array): AsyncIterator<Uint8Array> {
   };
 }
 
-async function* bytesOf(stream: ChdbQueryStream): AsyncGenerator<Uint8Array> {
-  for await (const chunk of stream) yield chunk.raw();
+async function* bytesOf(stream: ChdbQueryStream, onError: () => void): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of stream) yield chunk.raw();
+  } catch (err) {
+    onError();
+    throw err;
+  }
 }
 
 function quoteIdent(name: string): string {

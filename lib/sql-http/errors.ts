@@ -29,6 +29,7 @@ export const CODES = {
   UNKNOWN_TYPE_OF_QUERY: 78,
   QUERY_IS_TOO_LARGE: 229,
   UNKNOWN_SETTING: 115,
+  QUERY_WAS_CANCELLED: 394,
 } as const;
 
 export function chError(name: keyof typeof CODES, message: string): ClickHouseHttpError {

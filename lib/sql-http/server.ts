@@ -77,6 +77,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: SqlHttpOp
   }
   res.setHeader('X-ClickHouse-Query-Id', queryId);
   const started = process.hrtime.bigint();
+  // A client that goes away cancels its query, at any point: before it starts, while the
+  // engine computes a chunk (killed in the engine), or between chunks.
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
   let lease: Lease | undefined;
   let user = '';
   try {
@@ -97,10 +103,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: SqlHttpOp
       params: bind,
       queryId,
       started,
+      signal: abort.signal,
     });
     opts.log.info({ query_id: queryId, user, ms: msSince(started) }, 'sql_query');
   } catch (err) {
     const e = fromEngineError(err);
+    if (abort.signal.aborted) {
+      opts.log.info({ query_id: queryId, user, ms: msSince(started) }, 'sql_query_cancelled');
+      return;
+    }
     opts.log.info({ query_id: queryId, user, code: e.code, ms: msSince(started) }, 'sql_query_failed');
     if (!res.headersSent) sendError(res, e);
     else {
@@ -174,15 +185,10 @@ async function streamResult(
     params: Record<string, string>;
     queryId: string;
     started: bigint;
+    signal: AbortSignal;
   },
 ): Promise<void> {
-  const abort = new AbortController();
-  // A client that goes away cancels its query (between result chunks; max_execution_time
-  // bounds the computation before the first one).
-  res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  const result = await lease.stream(q.sql, { ...q, signal: abort.signal });
+  const result = await lease.stream(q.sql, q);
   const chunks = result.chunks;
   try {
     // Wait for the first chunk before the status line: an error found by then (most are:
@@ -208,10 +214,10 @@ async function streamResult(
     while (next.done !== true) {
       // The client may have gone while the engine computed this chunk: its 'close' has
       // fired already and would never fire again for a wait below.
-      if (abort.signal.aborted || res.destroyed) return;
+      if (q.signal.aborted || res.destroyed) return;
       if (!out.write(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength)))
         await drainedOrClosed(out, res);
-      if (abort.signal.aborted || res.destroyed) return;
+      if (q.signal.aborted || res.destroyed) return;
       next = await chunks.next();
     }
     out.end();

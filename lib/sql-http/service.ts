@@ -64,6 +64,7 @@ export function sqlHttpService(config: Config, password: string, log: Logger): S
           s.closeAllConnections();
           await closed;
         }
+        await engine?.killAll();
         engine?.close();
       },
     },

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createClient } from '@clickhouse/client';
+import { drainPending } from 'chdb';
 import { expect } from 'chai';
 import { loadConfig } from '../../lib/config/config.js';
 import { createLogger } from '../../lib/log.js';
@@ -449,5 +450,46 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
       (s) => s.every((x) => x === 200),
       10_000,
     );
+  });
+  it('kills a GROUP BY still computing its first chunk when its client goes away (the connection is free again in seconds, not at max_execution_time) or the endpoint stops', async () => {
+    const own = await startSql({ SQL_MAX_CONCURRENT_QUERIES: '2', SQL_MAX_EXECUTION_TIME_SEC: '60' });
+    const base = `http://127.0.0.1:${own.boundPort}`;
+    // Endless input: the aggregation never finishes a chunk; only max_execution_time (60 s) would end it.
+    const heavy =
+      'SELECT number % 1000 AS abandoned_group, count() FROM system.numbers GROUP BY abandoned_group';
+    const running = async () => {
+      const res = await post(
+        "SELECT count() FROM system.processes WHERE query LIKE '%abandoned_group%' AND query NOT LIKE '%system.processes%'",
+        { base },
+      );
+      expect(res.status).to.equal(200);
+      return Number((await res.text()).trim());
+    };
+    const abort = new AbortController();
+    const client = fetch(`${base}/`, {
+      method: 'POST',
+      body: heavy,
+      headers: { 'X-ClickHouse-User': 'analyst', 'X-ClickHouse-Key': PASSWORD },
+      signal: abort.signal,
+    }).catch((err: unknown) => err);
+    await waitFor('the GROUP BY running in the engine', running, (n) => n === 1, 10_000, 100);
+    await new Promise((r) => setTimeout(r, 500)); // well into the aggregation
+    const t0 = Date.now();
+    abort.abort();
+    expect(await client).to.be.instanceOf(Error);
+    await waitFor('the GROUP BY gone from the engine', running, (n) => n === 0, 10_000, 100);
+    // Its connection is back in the pool: both run at once again.
+    const both = await Promise.all([post('SELECT 1', { base }), post('SELECT 2', { base })]);
+    expect(both.map((r) => r.status)).to.deep.equal([200, 200]);
+    expect(Date.now() - t0).to.be.lessThan(10_000);
+
+    // A stop cuts the connections and kills their queries: the engine is not held until they end.
+    const cut = post(heavy, { base }).catch((err: unknown) => err);
+    await waitFor('another GROUP BY running', running, (n) => n === 1, 10_000, 100);
+    const t1 = Date.now();
+    await own.service.stop();
+    await cut;
+    await drainPending();
+    expect(Date.now() - t1).to.be.lessThan(10_000);
   });
 });
