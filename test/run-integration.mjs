@@ -26,7 +26,7 @@ const WEIGHT = {
   'etl-fault-points.test.ts': 144,
   'api-bench-smoke.test.ts': 129,
   'exactly-once.fault.test.ts': 111,
-  'bench-smoke.test.ts': 108,
+  'bench-smoke.test.ts': 126,
   'exactly-once.test.ts': 106,
   'kafka-outage.test.ts': 63,
   'start-command.test.ts': 58,

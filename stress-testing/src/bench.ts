@@ -13,6 +13,7 @@ import { benchArgs, startBenchRun } from './context.js';
 import { sampleMessage } from './prefill.js';
 import { cpuMsPer1k, ROOT, runTsJson } from './proc.js';
 import { writeResults } from './results.js';
+import { analystIsolation } from './scenarios/analyst-isolation.js';
 import { apiIngest } from './scenarios/api-ingest.js';
 import { etlDrain } from './scenarios/etl-drain.js';
 import { freshness } from './scenarios/freshness.js';
@@ -62,6 +63,8 @@ try {
   const fresh = await freshness(ctx, Math.max(1, Math.round(api.single.best.eventsPerSec / 2)));
   ctx.log('7. read path');
   const read = await readPath(ctx);
+  ctx.log('8. ingestion while an analyst runs a GROUP BY over every event');
+  const analyst = await analystIsolation(ctx);
 
   const best = api.single.best;
   const b500 = api.batch['500']!;
@@ -70,6 +73,10 @@ try {
     apiBatch500ToKafkaLimit: round(b500.eventsPerSec / limit.recordsPerSec),
     etlToEngineInsert: round(etl.rowsPerSec / engine.rowsPerSec),
     etlToBareConsume: round(etl.rowsPerSec / etl.bareConsumePerSec),
+    ingestP99WithAnalystToWithout: round(analyst.withAnalyst.ingest.p99Ms / analyst.without.ingest.p99Ms),
+    freshnessP99WithAnalystToWithout: round(
+      analyst.withAnalyst.freshness.p99Ms / analyst.without.freshness.p99Ms,
+    ),
   };
   const { peakRssMiB: etlPeakRssMiB, ...etlFigures } = etl;
   const memoryGiB = Math.round(totalmem() / 2 ** 30);
@@ -89,6 +96,7 @@ try {
       engineInsert: { rows: etl.rows, ...engine },
       freshness: fresh,
       readPath: read,
+      analystIsolation: analyst,
       memory: { apiPeakRssMiB: Math.round(api.peakRssMiB), etlPeakRssMiB: Math.round(etlPeakRssMiB) },
     },
     ratios,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { LoadResult } from './load.js';
 import type { OpenLoopResult } from './open-loop.js';
 import { ROOT } from './proc.js';
+import type { AnalystIsolationResult, IsolationWindow } from './scenarios/analyst-isolation.js';
 import type { ProcessFigures } from './soak-figures.js';
 import { windowMet, windowsTable, type RepeatedWindows } from './window.js';
 
@@ -69,7 +70,7 @@ interface BenchResults {
   date: string;
   machine: { cpu: string; cores: number; memoryGiB: number };
   versions: Record<string, string>;
-  figures: { apiSingle: { steps: LoadResult[] } };
+  figures: { apiSingle: { steps: LoadResult[] }; analystIsolation?: AnalystIsolationResult };
   ratios: Record<string, number>;
   targets: Array<{ name: string; target: string; measured: string; met: boolean }>;
 }
@@ -101,6 +102,37 @@ ${table(['Ratio', 'Value'], Object.entries(r.ratios))}
 ## API single events, by concurrency
 
 ${table(['Connections', 'Accepted events/s', 'p50 ms', 'p99 ms', 'Errors'], steps)}
+${analystSection(r.figures.analystIsolation)}`;
+}
+
+/** Ingestion beside an analyst's GROUP BY (absent from results before it was measured). */
+function analystSection(a: AnalystIsolationResult | undefined): string {
+  if (a === undefined) return '';
+  const row = (name: string, w: IsolationWindow) => [
+    name,
+    `${n(w.ingest.rate)} / ${n(w.ingest.achievedPerSec)}`,
+    w.ingest.p99Ms,
+    w.ingest.non2xx + w.ingest.errors,
+    `${w.freshness.p99Ms} (${w.freshness.probes})`,
+    w.analyst.queries === 0 ? '–' : `${w.analyst.queries} × ${w.analyst.medianSec} s`,
+  ];
+  return `
+## Ingestion while an analyst runs a GROUP BY over ${n(a.rows)} events
+
+The standalone process as \`npm start\` runs it, SQL endpoint on with its default limits; ${a.durationSec} s windows at a fixed rate
+(the ratios above divide with by without).
+
+${table(
+  [
+    'Window',
+    'offered / achieved events/s',
+    'ingest p99 ms',
+    'errors',
+    'freshness p99 ms (probes)',
+    'GROUP BYs × median',
+  ],
+  [row('without', a.without), row('with the analyst', a.withAnalyst)],
+)}
 `;
 }
 

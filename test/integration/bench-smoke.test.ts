@@ -27,10 +27,15 @@ describe('benchmark harness (quick smoke run)', function () {
       f.readPath.list.load.achievedPerSec,
       f.memory.apiPeakRssMiB,
       f.memory.etlPeakRssMiB,
+      f.analystIsolation.rows,
+      f.analystIsolation.without.freshness.probes,
+      f.analystIsolation.withAnalyst.freshness.probes,
+      f.analystIsolation.withAnalyst.analyst.queries,
     ];
     for (const v of positive) expect(v).to.be.a('number').and.greaterThan(0);
     expect(f.apiSingle.steps.length).to.be.greaterThan(1);
     expect(Object.values(r.ratios).every((v) => typeof v === 'number' && v > 0)).to.equal(true);
+    expect(r.ratios).to.include.keys('ingestP99WithAnalystToWithout', 'freshnessP99WithAnalystToWithout');
     expect(r.targets).to.have.length(7);
   });
 });
