@@ -72,9 +72,11 @@ describe('ClickHouse tables match their stream definitions', () => {
     const tables = await query<{ name: string }>(
       `SELECT name FROM system.tables WHERE database = '${database}' AND engine != 'MaterializedView' ORDER BY name`,
     );
-    const declared = STREAMS.flatMap((s) => [s.table?.name, s.readModel?.name]).filter(
-      (n) => n !== undefined,
-    );
+    const declared = STREAMS.flatMap((s) => [
+      s.table?.name,
+      s.readModel?.name,
+      ...(s.aggregates ?? []).map((a) => a.name),
+    ]).filter((n) => n !== undefined);
     expect(tables.map((t) => t.name)).to.have.members([
       ...declared,
       'schema_migrations',
