@@ -389,11 +389,24 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
   it('refuses the query over the concurrency bound with TOO_MANY_SIMULTANEOUS_QUERIES at once, while ingestion goes on', async () => {
     const heavy = 'SELECT count() FROM system.numbers WHERE NOT ignore(sipHash64(number))';
     const running = [post(heavy), post(heavy)];
-    // Both leases are taken synchronously on arrival; wait until the server has both.
-    await new Promise((r) => setTimeout(r, 300));
-    const t0 = Date.now();
-    const third = await post('SELECT 1');
-    expect(Date.now() - t0).to.be.lessThan(1000);
+    // Each heavy query takes its lease once the server has read its request, which on a
+    // loaded machine can take longer than any fixed wait: ask until both are running (a
+    // probe that finds a free lease just answers). A pool with a third lease never refuses.
+    let waited = 0;
+    const third = await waitFor(
+      'both leases taken by the heavy queries',
+      async () => {
+        const t0 = Date.now();
+        const r = await post('SELECT 1');
+        waited = Date.now() - t0;
+        if (r.status !== 503) await r.text();
+        return r;
+      },
+      (r) => r.status === 503,
+      10_000,
+      50,
+    );
+    expect(waited, 'the refusal comes at once').to.be.lessThan(1000);
     expect(third.status).to.equal(503);
     expect(third.headers.get('x-clickhouse-exception-code')).to.equal('202');
     expect(await third.text()).to.contain('Too many simultaneous queries');
