@@ -7,6 +7,7 @@ import { randomUUID } from '../helpers/ids.js';
 import { topicMessageCount } from '../helpers/kafka-helpers.js';
 import { pathVariants } from '../helpers/path-variants.js';
 import { rawRequest } from '../helpers/raw-request.js';
+import { tableDigests } from '../helpers/table-digests.js';
 
 const FILM = randomUUID();
 
@@ -131,14 +132,14 @@ describe('hostile requests to every JSON endpoint (property-based)', function ()
     let accepted = 0;
     await fc.assert(
       fc.asyncProperty(hostileRequest(admins, 'POST'), async (r) => {
-        const before = await snapshot(h);
+        const before = await tableDigests(h.pool);
         const res = await send(r, { valid: `Bearer ${admin}`, viewer: `Bearer ${token}` });
         if (res.status < 400) {
           accepted += 1;
           return;
         }
         refused += 1;
-        expect(await snapshot(h), `${r.method} ${r.path} ${res.status} wrote`).to.deep.equal(before);
+        expect(await tableDigests(h.pool), `${r.method} ${r.path} ${res.status} wrote`).to.deep.equal(before);
       }),
       { numRuns: 250, seed: Number(process.env.FC_SEED ?? 20261206) },
     );
@@ -222,19 +223,4 @@ async function send(
     expect(parsed.error?.message, res.body).to.be.a('string');
   }
   return res;
-}
-
-/** Every application table's content, as a digest each: what a reached handler could have written. */
-async function snapshot(h: Harness): Promise<Record<string, string>> {
-  const { rows: tables } = await h.pool.query<{ name: string }>(
-    `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`,
-  );
-  const out: Record<string, string> = {};
-  for (const { name } of tables) {
-    const { rows } = await h.pool.query<{ digest: string }>(
-      `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS digest FROM ${name} t`,
-    );
-    out[name] = rows[0]!.digest;
-  }
-  return out;
 }

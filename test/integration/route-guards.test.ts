@@ -4,6 +4,7 @@ import { startHarness, type Harness } from '../helpers/harness.js';
 import { randomUUID } from '../helpers/ids.js';
 import { topicMessageCount } from '../helpers/kafka-helpers.js';
 import { pathVariants } from '../helpers/path-variants.js';
+import { tableDigests } from '../helpers/table-digests.js';
 import { rawRequest } from '../helpers/raw-request.js';
 
 /** Routes anyone may call: what protects each is said here, and nowhere else is a route public. */
@@ -74,12 +75,7 @@ describe('auth cannot be routed around by the shape of a path', function () {
     for (const topic of [c.progress, c.events, c.exposures, c.users]) {
       out[topic] = await topicMessageCount(h.config.kafka.brokers, topic);
     }
-    for (const table of TABLES) {
-      const { rows } = await h.pool.query<{ digest: string }>(
-        `SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS digest FROM ${table} t`,
-      );
-      out[table] = rows[0]!.digest;
-    }
+    Object.assign(out, await tableDigests(h.pool, TABLES));
     return out;
   }
 
