@@ -1,5 +1,7 @@
 import type { Pool } from 'pg';
 import { buildApi, type Api } from '../api/src/build-api.js';
+import { ResumeProjection } from '../api/src/progress/resume-projection.js';
+import { ResumeStore } from '../api/src/progress/resume-store.js';
 import { buildEtl, type Etl } from '../etl/src/build-etl.js';
 import { createPostgres } from '../lib/db/postgres-services.js';
 import { allTopicSpecs } from '../lib/kafka/topic-specs.js';
@@ -11,8 +13,10 @@ import { sqlHttpPlan, sqlHttpService, type SqlHttp } from '../lib/sql-http/servi
 
 /**
  * What a process runs: `api` (HTTP → Kafka, reads from a ClickHouse server), `etl`
- * (Kafka → ClickHouse) or `standalone` (both in one process: the embedded engine binds its
- * data directory to one process, so this is how they share it).
+ * (Kafka → ClickHouse, and the resume projection Kafka → PostgreSQL) or `standalone` (both
+ * in one process: the embedded engine binds its data directory to one process, so this is
+ * how they share it). The API runs no consumer of the event topics: its CPU goes to
+ * accepting events (architecture/adr/0014).
  */
 export type ProcessShape = 'api' | 'etl' | 'standalone';
 
@@ -32,8 +36,10 @@ export interface Composed<S extends ProcessShape = ProcessShape> {
   services: Service[];
   api: S extends 'etl' ? undefined : Api;
   etl: S extends 'api' ? undefined : Etl;
-  /** PostgreSQL (experiments, segments): the API's. */
-  pool: S extends 'etl' ? undefined : Pool;
+  /** PostgreSQL (experiments, segments, the resume read model): the API's, or the projection's. */
+  pool: S extends 'etl' ? Pool | undefined : Pool;
+  /** The progress topic consumer feeding the resume read model, when RESUME_PROJECTION_ENABLED (etl, standalone). */
+  resumeProjection: ResumeProjection | undefined;
   /** The analysts' SQL endpoint, when it runs (embedded engine with a password). */
   sql: SqlHttp | undefined;
 }
@@ -58,14 +64,15 @@ export function composeProcess<S extends ProcessShape>(
     services.push(new MetricsServer(metrics.registry, config.http.host, config.etl.metricsPort));
   const migrate = opts.migrate ?? (shape === 'standalone' || (shape === 'etl' && config.etl.migrateOnStart));
   if (migrate) services.push(migrationsStep(clickhouse, config, log));
-  const postgres = withApi ? createPostgres(config, opts.name ?? shape, log) : undefined;
+  const withProjection = withEtl && config.resume.projectionEnabled;
+  const postgres = withApi || withProjection ? createPostgres(config, opts.name ?? shape, log) : undefined;
   if (postgres !== undefined) services.push(...postgres.services);
   services.push(topicsStep(kafka, allTopicSpecs(config)));
   // The doors (API, SQL endpoint) before the ETL: they are open as soon as the producer is
   // up. After a crash the ETL's consumer waits out its dead member's session before it
   // rejoins its group; the events the API accepts meanwhile wait in Kafka.
   const api =
-    postgres === undefined
+    !withApi || postgres === undefined
       ? undefined
       : buildApi(config, { kafka, clickhouse, log, metrics, pool: postgres.pool });
   if (api !== undefined) services.push(...api.services);
@@ -79,7 +86,23 @@ export function composeProcess<S extends ProcessShape>(
   }
   const etl = withEtl ? buildEtl(config, { kafka, clickhouse, log, metrics }) : undefined;
   if (etl !== undefined) services.push(...etl.services);
-  return { services, api, etl, pool: postgres?.pool, sql } as Composed<S>;
+  // Started after the ETL, so it stops first and the pool it writes through closes after it.
+  const resumeProjection =
+    withProjection && postgres !== undefined ? resumeProjectionOf(base, postgres.pool) : undefined;
+  if (resumeProjection !== undefined) services.push(resumeProjection);
+  return { services, api, etl, pool: postgres?.pool, resumeProjection, sql } as Composed<S>;
+}
+
+/**
+ * The resume projection of a consumer process: its own consumer group beside the ETL's
+ * (architecture/adr/0011), writing through `pool`.
+ */
+export function resumeProjectionOf(base: ProcessBase, pool: Pool): ResumeProjection {
+  const { config, kafka, log } = base;
+  return new ResumeProjection(
+    { kafka, store: new ResumeStore(pool, config.resume), log },
+    { ...config.resume, topic: config.topics.progress },
+  );
 }
 
 /**

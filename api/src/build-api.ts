@@ -17,7 +17,6 @@ import { HttpServer } from './http-server.js';
 import { KafkaPublisher } from './ingest/kafka-publisher.js';
 import { KafkajsTransport } from './ingest/kafkajs-transport.js';
 import { PlatformaticTransport } from './ingest/platformatic-transport.js';
-import { ResumeProjection } from './progress/resume-projection.js';
 import { resumeRetention } from './progress/resume-retention.js';
 import { ResumeStore } from './progress/resume-store.js';
 import { progressRoutes } from './progress/progress.routes.js';
@@ -75,12 +74,27 @@ export interface Api {
   http: HttpServer;
   /** The users topic consumer, when USERS_REPLICA_ENABLED. */
   usersReplica: UsersReplica | undefined;
-  /** The progress topic consumer feeding the resume read model, when RESUME_PROJECTION_ENABLED. */
-  resumeProjection: ResumeProjection | undefined;
   /** Runs erasure jobs, when ERASURE_JOBS_ENABLED. */
   erasures: ErasureRunner | undefined;
-  /** Start order: producer, HTTP, users replica, resume projection, erasures; stopped in reverse. */
+  /** Start order: producer, HTTP, users replica, erasures; stopped in reverse. */
   services: Service[];
+}
+
+/** The API's acks=all producer as config sets it up (the benchmark measures it alone too). */
+export function createPublisher(config: Config, kafka: Kafka, log: Logger, metrics: Metrics): KafkaPublisher {
+  return new KafkaPublisher(
+    config.producer.client === 'platformatic'
+      ? new PlatformaticTransport(kafkaClientOptions(config, 'api'))
+      : new KafkajsTransport(kafka),
+    {
+      lingerMs: config.producer.lingerMs,
+      maxBatchMessages: config.producer.batchMaxMessages,
+      sendTimeoutMs: config.producer.sendTimeoutMs,
+      lingerMsByTopic: { [config.topics.exposures]: config.producer.exposuresLingerMs },
+    },
+    log.child({ module: 'publisher' }),
+    metrics,
+  );
 }
 
 /** Wires the API from config and its clients. Start publisher before http; stop in reverse. */
@@ -92,30 +106,12 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     ttlMs: config.auth.verifyCacheTtlMs,
     clockToleranceSec: config.auth.clockToleranceSec,
   });
-  const publisher = new KafkaPublisher(
-    config.producer.client === 'platformatic'
-      ? new PlatformaticTransport(kafkaClientOptions(config, 'api'))
-      : new KafkajsTransport(deps.kafka),
-    {
-      lingerMs: config.producer.lingerMs,
-      maxBatchMessages: config.producer.batchMaxMessages,
-      sendTimeoutMs: config.producer.sendTimeoutMs,
-      lingerMsByTopic: { [config.topics.exposures]: config.producer.exposuresLingerMs },
-    },
-    log.child({ module: 'publisher' }),
-    deps.metrics,
-  );
+  const publisher = createPublisher(config, deps.kafka, log, deps.metrics);
   const observeBatch: BatchObserver = {
     keys: (statement, keys) => deps.metrics.pgBatchKeys.observe({ statement }, keys),
     wait: (statement, seconds) => deps.metrics.pgBatchWait.observe({ statement }, seconds),
   };
   const reader = new ResumeStore(deps.pool, config.resume, observeBatch);
-  const resumeProjection = config.resume.projectionEnabled
-    ? new ResumeProjection(
-        { kafka: deps.kafka, store: reader, log },
-        { ...config.resume, topic: config.topics.progress },
-      )
-    : undefined;
   const tail = new KafkaTail(deps.kafka, kafkaClientOptions(config, 'api-status'), config.eventStatus);
   const statuses = new EventStatusService({
     clickhouse: deps.clickhouse,
@@ -306,17 +302,16 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         ]
       : []),
   ];
-  // HTTP does not wait for the users replica or the resume projection: after a crash their
-  // consumers wait out their dead members' sessions before they rejoin; what they replicated
-  // is already in PostgreSQL.
+  // HTTP does not wait for the users replica: after a crash its consumer waits out its dead
+  // member's session before it rejoins; what it replicated is already in PostgreSQL. The
+  // resume projection runs with the ETL, not here (cli/compose.ts).
   const services: Service[] = [
     tail,
     publisher,
     ...retention,
     http,
     ...(usersReplica === undefined ? [] : [usersReplica]),
-    ...(resumeProjection === undefined ? [] : [resumeProjection]),
     ...(erasures === undefined ? [] : [erasures]),
   ];
-  return { app, routes: routesOf(app), publisher, http, usersReplica, resumeProjection, erasures, services };
+  return { app, routes: routesOf(app), publisher, http, usersReplica, erasures, services };
 }

@@ -564,7 +564,7 @@ export const OPTIONS = {
       1,
     ),
   },
-  /** Continue watching and resume: the read model in PostgreSQL and the projection that feeds it (the API). */
+  /** Continue watching and resume: the read model in PostgreSQL (read by the API) and the projection that feeds it (run by the ETL). */
   resume: {
     minPct: int(
       'MIN_RESUME_PCT',
@@ -583,7 +583,14 @@ export const OPTIONS = {
     projectionEnabled: bool(
       'RESUME_PROJECTION_ENABLED',
       true,
-      'Whether this API process consumes the progress topic into the resume read model in PostgreSQL (one consumer group across API replicas). Reads are served either way.',
+      'Whether this ETL (or standalone) process consumes the progress topic into the resume read model in PostgreSQL at POSTGRES_URL (one consumer group across ETL replicas, beside the ETL group). The API serves resume reads either way and never runs the projection.',
+    ),
+    maxWaitMs: int(
+      'RESUME_PROJECTION_MAX_WAIT_MS',
+      200,
+      'Longest the broker holds the fetch of the resume projection to gather a batch (64 KiB): bounds how long after its 202 a position shows in resume reads, beside the upsert itself. Larger: fewer PostgreSQL statements per event.',
+      0,
+      10000,
     ),
     groupId: str('RESUME_PROJECTION_GROUP_ID', 'progress-resume', 'Consumer group of the resume projection.'),
     retentionDays: int(
@@ -596,7 +603,7 @@ export const OPTIONS = {
     sessionTimeoutMs: int(
       'RESUME_PROJECTION_SESSION_TIMEOUT_MS',
       30000,
-      'Consumer session timeout of the resume projection: how long a crashed API holds its partitions of the progress topic before a rebalance.',
+      'Consumer session timeout of the resume projection: how long a crashed ETL process holds the partitions of the progress topic before a rebalance.',
       6000,
       300000,
     ),

@@ -45,6 +45,18 @@ try {
   ctx.log(`3. Kafka ProducerPerformance, ${messageBytes}-byte records, acks=all`);
   const limit = await kafkaLimit(ctx, messageBytes);
   ctx.log(`  limit: ${limit.recordsPerSec} records/s`);
+  ctx.log("3b. the API's producer alone, 500 messages a call, 16 calls in flight");
+  const producerRun = runTsJson<{ messages: number; seconds: number; cpuSeconds: number }>(
+    'stress-testing/src/producer-limit.ts',
+    [ctx.brokers.join(','), `bench-producer-${Date.now()}`, String(quick ? 20_000 : 1_000_000)],
+  );
+  const producer = {
+    messagesPerSec: Math.round(producerRun.messages / producerRun.seconds),
+    cpuMsPer1kMessages: cpuMsPer1k(producerRun.cpuSeconds, producerRun.messages),
+  };
+  ctx.log(
+    `  producer alone: ${producer.messagesPerSec} messages/s, ${producer.cpuMsPer1kMessages} ms per 1k`,
+  );
   ctx.log('4. ETL drain');
   const etl = await etlDrain(ctx);
   ctx.log('5. engine insert limit (JSONEachRow, 100k-row blocks)');
@@ -71,6 +83,8 @@ try {
   const ratios = {
     apiSingleToKafkaLimit: round(best.eventsPerSec / limit.recordsPerSec),
     apiBatch500ToKafkaLimit: round(b500.eventsPerSec / limit.recordsPerSec),
+    apiBatch500ToProducerAlone: round(b500.eventsPerSec / producer.messagesPerSec),
+    producerAloneToKafkaLimit: round(producer.messagesPerSec / limit.recordsPerSec),
     etlToEngineInsert: round(etl.rowsPerSec / engine.rowsPerSec),
     etlToBareConsume: round(etl.rowsPerSec / etl.bareConsumePerSec),
     ingestP99WithAnalystToWithout: round(analyst.withAnalyst.ingest.p99Ms / analyst.without.ingest.p99Ms),
@@ -78,7 +92,9 @@ try {
       analyst.withAnalyst.freshness.p99Ms / analyst.without.freshness.p99Ms,
     ),
   };
-  const { peakRssMiB: etlPeakRssMiB, ...etlFigures } = etl;
+  const { peakRssMiB: etlPeakRssMiB, resumeProjection, ...etlFigures } = etl;
+  // The ETL's two floors side by side: the engine's insert and kafkajs' bare consume.
+  const etlFloorMsPer1k = round(engine.cpuMsPer1kRows + etl.bareConsumeCpuMsPer1k);
   const memoryGiB = Math.round(totalmem() / 2 ** 30);
   const results = {
     date: new Date().toISOString(),
@@ -92,8 +108,11 @@ try {
       apiSingle: api.single,
       apiBatch: api.batch,
       kafkaProducerPerformance: limit,
+      apiProducerAlone: producer,
       etl: { ...etlFigures, drainSeconds: round(etl.drainSeconds) },
       engineInsert: { rows: etl.rows, ...engine },
+      etlFloorMsPer1kRows: etlFloorMsPer1k,
+      resumeProjection,
       freshness: fresh,
       readPath: read,
       analystIsolation: analyst,
@@ -112,6 +131,28 @@ try {
       target('ETL rows/s per process', '≥ 150,000', etl.rowsPerSec),
       target('ETL ÷ engine insert rate', '≥ 0.4', ratios.etlToEngineInsert),
       target('Freshness p99', '≤ 2,000 ms', fresh.p99Ms),
+      // Issue 37: CPU per event, each beside the floor of its own parts in this run.
+      target(
+        'API CPU per accepted single event (µs), at the best rate within p99 ≤ 50 ms',
+        '≤ 60',
+        best.cpuMsPer1kEvents ?? Number.NaN,
+      ),
+      target(
+        'API batches of 500 ÷ Kafka ProducerPerformance',
+        '≥ 0.8',
+        ratios.apiBatch500ToKafkaLimit,
+        true,
+        `the API's producer alone reaches ${ratios.producerAloneToKafkaLimit} of it`,
+      ),
+      target('ETL ÷ engine insert rate (issue 37)', '≥ 0.8', ratios.etlToEngineInsert),
+      target(
+        'ETL CPU per 1,000 rows (ms), engine included',
+        '≤ 9',
+        etl.cpuMsPer1kRows,
+        true,
+        `floor: engine ${engine.cpuMsPer1kRows} + kafkajs bare consume ${etl.bareConsumeCpuMsPer1k} = ${etlFloorMsPer1k}`,
+      ),
+      target('ETL peak RSS (MiB), 1,000,000-row drain', '≤ 786', Math.round(etlPeakRssMiB)),
       ...(
         [
           ['Resume lookups/s', read],

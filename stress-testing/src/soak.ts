@@ -18,7 +18,7 @@ import { progressStream } from '../../lib/contracts/progress.js';
 import { userEventStream } from '../../lib/contracts/user-event.js';
 import { sleep } from '../../lib/retry.js';
 import { findFreePort } from '../../lib/runtime/ports.js';
-import { startApiBench, withDb } from './api-bench-env.js';
+import { BENCH_PG_OPTIONS, startApiBench, withDb } from './api-bench-env.js';
 import { baseEnv, logFile, viewerTokens } from './context.js';
 import { runOpenLoop, type OpenLoopRequest } from './open-loop.js';
 import { machineWindow, processCpuSeconds, startTs, waitHttp } from './proc.js';
@@ -87,6 +87,9 @@ const etl = startTs(
     CLICKHOUSE_DATA_DIR: etlDataDir,
     CLICKHOUSE_DATABASE: DATABASE,
     ETL_METRICS_PORT: new URL(etlUrl).port,
+    // Its resume projection writes the soak's own database, on the API's session settings.
+    POSTGRES_URL: postgresUrl,
+    PGOPTIONS: process.env.BENCH_PG_OPTIONS ?? BENCH_PG_OPTIONS,
   }),
   logFile(ctx, 'etl'),
 );

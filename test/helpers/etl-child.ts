@@ -10,7 +10,8 @@ export interface EtlChildTarget {
 /**
  * Environment of an ETL child process in tests: its own topics and groups, small blocks
  * and a short session timeout so a killed ETL's partitions move on quickly, any free
- * metrics port (several ETLs may run on one machine).
+ * metrics port (several ETLs may run on one machine). The resume projection off: these
+ * tests are about the loader, and it would write to the default PostgreSQL database.
  */
 export function etlChildEnv(
   t: EtlChildTarget,
@@ -28,6 +29,7 @@ export function etlChildEnv(
     ETL_BATCH_MAX_WAIT_MS: '100',
     ETL_SESSION_TIMEOUT_MS: '6000',
     ETL_METRICS_PORT: '0',
+    RESUME_PROJECTION_ENABLED: 'false',
     LOG_LEVEL: 'info',
     ...overrides,
   };

@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { Api } from '../../api/src/build-api.js';
 import type { Etl } from '../../etl/src/build-etl.js';
 import { composeProcess } from '../../cli/compose.js';
+import type { ResumeProjection } from '../../api/src/progress/resume-projection.js';
 import { signHs256 } from '../../lib/auth/sign-token.js';
 import { loadConfig, redactedConfig, type Config } from '../../lib/config/config.js';
 import { createKafka, kafkaClientOptions } from '../../lib/kafka/client.js';
@@ -19,6 +20,8 @@ export interface Harness {
   secret: string;
   api: Api;
   etl: Etl | undefined;
+  /** The resume projection: with the ETL only (standalone), when RESUME_PROJECTION_ENABLED. */
+  resumeProjection: ResumeProjection | undefined;
   metrics: Metrics;
   /** This harness's own PostgreSQL database (dropped on stop). */
   pool: Pool;
@@ -84,7 +87,7 @@ export async function startHarness(
   const base = { config, log, kafka, clickhouse: env.clickhouse, metrics };
   // The global setup owns the ClickHouse client and creates the topics' broker.
   const shape = opts.etl === true ? 'standalone' : 'api';
-  const { services, api, etl, pool } = composeProcess(shape, base, {
+  const { services, api, etl, pool, resumeProjection } = composeProcess(shape, base, {
     name: 'test',
     migrate: true,
     closeClickHouse: false,
@@ -101,6 +104,7 @@ export async function startHarness(
     secret,
     api,
     etl,
+    resumeProjection,
     metrics,
     pool,
     rawLogs,

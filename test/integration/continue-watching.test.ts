@@ -190,13 +190,19 @@ describe('continue watching and resume (the PostgreSQL read model)', function ()
   it('rebuilds the same read model when a new consumer group replays the whole topic', async () => {
     const before = await h.pool.query('SELECT * FROM progress_resume ORDER BY viewer_id, film_id');
     await h.pool.query('TRUNCATE progress_resume');
-    const replay = await startHarness({
-      env: {
-        KAFKA_TOPIC_PROGRESS: h.config.topics.progress,
-        POSTGRES_URL: h.config.postgres.url,
-        RESUME_PROJECTION_ENABLED: 'true',
-      },
-    });
+    const env = {
+      KAFKA_TOPIC_PROGRESS: h.config.topics.progress,
+      POSTGRES_URL: h.config.postgres.url,
+      RESUME_PROJECTION_ENABLED: 'true',
+    };
+    // The API process never consumes the topic, whatever the option says: the consumers do.
+    const apiOnly = await startHarness({ env });
+    try {
+      expect(apiOnly.resumeProjection).to.equal(undefined);
+    } finally {
+      await apiOnly.stop({ keepDatabase: true });
+    }
+    const replay = await startHarness({ etl: true, env });
     try {
       await applied(replay.config.resume.groupId);
     } finally {

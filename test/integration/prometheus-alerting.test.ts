@@ -79,6 +79,9 @@ describe('Prometheus and Alertmanager on the running product', function () {
         CLICKHOUSE_DATA_DIR: join(env.workDir, `${name}-chdb`),
         ETL_BATCH_MAX_WAIT_MS: '100',
         ETL_METRICS_PORT: String(etlPort),
+        // The harness's own database: the projection writes the positions its reads find.
+        POSTGRES_URL: h.config.postgres.url,
+        RESUME_PROJECTION_GROUP_ID: h.config.resume.groupId,
         HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
       },

@@ -12,9 +12,17 @@ export interface ResumeProjectionOptions {
   sessionTimeoutMs: number;
   retryInitialMs: number;
   retryMaxMs: number;
+  /** Longest the broker holds a fetch to gather a batch: how stale a resume read may be. */
+  maxWaitMs: number;
   /** Most events per upsert statement. */
   maxRows?: number;
 }
+
+/**
+ * Bytes a fetch waits for (up to maxWaitMs): a few hundred events per upsert and offset
+ * commit under load instead of one statement and one commit per handful of events.
+ */
+const FETCH_MIN_BYTES = 64 * 1024;
 
 export interface ResumeProjectionDeps {
   kafka: Kafka;
@@ -25,7 +33,9 @@ export interface ResumeProjectionDeps {
 /**
  * Keeps the resume read model (progress_resume in PostgreSQL) current from the progress
  * topic: its own consumer group beside the ETL's, so ClickHouse's exactly-once path is
- * untouched and resume keeps working while ClickHouse is down (architecture/adr/0011).
+ * untouched and resume keeps working while ClickHouse is down (architecture/adr/0011). It
+ * runs in the consumer processes (etl, standalone), not in the API: the API's CPU is spent
+ * on accepting events only (architecture/adr/0014).
  *
  * At least once into PostgreSQL, which is enough: the upsert keeps the newest event per
  * viewer and film, so a replay after a crash, a client retry's copy or an older event
@@ -51,6 +61,7 @@ export class ResumeProjection implements Service {
         groupId: opts.groupId,
         sessionTimeoutMs: opts.sessionTimeoutMs,
         partitionsConcurrency: 1,
+        fetch: { minBytes: FETCH_MIN_BYTES, maxWaitTimeInMs: opts.maxWaitMs },
         retry: { initialMs: opts.retryInitialMs, maxMs: opts.retryMaxMs },
       },
     );
