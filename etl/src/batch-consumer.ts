@@ -11,6 +11,7 @@ import {
   type BlockRow,
   type Decoder,
   type InsertBlock,
+  type SourceMessage,
 } from './batch-builder.js';
 import type { ClickHouseSink } from './clickhouse-sink.js';
 import type { DeadLetter, DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
@@ -39,8 +40,8 @@ export type BatchConsumerOptions = Pick<
 export interface BatchConsumerDeps {
   kafka: Kafka;
   sink: ClickHouseSink;
-  /** Decodes a message into its table's JSONEachRow line (row-line.ts). */
-  decode: (partition: number) => Decoder<Buffer>;
+  /** Decodes the messages of one fetched batch into their table's JSONEachRow lines (row-line.ts). */
+  decode: (partition: number, messages: readonly SourceMessage[]) => Decoder<Buffer>;
   windows: PartitionWindows;
   deadLetters: DeadLetterPublisher;
   log: Logger;
@@ -162,7 +163,7 @@ export class BatchConsumer implements Service {
       batch.partition,
       batch.messages,
       this.opts.batchMaxRows,
-      this.deps.decode(batch.partition),
+      this.deps.decode(batch.partition, batch.messages),
     );
     for (const block of blocks) {
       if (!held.active()) return;

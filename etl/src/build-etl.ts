@@ -5,12 +5,11 @@ import type { Service } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
 import type { Metrics } from '../../lib/metrics/registry.js';
 import { BatchConsumer } from './batch-consumer.js';
-import type { Decoder } from './batch-builder.js';
 import { ClickHouseSink } from './clickhouse-sink.js';
 import { DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
 import { PartitionWindows } from './dedup/partition-windows.js';
 import { ClickHouseSeenIds } from './dedup/seen-ids-source.js';
-import { streamDecoder } from './stream-row.js';
+import { streamBatchDecoder } from './stream-row.js';
 import { progressStream } from '../../lib/contracts/progress.js';
 import { userEventStream } from '../../lib/contracts/user-event.js';
 import { exposureStream } from '../../lib/contracts/exposure.js';
@@ -58,11 +57,7 @@ function buildStream(
   const log = deps.log.child({ module: 'etl' });
   const tableName = spec.stream.table!.name;
   const table = `${config.clickhouse.database}.${tableName}`;
-  const decodeRow = streamDecoder(spec.stream);
-  const decode =
-    (partition: number): Decoder<Buffer> =>
-    (value, offset) =>
-      decodeRow(value, partition, offset);
+  const decode = streamBatchDecoder(spec.stream);
   const windows = new PartitionWindows(
     { maxIdsPerPartition: config.etl.dedupMaxIdsPerPartition, horizonMs: config.etl.dedupHorizonMs },
     new ClickHouseSeenIds(deps.clickhouse, table),

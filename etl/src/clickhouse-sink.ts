@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { inSpan } from '../../lib/apm/tracing.js';
 import { insertRaw } from '../../lib/clickhouse/raw-insert.js';
+import { joinLines } from './row-line.js';
 
 export interface SinkOptions {
   table: string;
@@ -31,7 +32,7 @@ export class ClickHouseSink {
     const settings = this.opts.useDedupToken
       ? { ...this.settings, insert_deduplication_token: token }
       : this.settings;
-    const body = Buffer.concat(lines);
+    const body = joinLines(lines);
     await inSpan(`ClickHouse INSERT ${this.opts.table}`, 'db', 'clickhouse', 'insert', () =>
       insertRaw(this.client, { table: this.opts.table, body, settings }),
     );

@@ -19,6 +19,7 @@ export function clientUuid(meaning: string, column: Omit<ColumnSpec, 'type'> = {
   return field({
     schema: z.uuid(),
     fast: isUuid,
+    bytes: { kind: 'uuid' },
     source: 'client',
     client: 'required',
     request: uuidParam,
@@ -33,6 +34,7 @@ export function clientInt(min: number, max: number, column: ColumnSpec, meaning:
   return field({
     schema: z.int().min(min).max(max),
     fast: (v) => isIntIn(v, min, max),
+    bytes: { kind: 'int', min, max },
     source: 'client',
     client: 'required',
     column,
@@ -45,6 +47,7 @@ export function clientInt(min: number, max: number, column: ColumnSpec, meaning:
 export const eventIdField = field({
   schema: z.uuid(),
   fast: isUuid,
+  bytes: { kind: 'uuid' },
   source: 'event-id',
   request: () => uuidParam().optional(),
   column: { type: 'UUID' },
@@ -57,6 +60,7 @@ export const eventIdField = field({
 export const viewerIdField = field({
   schema: z.uuid(),
   fast: isUuid,
+  bytes: { kind: 'uuid' },
   source: 'viewer',
   column: { type: 'UUID' },
   identifiesViewer: true,
@@ -68,6 +72,7 @@ export const viewerIdField = field({
 export const occurredAtStreamField = field({
   schema: z.iso.datetime(),
   fast: isIsoUtc,
+  bytes: { kind: 'iso-utc' },
   source: 'occurred',
   request: (ctx) => occurredAtField(ctx.time, ctx.now),
   column: { type: TIME_COLUMN, comment: 'client clock' },
@@ -84,6 +89,7 @@ export function receivedAtField(
   return field({
     schema: z.iso.datetime(),
     fast: isIsoUtc,
+    bytes: { kind: 'iso-utc' },
     source,
     column: { type: TIME_COLUMN, comment },
     docType: UTC_MS,

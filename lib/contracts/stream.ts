@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { contentEventId } from './event-id.js';
+import { compactObjectCheck, type ByteCheck, type ByteKind } from './fast-bytes.js';
 import { hasExactlyKeys } from './fast-checks.js';
 import type { PropertiesLimits } from './properties.js';
 import { toUtcIso, type TimeLimits } from './time.js';
@@ -57,6 +58,11 @@ export interface FieldSpec<Z extends z.ZodType = z.ZodType> {
    * field has one.
    */
   fast?: (v: unknown) => boolean;
+  /**
+   * The same check on the value's JSON text (lib/contracts/fast-bytes.ts), a subset of
+   * `fast`. A stream gets a byte check only when every field has one.
+   */
+  bytes?: ByteKind;
   source: FieldSource;
   /** For source 'client': whether the request must carry it. */
   client?: 'required' | 'optional';
@@ -184,6 +190,11 @@ export interface Stream<V extends number, F extends Record<string, FieldSpec>> e
   message: MessageSchema<V, F>;
   /** The zod-free subset check, or undefined when a field has none. */
   fastCheck: ((v: unknown) => v is MessageOf<V, F>) | undefined;
+  /**
+   * The zod-free check on a Kafka value's bytes (compact JSON only), or undefined when a
+   * field has none; its `at` index i+1 is `fieldList[i]`'s value.
+   */
+  byteCheck: ByteCheck | undefined;
 }
 
 /** Any stream, for code generic over streams (DDL, the ETL's decoder, docs). */
@@ -205,6 +216,7 @@ export function defineStream<const V extends number, const F extends Record<stri
     fieldList,
     message: message as unknown as Stream<V, F>['message'],
     fastCheck: fastCheckOf(spec.version, fieldList, spec.strict !== false) as Stream<V, F>['fastCheck'],
+    byteCheck: byteCheckOf(spec.version, fieldList, spec.strict !== false),
   };
 }
 
@@ -223,6 +235,14 @@ function fastCheckOf(
     for (let i = 0; i < n; i++) if (!checks[i]!(v[names[i]!])) return false;
     return true;
   };
+}
+
+function byteCheckOf(version: number, fields: readonly NamedField[], strict: boolean): ByteCheck | undefined {
+  if (!strict || fields.some((f) => f.bytes === undefined || f.fast === undefined)) return undefined;
+  return compactObjectCheck(
+    version,
+    fields.map((f) => ({ name: f.name, bytes: f.bytes! })),
+  );
 }
 
 function mapValues<T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U> {

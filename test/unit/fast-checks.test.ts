@@ -2,27 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { z } from 'zod';
 import { isIntIn, isIsoUtc, isUuid } from '../../lib/contracts/fast-checks.js';
-import {
-  isProgressMessageV1,
-  ProgressMessageV1,
-  type ProgressMessage,
-} from '../../lib/contracts/progress.js';
+import { isProgressMessageV1, ProgressMessageV1 } from '../../lib/contracts/progress.js';
 import { exposureStream } from '../../lib/contracts/exposure.js';
+import { shapes } from './contract-shapes.js';
 
 /**
  * The hand-written checks may say "no" where zod says "yes" (zod then decides), never the
  * reverse: that would let an off-contract message into ClickHouse unnoticed.
  */
 
-// A deterministic generator, so a failure reproduces.
-let seed = 42;
-function rand(): number {
-  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-  return seed / 2 ** 32;
-}
-const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-const digits = (n: number) => Array.from({ length: n }, () => String(Math.floor(rand() * 10))).join('');
-const pad = (n: number, w: number) => String(n).padStart(w, '0');
+const { rand, pick, dateTimeShape: randomDateTimeShape, progress: valid } = shapes(42);
 
 const zUuid = z.uuid();
 const zDateTime = z.iso.datetime();
@@ -43,20 +32,6 @@ const TRICKY_UUIDS = [
   '0a0b0c0d-1111-4222-8333_444455556666',
   '',
 ];
-
-function randomDateTimeShape(): string {
-  // Digits anywhere in range or just outside it, so calendar edges are hit often.
-  const year = pick(['2024', '2023', '2000', '1900', '2100', '0000', '9999', digits(4)]);
-  const month = pad(Math.floor(rand() * 14), 2);
-  const day = pad(Math.floor(rand() * 33), 2);
-  const hour = pad(Math.floor(rand() * 26), 2);
-  const minute = pad(Math.floor(rand() * 62), 2);
-  const second = pad(Math.floor(rand() * 62), 2);
-  const fraction = pick(['', '.', `.${digits(1)}`, `.${digits(3)}`, `.${digits(7)}`, '.1a']);
-  const zone = pick(['Z', 'Z', 'Z', 'z', '+01:00', '', 'ZZ']);
-  const sep = pick(['T', 'T', 'T', 't', ' ']);
-  return `${year}-${month}-${day}${sep}${hour}:${minute}:${second}${fraction}${zone}`;
-}
 
 describe('fast contract checks never accept what zod refuses', () => {
   it('UUIDs: agrees with z.uuid() on random and tricky ids', () => {
@@ -93,19 +68,6 @@ describe('fast contract checks never accept what zod refuses', () => {
   });
 
   it('progress messages: 50,000 valid and mutated messages', () => {
-    const valid = (): ProgressMessage => {
-      const ms = Math.floor(rand() * 4_102_444_800_000); // 1970 … 2100
-      return {
-        schema_version: 1,
-        event_id: randomUUID(),
-        viewer_id: randomUUID(),
-        film_id: randomUUID(),
-        position_sec: Math.floor(rand() * 7200),
-        duration_sec: 1 + Math.floor(rand() * 7200),
-        occurred_at: new Date(ms).toISOString(),
-        received_at: new Date(ms + 1000).toISOString(),
-      };
-    };
     const values: unknown[] = [
       ...TRICKY_UUIDS,
       -1,
