@@ -98,9 +98,9 @@ export function composeProcess<S extends ProcessShape>(
  * (architecture/adr/0011), writing through `pool`.
  */
 export function resumeProjectionOf(base: ProcessBase, pool: Pool): ResumeProjection {
-  const { config, kafka, log } = base;
+  const { config, kafka, log, metrics } = base;
   return new ResumeProjection(
-    { kafka, store: new ResumeStore(pool, config.resume), log },
+    { kafka, store: new ResumeStore(pool, config.resume), log, metrics },
     { ...config.resume, topic: config.topics.progress },
   );
 }

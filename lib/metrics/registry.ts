@@ -170,6 +170,18 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
       labelNames: ['partition'] as const,
       registers: [registry],
     }),
+    resumeProjectionEvents: new Counter({
+      name: 'resume_projection_events_total',
+      help: 'Progress events the resume projection read, by result (applied: upserted and committed; skipped: not the contract, dead-lettered by the ETL)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    resumeProjectionLag: new Gauge({
+      name: 'resume_projection_lag_messages',
+      help: 'Progress events not yet in the resume read model, per partition: from the batch being applied to the high-water mark (0 when caught up)',
+      labelNames: ['partition'] as const,
+      registers: [registry],
+    }),
     dedupWindowIds: new Gauge({
       name: 'etl_dedup_window_ids',
       help: 'Event ids held in the dedup windows of this process',

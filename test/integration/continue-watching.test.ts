@@ -205,6 +205,20 @@ describe('continue watching and resume (the PostgreSQL read model)', function ()
     const replay = await startHarness({ etl: true, env });
     try {
       await applied(replay.config.resume.groupId);
+      // What the ResumeProjectionStalled alert reads: every event counted, nothing behind.
+      const values = async (name: string) =>
+        (await replay.metrics.registry.getSingleMetric(name)!.get()).values;
+      await waitFor(
+        'the projection reports itself caught up',
+        () => values('resume_projection_lag_messages'),
+        (lag) => lag.length > 0 && lag.every((v) => v.value === 0),
+        10_000,
+        50,
+      );
+      const counted = (await values('resume_projection_events_total')).find(
+        (v) => v.labels.result === 'applied',
+      );
+      expect(counted?.value).to.be.greaterThan(5).and.equal(replay.resumeProjection!.stats.applied);
     } finally {
       await replay.stop({ keepDatabase: true });
     }

@@ -4,6 +4,7 @@ import { decodeContract } from '../../../lib/kafka/decode-contract.js';
 import { PartitionConsumer, type HeldPartition } from '../../../lib/kafka/partition-consumer.js';
 import type { Service } from '../../../lib/lifecycle.js';
 import type { Logger } from '../../../lib/log.js';
+import type { Metrics } from '../../../lib/metrics/registry.js';
 import type { PositionEvent } from './resume-rules.js';
 
 export interface ResumeProjectionOptions {
@@ -28,6 +29,7 @@ export interface ResumeProjectionDeps {
   kafka: Kafka;
   store: { apply(events: readonly PositionEvent[]): Promise<number> };
   log: Logger;
+  metrics: Pick<Metrics, 'resumeProjectionEvents' | 'resumeProjectionLag'>;
 }
 
 /**
@@ -77,17 +79,25 @@ export class ResumeProjection implements Service {
   }
 
   private async handleBatch(held: HeldPartition): Promise<void> {
-    const messages = held.batch.messages;
+    const { messages, highWatermark, partition } = held.batch;
     const maxRows = this.opts.maxRows ?? 5000;
+    // What is behind, from the first event not yet applied: a batch held by retries while
+    // PostgreSQL is down keeps it above 0 (the ResumeProjectionStalled alert).
+    const behind = (next: string) =>
+      this.deps.metrics.resumeProjectionLag.set(
+        { partition: String(partition) },
+        Math.max(0, Number(BigInt(highWatermark) - BigInt(next))),
+      );
     for (let from = 0; from < messages.length; from += maxRows) {
       if (!held.active()) return;
+      behind(messages[from]!.offset);
       const chunk = messages.slice(from, from + maxRows);
       const events: PositionEvent[] = [];
       for (const m of chunk) {
         const decoded = decodeContract(m.value, ProgressMessageV1, isProgressMessageV1);
         if (decoded.ok) events.push(decoded.message);
-        else this.stats.skipped += 1;
       }
+      const skipped = chunk.length - events.length;
       const last = chunk[chunk.length - 1]!.offset;
       const applied = await held.retry('resume_apply', () => this.deps.store.apply(events), {
         context: { last_offset: last, events: events.length },
@@ -97,6 +107,10 @@ export class ResumeProjection implements Service {
       if (!committed.done) return;
       held.payload.resolveOffset(last);
       this.stats.applied += events.length;
+      this.stats.skipped += skipped;
+      this.deps.metrics.resumeProjectionEvents.inc({ result: 'applied' }, events.length);
+      if (skipped > 0) this.deps.metrics.resumeProjectionEvents.inc({ result: 'skipped' }, skipped);
+      behind((BigInt(last) + 1n).toString());
       await held.heartbeat();
     }
   }
