@@ -66,7 +66,9 @@ export function composeProcess<S extends ProcessShape>(
   if (migrate) services.push(migrationsStep(clickhouse, config, log));
   const withProjection = withEtl && config.resume.projectionEnabled;
   const postgres = withApi || withProjection ? createPostgres(config, opts.name ?? shape, log) : undefined;
-  if (postgres !== undefined) services.push(...postgres.services);
+  // The ETL shape prepares PostgreSQL inside its projection, in the background: loading
+  // ClickHouse must not wait for PostgreSQL (ADR 0011). Its pool still closes last.
+  if (postgres !== undefined) services.push(...(withApi ? postgres.services : [postgres.closePool]));
   services.push(topicsStep(kafka, allTopicSpecs(config)));
   // The doors (API, SQL endpoint) before the ETL: they are open as soon as the producer is
   // up. After a crash the ETL's consumer waits out its dead member's session before it
@@ -87,8 +89,11 @@ export function composeProcess<S extends ProcessShape>(
   const etl = withEtl ? buildEtl(config, { kafka, clickhouse, log, metrics }) : undefined;
   if (etl !== undefined) services.push(...etl.services);
   // Started after the ETL, so it stops first and the pool it writes through closes after it.
-  const resumeProjection =
-    withProjection && postgres !== undefined ? resumeProjectionOf(base, postgres.pool) : undefined;
+  let resumeProjection: ResumeProjection | undefined;
+  if (withProjection && postgres !== undefined) {
+    if (!withApi) metrics.pgPool.watch(postgres.pool); // the API watches its own
+    resumeProjection = resumeProjectionOf(base, postgres.pool, withApi ? undefined : postgres.prepare);
+  }
   if (resumeProjection !== undefined) services.push(resumeProjection);
   return { services, api, etl, pool: postgres?.pool, resumeProjection, sql } as Composed<S>;
 }
@@ -97,10 +102,20 @@ export function composeProcess<S extends ProcessShape>(
  * The resume projection of a consumer process: its own consumer group beside the ETL's
  * (architecture/adr/0011), writing through `pool`.
  */
-export function resumeProjectionOf(base: ProcessBase, pool: Pool): ResumeProjection {
+export function resumeProjectionOf(
+  base: ProcessBase,
+  pool: Pool,
+  prepare?: () => Promise<void>,
+): ResumeProjection {
   const { config, kafka, log, metrics } = base;
   return new ResumeProjection(
-    { kafka, store: new ResumeStore(pool, config.resume), log, metrics },
+    {
+      kafka,
+      store: new ResumeStore(pool, config.resume),
+      log,
+      metrics,
+      ...(prepare === undefined ? {} : { prepare }),
+    },
     { ...config.resume, topic: config.topics.progress },
   );
 }

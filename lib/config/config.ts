@@ -425,15 +425,21 @@ export const OPTIONS = {
       64,
     ),
   },
-  /** PostgreSQL (experiments, segments). */
+  /** PostgreSQL (experiments, segments, the resume read model). */
   postgres: {
     url: str(
       'POSTGRES_URL',
       'postgres://postgres@127.0.0.1:5432/streaming_analytics',
-      'PostgreSQL connection URL (without the password). The database is created when missing; migrations run at API start.',
+      "PostgreSQL connection URL (without the password), of the API and of the ETL's resume projection. The database is created when missing; migrations run at API start, and in the ETL in the background (its loader never waits for PostgreSQL).",
     ),
     password: optionalStr('POSTGRES_PASSWORD', 'PostgreSQL password (never logged).', true),
-    poolMax: int('POSTGRES_POOL_MAX', 10, 'Most PostgreSQL connections per API process.', 1, 1000),
+    poolMax: int(
+      'POSTGRES_POOL_MAX',
+      10,
+      'Most PostgreSQL connections per process (each API; each ETL running the resume projection).',
+      1,
+      1000,
+    ),
     poolMin: int(
       'POSTGRES_POOL_MIN',
       3,

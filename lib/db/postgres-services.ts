@@ -10,6 +10,10 @@ export interface Postgres {
   pool: Pool;
   /** Start order: create the database if missing, migrate; stop: close the pool (last). */
   services: Service[];
+  /** What the migrations step does at start, for a service that prepares in its own time. */
+  prepare: () => Promise<void>;
+  /** The first of `services` alone: closes the pool at stop, for a process that prepares with `prepare`. */
+  closePool: Service;
 }
 
 /** The API's PostgreSQL: a bounded pool, plus the startup steps that prepare the schema. */
@@ -17,19 +21,16 @@ export function createPostgres(config: Config, processName: string, log: Logger)
   const opts = postgresOptions(config, `streaming-analytics-${processName}`);
   const pool = createPool(opts);
   const plog = log.child({ module: 'postgres' });
+  const prepare = async () => {
+    if (await ensureDatabase(opts))
+      plog.info({ database: new URL(opts.url).pathname.slice(1) }, 'postgres_database_created');
+    await migratePostgres(pool, PG_MIGRATIONS, plog);
+  };
+  const closePool: Service = { name: 'postgres-pool', start: async () => {}, stop: () => pool.end() };
   return {
     pool,
-    services: [
-      { name: 'postgres-pool', start: async () => {}, stop: () => pool.end() },
-      {
-        name: 'postgres-migrations',
-        start: async () => {
-          if (await ensureDatabase(opts))
-            plog.info({ database: new URL(opts.url).pathname.slice(1) }, 'postgres_database_created');
-          await migratePostgres(pool, PG_MIGRATIONS, plog);
-        },
-        stop: async () => {},
-      },
-    ],
+    prepare,
+    closePool,
+    services: [closePool, { name: 'postgres-migrations', start: prepare, stop: async () => {} }],
   };
 }

@@ -178,7 +178,7 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
     }),
     resumeProjectionLag: new Gauge({
       name: 'resume_projection_lag_messages',
-      help: 'Progress events not yet in the resume read model, per partition: from the batch being applied to the high-water mark (0 when caught up)',
+      help: 'Progress events not yet in the resume read model, per partition: from the batch being applied to the high-water mark as of its fetch (0 when caught up; held while the batch is retried)',
       labelNames: ['partition'] as const,
       registers: [registry],
     }),

@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const base = await createProcessBase('bench-projection');
   const postgres = createPostgres(base.config, 'bench-projection', base.log);
   await runServices(
-    [...postgres.services, resumeProjectionOf(base, postgres.pool)],
+    [postgres.closePool, resumeProjectionOf(base, postgres.pool, postgres.prepare)],
     base.log,
     base.config.process.shutdownTimeoutMs,
     base.config.process.startupTimeoutMs,

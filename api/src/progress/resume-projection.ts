@@ -3,6 +3,7 @@ import { isProgressMessageV1, ProgressMessageV1 } from '../../../lib/contracts/p
 import { decodeContract } from '../../../lib/kafka/decode-contract.js';
 import { PartitionConsumer, type HeldPartition } from '../../../lib/kafka/partition-consumer.js';
 import type { Service } from '../../../lib/lifecycle.js';
+import { backoffDelay, sleep } from '../../../lib/retry.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Metrics } from '../../../lib/metrics/registry.js';
 import type { PositionEvent } from './resume-rules.js';
@@ -30,6 +31,8 @@ export interface ResumeProjectionDeps {
   store: { apply(events: readonly PositionEvent[]): Promise<number> };
   log: Logger;
   metrics: Pick<Metrics, 'resumeProjectionEvents' | 'resumeProjectionLag'>;
+  /** Makes the store usable (database, migrations); retried until it succeeds. */
+  prepare?: () => Promise<void>;
 }
 
 /**
@@ -50,6 +53,8 @@ export class ResumeProjection implements Service {
   readonly stats = { applied: 0, skipped: 0, transientFailures: 0 };
   private readonly partitions: PartitionConsumer;
   private readonly log: Logger;
+  private readonly stopping = new AbortController();
+  private starting: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: ResumeProjectionDeps,
@@ -69,13 +74,44 @@ export class ResumeProjection implements Service {
     );
   }
 
-  async start(): Promise<void> {
-    await this.partitions.start((held) => this.handleBatch(held));
-    this.log.info({ group_id: this.opts.groupId }, 'resume_projection_started');
+  /**
+   * Returns at once and starts in the background, retrying until PostgreSQL and Kafka let
+   * it: the process it shares (the ETL) must load ClickHouse while PostgreSQL is down, or
+   * not yet up after a restart.
+   */
+  start(): Promise<void> {
+    const { resumeProjectionEvents, resumeProjectionLag } = this.deps.metrics;
+    // The counter exists from the start, so "nothing applied" is a series, not an absence.
+    resumeProjectionEvents.inc({ result: 'applied' }, 0);
+    const consumer = this.partitions.kafkaConsumer;
+    // Partitions moved away keep no lag behind them (a stale value would read as a stall).
+    consumer.on(consumer.events.GROUP_JOIN, () => resumeProjectionLag.reset());
+    this.starting = this.startUntilStarted();
+    return Promise.resolve();
   }
 
-  stop(): Promise<void> {
-    return this.partitions.stop();
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.starting;
+    await this.partitions.stop();
+  }
+
+  private async startUntilStarted(): Promise<void> {
+    for (let attempt = 0; !this.stopping.signal.aborted; attempt++) {
+      try {
+        await this.deps.prepare?.();
+        await this.partitions.start((held) => this.handleBatch(held));
+        this.log.info({ group_id: this.opts.groupId }, 'resume_projection_started');
+        return;
+      } catch (err) {
+        const delay = backoffDelay(attempt, {
+          initialMs: this.opts.retryInitialMs,
+          maxMs: this.opts.retryMaxMs,
+        });
+        this.log.warn({ err, attempt, retry_in_ms: delay }, 'resume_projection_start_failed');
+        await sleep(delay, this.stopping.signal);
+      }
+    }
   }
 
   private async handleBatch(held: HeldPartition): Promise<void> {
