@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import {
+  batchFastCheck,
   batchSchema,
   buildMessage,
+  requestItemFastCheck,
   defineStream,
   requestItemSchema,
   type MessageOf,
@@ -118,7 +120,18 @@ export function createProgressSchemas(
   const ctx = { time: limits, now };
   const item = requestItemSchema(progressStream, ctx) as z.ZodType<ProgressItem>;
   const single = requestItemSchema(progressStream, ctx, ['film_id']) as z.ZodType<ProgressBody>;
-  return { single, item, batch: batchSchema(item, batchMaxEvents) };
+  // Every progress field the client sends has a requestFast: these are defined.
+  const itemFast = requestItemFastCheck(progressStream, ctx)!;
+  return {
+    single,
+    item,
+    batch: batchSchema(item, batchMaxEvents),
+    fast: {
+      single: requestItemFastCheck(progressStream, ctx, ['film_id'])!,
+      item: itemFast,
+      batch: batchFastCheck(itemFast, batchMaxEvents),
+    },
+  };
 }
 export type ProgressSchemas = ReturnType<typeof createProgressSchemas>;
 

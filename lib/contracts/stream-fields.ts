@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isIntIn, isIsoUtc, isUuid } from './fast-checks.js';
 import { field, type ColumnSpec } from './stream.js';
-import { occurredAtField } from './time.js';
+import { isOccurredAtInside, occurredAtField } from './time.js';
 
 /** Field declarations several streams share, so each is written once. */
 
@@ -23,6 +23,7 @@ export function clientUuid(meaning: string, column: Omit<ColumnSpec, 'type'> = {
     source: 'client',
     client: 'required',
     request: uuidParam,
+    requestFast: () => isUuid,
     column: { type: 'UUID', ...column },
     docType: 'UUID',
     meaning,
@@ -37,6 +38,7 @@ export function clientInt(min: number, max: number, column: ColumnSpec, meaning:
     bytes: { kind: 'int', min, max },
     source: 'client',
     client: 'required',
+    requestFast: () => (v) => isIntIn(v, min, max),
     column,
     docType: `integer ${min}…${max}`,
     meaning,
@@ -50,6 +52,7 @@ export const eventIdField = field({
   bytes: { kind: 'uuid' },
   source: 'event-id',
   request: () => uuidParam().optional(),
+  requestFast: () => isUuid,
   column: { type: 'UUID' },
   docType: 'UUID',
   meaning:
@@ -75,6 +78,7 @@ export const occurredAtStreamField = field({
   bytes: { kind: 'iso-utc' },
   source: 'occurred',
   request: (ctx) => occurredAtField(ctx.time, ctx.now),
+  requestFast: (ctx) => (v) => isOccurredAtInside(v, ctx.time, ctx.now),
   column: { type: TIME_COLUMN, comment: 'client clock' },
   docType: UTC_MS,
   meaning:

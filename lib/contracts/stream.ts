@@ -68,6 +68,14 @@ export interface FieldSpec<Z extends z.ZodType = z.ZodType> {
   client?: 'required' | 'optional';
   /** The request's schema for it (client fields; default: `schema`). */
   request?: (ctx: RequestContext) => z.ZodType;
+  /**
+   * Zod-free check of the field's value in a request, for the API's hot path: accepts a
+   * subset of the request schema (false only means "ask zod", which also words the error;
+   * test/unit/request-fast-checks.test.ts). Absence is the stream check's business: allowed
+   * for a field the client may leave out. A stream's request items get a fast check only
+   * when every field the client sends has one.
+   */
+  requestFast?: (ctx: RequestContext) => (v: unknown) => boolean;
   /** Message value when an optional client field is absent. */
   default?(): z.output<Z>;
   /** Its form in a derived event id, when not the value itself. */
@@ -271,6 +279,61 @@ export function requestItemSchema(
 
 function isRequestField(f: NamedField): boolean {
   return f.source === 'client' || f.source === 'event-id' || f.source === 'occurred';
+}
+
+/**
+ * requestItemSchema without zod, for the API's hot path: true only where that schema accepts
+ * and its output is the input itself (a strict object without transforms), so the handler
+ * may take the parsed body as it is; false means "ask the schema". Undefined when a field
+ * the client sends has no requestFast. The stream's refineRequest is run as declared, with a
+ * context that only notes whether it objected.
+ */
+export function requestItemFastCheck(
+  stream: AnyStream,
+  ctx: RequestContext,
+  fromPath: readonly string[] = [],
+): ((v: unknown) => boolean) | undefined {
+  const sent = stream.fieldList.filter((f) => isRequestField(f) && !fromPath.includes(f.name));
+  if (sent.some((f) => f.requestFast === undefined)) return undefined;
+  const names = sent.map((f) => f.name);
+  const index = new Map(names.map((name, i) => [name, i]));
+  const checks = sent.map((f) => f.requestFast!(ctx));
+  const required = sent.filter((f) => f.client === 'required').length;
+  const requiredAt = sent.map((f) => f.client === 'required');
+  const refine = stream.refineRequest as ((v: unknown, ctx: z.RefinementCtx) => void) | undefined;
+  let objected = false;
+  const noting = { addIssue: () => (objected = true) } as unknown as z.RefinementCtx;
+  return (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+    let seenRequired = 0;
+    for (const k in v) {
+      const i = index.get(k);
+      if (i === undefined || !Object.hasOwn(v, k)) return false;
+      if (!checks[i]!((v as Record<string, unknown>)[k])) return false;
+      if (requiredAt[i]) seenRequired++;
+    }
+    if (seenRequired !== required) return false;
+    if (refine === undefined) return true;
+    objected = false;
+    refine(v, noting);
+    return !objected;
+  };
+}
+
+/** batchSchema without zod: `{ events: [...] }` of 1..batchMaxEvents items the item check accepts. */
+export function batchFastCheck(
+  item: (v: unknown) => boolean,
+  batchMaxEvents: number,
+): (v: unknown) => boolean {
+  return (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+    let keys = 0;
+    for (const k in v) if (k !== 'events' || ++keys > 1) return false;
+    const events = (v as { events?: unknown }).events;
+    if (!Array.isArray(events) || events.length < 1 || events.length > batchMaxEvents) return false;
+    for (const e of events) if (!item(e)) return false;
+    return true;
+  };
 }
 
 /** `{ events: [item, …] }` with 1..batchMaxEvents items. */

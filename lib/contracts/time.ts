@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isIsoUtc } from './fast-checks.js';
 
 /** Limits on client-supplied timestamps relative to the server clock. */
 export interface TimeLimits {
@@ -27,6 +28,16 @@ export function toUtcIso(ms: number): string {
     lastMs = ms;
   }
   return lastIso;
+}
+
+/**
+ * A subset of occurredAtField without zod: UTC (`Z`) only, and inside the limits by a
+ * second, so a value the schema would judge a moment later, at the edge, is left to it.
+ */
+export function isOccurredAtInside(v: unknown, limits: TimeLimits, now: () => number): boolean {
+  if (!isIsoUtc(v)) return false;
+  const margin = { maxPastMs: limits.maxPastMs - 1000, maxFutureMs: limits.maxFutureMs - 1000 };
+  return checkOccurredAt(Date.parse(v), now(), margin) === null;
 }
 
 /** The optional client `occurred_at` of every event: ISO-8601 with a zone, within the limits. */

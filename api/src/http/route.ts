@@ -34,6 +34,12 @@ export interface BodySpec<B extends z.ZodType> {
   schema: B;
   /** Also taken as a beacon: text/plain, the token in `access_token` (the route's auth takes it out). */
   beacon?: boolean;
+  /**
+   * A zod-free check accepting a subset of `schema` whose output is the input itself
+   * (lib/contracts/stream.ts requestItemFastCheck): a body it accepts skips the schema; any
+   * other body is parsed by the schema, which words the error.
+   */
+  fast?: (v: unknown) => boolean;
 }
 
 type ParsedParam<P> = P extends NameParam<infer S> ? z.output<S> : P extends z.ZodType ? z.output<P> : never;
@@ -123,14 +129,11 @@ export function routerOf(routes: readonly Route[], opts: RouterOptions): Router 
     const handler: Middleware = async (ctx) => {
       const params = parseParams(r.params, ctx.params as Record<string, string | undefined>);
       const query = parseQuery(r.query, ctx.query);
-      const body =
-        r.body === undefined
-          ? undefined
-          : parseOrThrow(
-              r.body.schema,
-              await readJsonBody(ctx, opts.bodyLimitBytes, { textPlain: r.body.beacon === true }),
-              'request body',
-            );
+      let body: unknown;
+      if (r.body !== undefined) {
+        const raw = await readJsonBody(ctx, opts.bodyLimitBytes, { textPlain: r.body.beacon === true });
+        body = r.body.fast?.(raw) === true ? raw : parseOrThrow(r.body.schema, raw, 'request body');
+      }
       await r.handle(ctx, { params, query, body });
     };
     router.register(koaPath(r.path), [r.method], r.auth === 'public' ? [handler] : [r.auth, handler]);

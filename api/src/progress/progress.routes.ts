@@ -39,7 +39,7 @@ export function progressRoutes(deps: ProgressRoutesDeps): Route[] {
       summary: 'Record the playback position of the calling viewer',
       auth,
       params,
-      body: { schema: schemas.single },
+      body: { schema: schemas.single, fast: schemas.fast.single },
       responses: ACCEPTED_ONE,
       handle: async (ctx, { params, body }) => {
         const viewer = principalOf(ctx.state).subject;
@@ -52,7 +52,7 @@ export function progressRoutes(deps: ProgressRoutesDeps): Route[] {
       path: '/api/v1/progress/batch',
       summary: `Up to ${deps.events.batchMaxEvents} progress events (offline buffer), all or nothing`,
       auth: beacon,
-      body: { schema: schemas.batch, beacon: true },
+      body: { schema: schemas.batch, fast: schemas.fast.batch, beacon: true },
       responses: ACCEPTED_BATCH,
       handle: async (ctx, { body }) => {
         const viewer = principalOf(ctx.state).subject;
