@@ -82,6 +82,8 @@ try {
   const b500 = api.batch['500']!;
   const ratios = {
     apiSingleToKafkaLimit: round(best.eventsPerSec / limit.recordsPerSec),
+    // Host-independent reading of the API's CPU per event: against bare node:http's per request.
+    apiSingleCpuToControl: round((best.cpuMsPer1kEvents ?? Number.NaN) / api.single.control.cpuUsPerRequest),
     apiBatch500ToKafkaLimit: round(b500.eventsPerSec / limit.recordsPerSec),
     apiBatch500ToProducerAlone: round(b500.eventsPerSec / producer.messagesPerSec),
     producerAloneToKafkaLimit: round(producer.messagesPerSec / limit.recordsPerSec),
@@ -136,6 +138,8 @@ try {
         'API CPU per accepted single event (µs), at the best rate within p99 ≤ 50 ms',
         '≤ 60',
         best.cpuMsPer1kEvents ?? Number.NaN,
+        true,
+        `bare node:http on this host: ${api.single.control.cpuUsPerRequest} µs per request`,
       ),
       target(
         'API batches of 500 ÷ Kafka ProducerPerformance',

@@ -27,6 +27,8 @@ describe('benchmark harness (quick smoke run)', function () {
       f.resumeProjection.eventsPerSec,
       f.resumeProjection.cpuMsPer1kEvents,
       f.apiSingle.best.cpuMsPer1kEvents,
+      f.apiSingle.control.requestsPerSec,
+      f.apiSingle.control.cpuUsPerRequest,
       f.freshness.probes,
       f.readPath.saturated.requestsPerSec,
       f.readPath.load.achievedPerSec,
@@ -46,6 +48,7 @@ describe('benchmark harness (quick smoke run)', function () {
       'ingestP99WithAnalystToWithout',
       'freshnessP99WithAnalystToWithout',
       'apiBatch500ToProducerAlone',
+      'apiSingleCpuToControl',
       'producerAloneToKafkaLimit',
     );
     // The stress-testing issue's seven and issue 37's five (CPU per event beside its floors).

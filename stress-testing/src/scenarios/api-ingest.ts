@@ -6,8 +6,15 @@ import { baseEnv, logFile, viewerTokens, type BenchContext } from '../context.js
 import { batchBody, runLoad, singleEvents, type LoadResult, type LoadSpec } from '../load.js';
 import { cpuMsPer1k, processCpuSeconds, startTs, waitHttp } from '../proc.js';
 
+/** Bare node:http (control-target.ts) under the same load generator: the host's own cost of a request. */
+export interface ControlRun {
+  connections: number;
+  requestsPerSec: number;
+  cpuUsPerRequest: number;
+}
+
 export interface ApiIngestResult {
-  single: { steps: LoadResult[]; best: LoadResult; targetP99Ms: number };
+  single: { steps: LoadResult[]; best: LoadResult; targetP99Ms: number; control: ControlRun };
   batch: Record<string, LoadResult>;
   peakRssMiB: number;
 }
@@ -84,6 +91,7 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
     const best = (withinTarget.length > 0 ? withinTarget : steps).reduce((a, b) =>
       b.eventsPerSec > a.eventsPerSec ? b : a,
     );
+    const control = await controlRun(ctx, best.connections, durationSec);
 
     const batch: Record<string, LoadResult> = {};
     for (const size of [50, 500]) {
@@ -110,8 +118,44 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
         if ((batch[size]?.eventsPerSec ?? -1) < r.eventsPerSec) batch[size] = r;
       }
     }
-    return { single: { steps, best, targetP99Ms: TARGET_P99_MS }, batch, peakRssMiB: api.peakRssMiB() };
+    return {
+      single: { steps, best, targetP99Ms: TARGET_P99_MS, control },
+      batch,
+      peakRssMiB: api.peakRssMiB(),
+    };
   } finally {
     await api.stop();
+  }
+}
+
+/**
+ * The control server at the best step's connections, right after the API's steps: its CPU
+ * per request is what this host charges any process for an HTTP request on these cores,
+ * so the API's CPU per event can be read against it (a host that is slower for the API is
+ * slower for the control too).
+ */
+async function controlRun(ctx: BenchContext, connections: number, durationSec: number): Promise<ControlRun> {
+  const port = await findFreePort();
+  const control = startTs(
+    'stress-testing/src/control-target.ts',
+    { PORT: String(port) },
+    logFile(ctx, 'control'),
+  );
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    await waitHttp(url);
+    const request = () => ({ method: 'GET' as const, path: '/', token: 'none' });
+    await runLoad({ url, connections, durationSec: ctx.quick ? 1 : 2, request, eventsPerRequest: 1 });
+    const cpu0 = processCpuSeconds(control.proc.pid) ?? 0;
+    const r = await runLoad({ url, connections, durationSec, request, eventsPerRequest: 1 });
+    const cpu = (processCpuSeconds(control.proc.pid) ?? cpu0) - cpu0;
+    const requests = r.eventsPerSec * durationSec;
+    const cpuUsPerRequest = Math.round((cpu / Math.max(1, requests)) * 1e7) / 10;
+    ctx.log(
+      `  control (bare node:http) c=${connections}: ${r.eventsPerSec} req/s, ${cpuUsPerRequest} µs CPU per request`,
+    );
+    return { connections, requestsPerSec: r.eventsPerSec, cpuUsPerRequest };
+  } finally {
+    await control.stop();
   }
 }
