@@ -176,6 +176,12 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    resumeProjectionRunning: new Gauge({
+      name: 'resume_projection_running',
+      help: "1 once this process's resume projection has started (its consumer runs), 0 while it is still trying to (PostgreSQL or Kafka refusing it: resume_projection_start_failed log lines); only in a process that runs one",
+      labelNames: ['group'] as const,
+      registers: [registry],
+    }),
     resumeProjectionLag: new Gauge({
       name: 'resume_projection_lag_messages',
       help: 'Progress events not yet in the resume read model, per partition: from the batch being applied to the high-water mark as of its fetch (0 when caught up; held while the batch is retried)',

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { uniqueName } from '../helpers/ids.js';
 import { groupLag, testKafka, waitFor, withAdmin } from '../helpers/kafka-helpers.js';
 import { etlChildEnv } from '../helpers/etl-child.js';
+import { findFreePort } from '../../lib/runtime/ports.js';
 import { dropDatabase, testDatabaseUrl, testPostgresServer } from '../helpers/postgres.js';
 import { exited, queryChdbDir, spawnTs } from '../helpers/processes.js';
 import { produceSteadily } from '../helpers/progress-messages.js';
@@ -41,6 +42,13 @@ describe('ETL process while PostgreSQL is unreachable', function () {
         waitForLeaders: true,
       }),
     );
+    const metricsPort = await findFreePort();
+    /** The ETL's resume_projection_running, as Prometheus scrapes it (undefined: no series). */
+    const running = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('resume_projection_running{'));
+      return line === undefined ? undefined : Number(line.split(' ').pop());
+    };
     const etl = spawnTs(
       'cli/etl.ts',
       etlChildEnv(
@@ -52,6 +60,7 @@ describe('ETL process while PostgreSQL is unreachable', function () {
           RESUME_PROJECTION_RETRY_INITIAL_MS: '100',
           RESUME_PROJECTION_RETRY_MAX_MS: '500',
           POSTGRES_URL: viaProxy.toString(),
+          ETL_METRICS_PORT: String(metricsPort),
         },
       ),
       logFile,
@@ -72,6 +81,7 @@ describe('ETL process while PostgreSQL is unreachable', function () {
         await groupLag(env.brokers, resumeGroup, topic).catch(() => -1),
         'nothing projected yet',
       ).to.not.equal(0);
+      expect(await running(), 'what ResumeProjectionNotRunning reads').to.equal(0);
 
       await proxy.restore();
       await waitFor(
@@ -81,6 +91,7 @@ describe('ETL process while PostgreSQL is unreachable', function () {
         90_000,
         200,
       );
+      expect(await running()).to.equal(1);
       const db = new pg.Client({ connectionString: direct });
       await db.connect();
       try {

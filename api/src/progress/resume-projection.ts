@@ -30,7 +30,7 @@ export interface ResumeProjectionDeps {
   kafka: Kafka;
   store: { apply(events: readonly PositionEvent[]): Promise<number> };
   log: Logger;
-  metrics: Pick<Metrics, 'resumeProjectionEvents' | 'resumeProjectionLag'>;
+  metrics: Pick<Metrics, 'resumeProjectionEvents' | 'resumeProjectionLag' | 'resumeProjectionRunning'>;
   /** Makes the store usable (database, migrations); retried until it succeeds. */
   prepare?: () => Promise<void>;
 }
@@ -80,7 +80,8 @@ export class ResumeProjection implements Service {
    * not yet up after a restart.
    */
   start(): Promise<void> {
-    const { resumeProjectionEvents, resumeProjectionLag } = this.deps.metrics;
+    const { resumeProjectionEvents, resumeProjectionLag, resumeProjectionRunning } = this.deps.metrics;
+    resumeProjectionRunning.set({ group: this.opts.groupId }, 0);
     // The counter exists from the start, so "nothing applied" is a series, not an absence.
     resumeProjectionEvents.inc({ result: 'applied' }, 0);
     const consumer = this.partitions.kafkaConsumer;
@@ -94,6 +95,7 @@ export class ResumeProjection implements Service {
     this.stopping.abort();
     await this.starting;
     await this.partitions.stop();
+    this.deps.metrics.resumeProjectionRunning.set({ group: this.opts.groupId }, 0);
   }
 
   private async startUntilStarted(): Promise<void> {
@@ -101,6 +103,7 @@ export class ResumeProjection implements Service {
       try {
         await this.deps.prepare?.();
         await this.partitions.start((held) => this.handleBatch(held));
+        this.deps.metrics.resumeProjectionRunning.set({ group: this.opts.groupId }, 1);
         this.log.info({ group_id: this.opts.groupId }, 'resume_projection_started');
         return;
       } catch (err) {
