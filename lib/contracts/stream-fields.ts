@@ -38,7 +38,6 @@ export function clientInt(min: number, max: number, column: ColumnSpec, meaning:
     bytes: { kind: 'int', min, max },
     source: 'client',
     client: 'required',
-    requestFast: () => (v) => isIntIn(v, min, max),
     column,
     docType: `integer ${min}…${max}`,
     meaning,

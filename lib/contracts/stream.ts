@@ -72,8 +72,9 @@ export interface FieldSpec<Z extends z.ZodType = z.ZodType> {
    * Zod-free check of the field's value in a request, for the API's hot path: accepts a
    * subset of the request schema (false only means "ask zod", which also words the error;
    * test/unit/request-fast-checks.test.ts). Absence is the stream check's business: allowed
-   * for a field the client may leave out. A stream's request items get a fast check only
-   * when every field the client sends has one.
+   * for a field the client may leave out. Default: `fast`, for a field whose request schema
+   * is its `schema`. A stream's request items get a fast check only when every field the
+   * client sends has one.
    */
   requestFast?: (ctx: RequestContext) => (v: unknown) => boolean;
   /** Message value when an optional client field is absent. */
@@ -294,12 +295,12 @@ export function requestItemFastCheck(
   fromPath: readonly string[] = [],
 ): ((v: unknown) => boolean) | undefined {
   const sent = stream.fieldList.filter((f) => isRequestField(f) && !fromPath.includes(f.name));
-  if (sent.some((f) => f.requestFast === undefined)) return undefined;
-  const names = sent.map((f) => f.name);
-  const index = new Map(names.map((name, i) => [name, i]));
-  const checks = sent.map((f) => f.requestFast!(ctx));
-  const required = sent.filter((f) => f.client === 'required').length;
+  const fastOf = (f: NamedField) => f.requestFast?.(ctx) ?? (f.request === undefined ? f.fast : undefined);
+  const checks = sent.map(fastOf);
+  if (checks.some((c) => c === undefined)) return undefined;
+  const index = new Map(sent.map((f, i) => [f.name, i]));
   const requiredAt = sent.map((f) => f.client === 'required');
+  const required = requiredAt.filter(Boolean).length;
   const refine = stream.refineRequest as ((v: unknown, ctx: z.RefinementCtx) => void) | undefined;
   let objected = false;
   const noting = { addIssue: () => (objected = true) } as unknown as z.RefinementCtx;
