@@ -1,3 +1,6 @@
+import { IdWindow } from './dedup/id-window.js';
+import { uuidToWords } from './dedup/uuid-words.js';
+
 /**
  * Turns the messages of one partition into insert blocks. Pure, so the offset arithmetic
  * that exactly-once depends on is unit-tested alone.
@@ -100,17 +103,29 @@ export function nextOffset(lastOffset: string): string {
   return (BigInt(lastOffset) + 1n).toString();
 }
 
-/** Rows whose id is new: not seen before and not repeated earlier in the same block. */
+/** What `dropSeen` reads: the partition's dedup window (dedup/id-window.ts). */
+export interface SeenIds {
+  hasWords(words: Uint32Array, at: number): boolean;
+}
+
+/**
+ * Rows whose id is new: not seen before and not repeated earlier in the same block. Ids
+ * are compared as their 128 bits (dedup/uuid-words.ts), as the window and ClickHouse's
+ * UUID column compare them. `words` holds each fresh row's id, four words per row in
+ * `fresh`'s order, for adding them to the window once they are stored.
+ */
 export function dropSeen<R>(
   rows: BlockRow<R>[],
-  seen: (id: string) => boolean,
-): { fresh: BlockRow<R>[]; dropped: number } {
-  const inBlock = new Set<string>();
+  seen: SeenIds,
+): { fresh: BlockRow<R>[]; dropped: number; words: Uint32Array } {
+  const inBlock = new IdWindow(Math.max(1, rows.length), Number.POSITIVE_INFINITY, rows.length);
+  const words = new Uint32Array(rows.length * 4);
   const fresh: BlockRow<R>[] = [];
   for (const r of rows) {
-    if (seen(r.id) || inBlock.has(r.id)) continue;
-    inBlock.add(r.id);
+    const at = fresh.length * 4;
+    if (!uuidToWords(r.id, words, at)) throw new Error(`row at offset ${r.offset} has no UUID id`);
+    if (seen.hasWords(words, at) || !inBlock.addWords(words, at, 0)) continue;
     fresh.push(r);
   }
-  return { fresh, dropped: rows.length - fresh.length };
+  return { fresh, dropped: rows.length - fresh.length, words: words.subarray(0, fresh.length * 4) };
 }

@@ -9,15 +9,14 @@ import {
   buildInsertBlocks,
   dropSeen,
   type BlockRow,
-  type Decoder,
   type InsertBlock,
-  type SourceMessage,
 } from './batch-builder.js';
 import type { ClickHouseSink } from './clickhouse-sink.js';
 import type { DeadLetter, DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
 import type { PartitionWindows } from './dedup/partition-windows.js';
 import { isPermanentInsertError } from './insert-errors.js';
 import { deadLetterRow, letterIds } from './dead-letter-row.js';
+import type { BatchDecoder } from './stream-row.js';
 import { withoutErased, type ErasedViewers } from './erased-viewers.js';
 import { inTransaction } from '../../lib/apm/tracing.js';
 import { faultPoint } from '../../lib/runtime/fault-point.js';
@@ -41,7 +40,7 @@ export interface BatchConsumerDeps {
   kafka: Kafka;
   sink: ClickHouseSink;
   /** Decodes the messages of one fetched batch into their table's JSONEachRow lines (row-line.ts). */
-  decode: (partition: number, messages: readonly SourceMessage[]) => Decoder<Buffer>;
+  decode: BatchDecoder;
   windows: PartitionWindows;
   deadLetters: DeadLetterPublisher;
   log: Logger;
@@ -163,12 +162,12 @@ export class BatchConsumer implements Service {
       batch.partition,
       batch.messages,
       this.opts.batchMaxRows,
-      this.deps.decode(batch.partition, batch.messages),
+      this.deps.decode(batch.partition, batch.messages, erased.value.size > 0),
     );
     for (const block of blocks) {
       if (!held.active()) return;
       const kept = withoutErased(block.rows, (r) => r.viewer, erased.value);
-      const { fresh, dropped: droppedBySeen } = dropSeen(kept.rows, (id) => window.value.has(id));
+      const { fresh, dropped: droppedBySeen, words } = dropSeen(kept.rows, window.value);
       const alreadyStored = new Set<string>(); // found stored after an ambiguous failure
       const dead = await this.insertAll(fresh, block.token, held, alreadyStored);
       if (!dead.done) return;
@@ -202,7 +201,8 @@ export class BatchConsumer implements Service {
       const inserted = fresh.length - deadIds.size - alreadyStored.size;
       const dropped = droppedBySeen + alreadyStored.size;
       const now = Date.now();
-      for (const r of fresh) if (!deadIds.has(r.offset)) window.value.add(r.id, now);
+      for (let i = 0; i < fresh.length; i++)
+        if (!deadIds.has(fresh[i]!.offset)) window.value.addWords(words, i * 4, now);
       held.payload.resolveOffset(block.lastOffset);
       this.observe(batch, block, inserted, dropped, letters);
       this.stats.blocksInserted += 1;

@@ -5,8 +5,16 @@ import type { Decoded, Decoder, SourceMessage } from './batch-builder.js';
 import { coordinatesPrefix, kafkaRowLine, LineArena, objectRowLine } from './row-line.js';
 
 export type StreamDecoder = (value: Buffer | null, partition: number, offset: string) => Decoded<Buffer>;
-/** A decoder for one fetched batch of one partition. */
-export type BatchDecoder = (partition: number, messages: readonly SourceMessage[]) => Decoder<Buffer>;
+/**
+ * A decoder for one fetched batch of one partition. `viewers`: whether rows must name their
+ * viewer (only while some viewer is erased: erased-viewers.ts); when false a row's viewer
+ * may be left out.
+ */
+export type BatchDecoder = (
+  partition: number,
+  messages: readonly SourceMessage[],
+  viewers: boolean,
+) => Decoder<Buffer>;
 
 /**
  * The ETL's one decoder, built from a stream definition: parses and re-validates a Kafka
@@ -80,7 +88,7 @@ export function streamBatchDecoder(stream: AnyStream): BatchDecoder {
   const prefixes = new Map<number, Buffer>();
   const month = new Uint8Array(7);
   let monthKey = '';
-  return (partition, messages) => {
+  return (partition, messages, viewers) => {
     let prefix = prefixes.get(partition);
     if (prefix === undefined) {
       prefix = coordinatesPrefix(partition);
@@ -108,7 +116,7 @@ export function streamBatchDecoder(stream: AnyStream): BatchDecoder {
       return {
         ok: true,
         id: value.toString('latin1', id, id + 36),
-        viewer: viewer === undefined ? undefined : value.toString('latin1', v, v + 36),
+        viewer: viewer === undefined || !viewers ? undefined : value.toString('latin1', v, v + 36),
         // Table partition (PARTITION BY toYYYYMM(<monthOf>)): one block, one part.
         splitKey: monthKey,
         row,

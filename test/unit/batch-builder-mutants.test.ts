@@ -60,13 +60,19 @@ describe('buildInsertBlocks (mutation-testing cases)', () => {
 
 describe('dropSeen (mutation-testing cases)', () => {
   it('asks about each id and keeps every row when none was seen', () => {
-    const [block] = buildInsertBlocks('t', 0, msgs(['1', '2', '3']), 10, decodeNumber);
+    const ids = ['1', '2', '3'].map((n) => `00000000-0000-4000-8000-${n.padStart(12, '0')}`);
+    const rows = ids.map((id, i) => ({ offset: String(i), id, row: i + 1, key: null, value: null }));
     const asked: string[] = [];
-    const { fresh, dropped } = dropSeen(block!.rows, (id) => {
-      asked.push(id);
-      return false;
+    const { fresh, dropped } = dropSeen(rows, {
+      hasWords: (w, at) => {
+        const hex = [...w.subarray(at, at + 4)].map((x) => x.toString(16).padStart(8, '0')).join('');
+        asked.push(
+          `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+        );
+        return false;
+      },
     });
-    expect(asked).to.deep.equal(['1', '2', '3']);
+    expect(asked).to.deep.equal(ids);
     expect(fresh.map((r) => r.row)).to.deep.equal([1, 2, 3]);
     expect(dropped).to.equal(0);
   });

@@ -6,6 +6,7 @@ import {
   nextOffset,
   type Decoder,
 } from '../../etl/src/batch-builder.js';
+import { IdWindow } from '../../etl/src/dedup/id-window.js';
 
 // Rows are numbers; the id is the number, the split key its hundreds (a "month").
 const decodeNumber: Decoder<number> = (value) => {
@@ -67,12 +68,43 @@ describe('buildInsertBlocks', () => {
 });
 
 describe('dropSeen', () => {
+  const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+  const rows = (ns: number[]) =>
+    ns.map((n, i) => ({
+      offset: String(100 + i),
+      id: uuid(n),
+      row: n,
+      key: null,
+      value: null,
+    }));
+  const seenOf = (ns: number[]) => {
+    const w = new IdWindow(100, Number.POSITIVE_INFINITY);
+    for (const n of ns) w.add(uuid(n), 0);
+    return w;
+  };
+
   it('drops ids already seen and repeats within the block, keeping first copies in order', () => {
-    const blocks = buildInsertBlocks('t', 0, msgs(['1', '2', '1', '3', '2', '4']), 10, decodeNumber);
-    const { fresh, dropped } = dropSeen(blocks[0]!.rows, (id) => id === '3');
+    const { fresh, dropped, words } = dropSeen(rows([1, 2, 1, 3, 2, 4]), seenOf([3]));
     expect(rowsOf({ rows: fresh })).to.deep.equal([1, 2, 4]);
     expect(fresh.map((r) => r.offset)).to.deep.equal(['100', '101', '105']);
     expect(dropped).to.equal(3);
+    // Each fresh row's id, in order, as the window stores it.
+    const back = new IdWindow(10, Number.POSITIVE_INFINITY);
+    for (let i = 0; i < fresh.length; i++) expect(back.addWords(words, i * 4, 0)).to.equal(true);
+    for (const n of [1, 2, 4]) expect(back.has(uuid(n))).to.equal(true);
+    expect(back.size).to.equal(3);
+  });
+
+  it('compares ids as 128 bits, as the UUID column stores them: a copy in capitals is a repeat', () => {
+    const upper = uuid(7).toUpperCase();
+    const block = rows([7, 7, 8]);
+    block[1]!.id = upper;
+    const { fresh, dropped } = dropSeen(block, seenOf([]));
+    expect(fresh.map((r) => r.offset)).to.deep.equal(['100', '102']);
+    expect(dropped).to.equal(1);
+    const seenBefore = rows([8, 9]);
+    seenBefore[0]!.id = upper; // seen in an earlier block, in small letters
+    expect(dropSeen(seenBefore, seenOf([7])).fresh.map((r) => r.row)).to.deep.equal([9]);
   });
 });
 

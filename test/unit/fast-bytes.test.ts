@@ -176,11 +176,19 @@ describe('the batch decoder (etl/src/stream-row.ts)', () => {
           : Buffer.from(r < 0.6 ? text : r < 0.65 ? JSON.stringify(JSON.parse(text), null, 2) : mutate(text));
       messages.push({ offset: String(9_999_990 + i), key: null, value });
     }
-    const decode = batch(5, messages);
+    const decode = batch(5, messages, true);
+    const withoutViewers = batch(5, messages, false);
     let fast = 0;
     for (const m of messages) {
       const a = decode(m.value, m.offset);
       const b = one(m.value, 5, m.offset);
+      // Asked for no viewers (no viewer is erased): the same answer, the viewer perhaps left out.
+      const c = withoutViewers(m.value, m.offset);
+      expect(c.ok).to.equal(b.ok);
+      if (c.ok && b.ok) {
+        expect([c.row.equals(b.row), c.id, c.splitKey]).to.deep.equal([true, b.id, b.splitKey]);
+        if (c.viewer !== undefined) expect(c.viewer).to.equal(b.viewer);
+      }
       expect(a.ok, m.value?.toString()).to.equal(b.ok);
       if (a.ok && b.ok) {
         expect(a.row.equals(b.row), m.value?.toString()).to.equal(true);
@@ -197,7 +205,7 @@ describe('the batch decoder (etl/src/stream-row.ts)', () => {
       key: null,
       value: Buffer.from(JSON.stringify(valid())),
     }));
-    const decode = batch(1, messages);
+    const decode = batch(1, messages, true);
     const lines = messages.map((m) => {
       const d = decode(m.value, m.offset);
       if (!d.ok) throw new Error(d.reason);
@@ -224,7 +232,7 @@ describe('the batch decoder (etl/src/stream-row.ts)', () => {
     const line = fits.splice(value, coordinatesPrefix(3), '42');
     expect(line!.equals(kafkaRowLine(value, m, 3, '42'))).to.equal(true);
     // Sized for other messages than it is given: still the same answers.
-    const decode = batch(0, []);
+    const decode = batch(0, [], true);
     const d = decode(value, '7');
     const e = one(value, 0, '7');
     expect(d.ok && e.ok && d.row.equals(e.row)).to.equal(true);

@@ -22,7 +22,6 @@ export class IdWindow {
   private head = 0; // ring position of the oldest entry
   private count = 0;
   private readonly scratch = new Uint32Array(4);
-  private readonly evictScratch = new Uint32Array(4); // removal must not clobber scratch mid-add
   evictedEarly = 0;
 
   constructor(
@@ -53,14 +52,29 @@ export class IdWindow {
 
   has(id: string): boolean {
     if (!uuidToWords(id, this.scratch)) return false;
-    return this.find(this.scratch) >= 0;
+    return this.find(this.scratch, 0) >= 0;
+  }
+
+  /** `has` for an id already in words: `words[at..at+3]` (uuid-words.ts). */
+  hasWords(words: Uint32Array, at: number): boolean {
+    return this.find(words, at) >= 0;
   }
 
   /** Adds an id seen at atMs (no-op if present). Evicts expired and, if full, oldest. */
   add(id: string, atMs: number): void {
-    const w = this.scratch;
-    if (!uuidToWords(id, w)) return;
-    if (this.find(w) >= 0) return;
+    if (uuidToWords(id, this.scratch)) this.addWords(this.scratch, 0, atMs);
+  }
+
+  /**
+   * `add` for an id already in words: `words[at..at+3]`. True when it was new. The caller's
+   * array is read before any eviction, so it may be this window's own scratch.
+   */
+  addWords(words: Uint32Array, at: number, atMs: number): boolean {
+    if (this.find(words, at) >= 0) return false;
+    const w0 = words[at]!;
+    const w1 = words[at + 1]!;
+    const w2 = words[at + 2]!;
+    const w3 = words[at + 3]!;
     this.expire(atMs);
     if (this.count === this.cap) {
       if (this.cap < this.maxIds) this.grow();
@@ -70,10 +84,15 @@ export class IdWindow {
       }
     }
     const pos = (this.head + this.count) & (this.cap - 1);
-    this.ids.set(w, pos * 4);
+    const o = pos * 4;
+    this.ids[o] = w0;
+    this.ids[o + 1] = w1;
+    this.ids[o + 2] = w2;
+    this.ids[o + 3] = w3;
     this.times[pos] = atMs;
     this.count++;
     this.insertIndex(pos);
+    return true;
   }
 
   /** Drops entries older than the horizon relative to nowMs. */
@@ -88,19 +107,18 @@ export class IdWindow {
     this.index.fill(-1);
   }
 
-  private find(w: Uint32Array): number {
+  private find(w: Uint32Array, at: number): number {
     const mask = this.index.length - 1;
-    let slot = hashWords(w[0]!, w[1]!, w[2]!, w[3]!) & mask;
+    const w0 = w[at]!;
+    const w1 = w[at + 1]!;
+    const w2 = w[at + 2]!;
+    const w3 = w[at + 3]!;
+    let slot = hashWords(w0, w1, w2, w3) & mask;
     for (;;) {
       const pos = this.index[slot]!;
       if (pos < 0) return -1;
       const o = pos * 4;
-      if (
-        this.ids[o] === w[0] &&
-        this.ids[o + 1] === w[1] &&
-        this.ids[o + 2] === w[2] &&
-        this.ids[o + 3] === w[3]
-      ) {
+      if (this.ids[o] === w0 && this.ids[o + 1] === w1 && this.ids[o + 2] === w2 && this.ids[o + 3] === w3) {
         return slot;
       }
       slot = (slot + 1) & mask;
@@ -122,10 +140,8 @@ export class IdWindow {
   }
 
   private removeOldest(): void {
-    const pos = this.head;
-    const o = pos * 4;
-    this.evictScratch.set(this.ids.subarray(o, o + 4));
-    const slot = this.find(this.evictScratch);
+    const o = this.head * 4;
+    const slot = this.find(this.ids, o);
     if (slot >= 0) this.deleteSlot(slot);
     this.head = (this.head + 1) & (this.cap - 1);
     this.count--;
