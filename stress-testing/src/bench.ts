@@ -11,11 +11,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { benchArgs, startBenchRun } from './context.js';
 import { sampleMessage } from './prefill.js';
-import { cpuMsPer1k, ROOT, runTsJson } from './proc.js';
+import { cpuMsPer1k, ROOT, runTsJson, type ThreadCpu } from './proc.js';
 import { writeResults } from './results.js';
 import { analystIsolation } from './scenarios/analyst-isolation.js';
 import { apiIngest } from './scenarios/api-ingest.js';
-import { etlDrain } from './scenarios/etl-drain.js';
+import { etlDrain, threadsText } from './scenarios/etl-drain.js';
 import { freshness } from './scenarios/freshness.js';
 import { kafkaLimit } from './scenarios/kafka-limit.js';
 import { readPath, type ReadLoad } from './scenarios/read-path.js';
@@ -62,15 +62,18 @@ try {
   ctx.log('5. engine insert limit (JSONEachRow, 100k-row blocks)');
   // The same rows straight into a fresh engine, in a process of its own (chdb binds one data
   // directory per process).
-  const insert = runTsJson<{ rows: number; seconds: number; cpuSeconds: number }>(
+  const insert = runTsJson<{ rows: number; seconds: number; cpuSeconds: number; byThread: ThreadCpu }>(
     'stress-testing/src/engine-insert-limit.ts',
     [join(ctx.workDir, 'chdb-limit'), String(etl.rows)],
   );
   const engine = {
     rowsPerSec: Math.round(insert.rows / insert.seconds),
     cpuMsPer1kRows: cpuMsPer1k(insert.cpuSeconds, insert.rows),
+    cpuMsPer1kRowsByThread: insert.byThread,
   };
-  ctx.log(`  engine: ${engine.rowsPerSec} rows/s`);
+  ctx.log(
+    `  engine: ${engine.rowsPerSec} rows/s, CPU ${engine.cpuMsPer1kRows} ms per 1k rows (${threadsText(insert.byThread)})`,
+  );
   ctx.log('6. freshness at half the highest sustained API rate');
   const fresh = await freshness(ctx, Math.max(1, Math.round(api.single.best.eventsPerSec / 2)));
   ctx.log('7. read path');
@@ -154,7 +157,8 @@ try {
         '≤ 9',
         etl.cpuMsPer1kRows,
         true,
-        `floor: engine ${engine.cpuMsPer1kRows} + kafkajs bare consume ${etl.bareConsumeCpuMsPer1k} = ${etlFloorMsPer1k}`,
+        `floor: engine ${engine.cpuMsPer1kRows} + kafkajs bare consume ${etl.bareConsumeCpuMsPer1k} = ${etlFloorMsPer1k}; ` +
+          `ETL by thread: ${threadsText(etl.cpuMsPer1kRowsByThread)}; engine alone: ${threadsText(insert.byThread)}`,
       ),
       target('ETL peak RSS (MiB), 1,000,000-row drain', '≤ 786', Math.round(etlPeakRssMiB)),
       ...(

@@ -1,7 +1,8 @@
 /**
  * 5 (child process): the embedded engine's own insert rate for the very bytes and settings
  * the ETL's sink sends, in 100k-row blocks already serialised: the ETL's ceiling.
- * Usage: tsx engine-insert-limit.ts <dataDir> <rows>; prints JSON {rows, seconds, cpuSeconds}.
+ * Usage: tsx engine-insert-limit.ts <dataDir> <rows>; prints JSON {rows, seconds, cpuSeconds,
+ * byThread} (byThread: CPU per 1,000 rows by kind of thread, proc.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
@@ -9,6 +10,7 @@ import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
 import { bootstrapStatements } from '../../lib/clickhouse/migrate.js';
 import { kafkaRowLine } from '../../etl/src/row-line.js';
 import { sampleMessage } from './prefill.js';
+import { threadCpuMsPer1k, threadCpuSeconds } from './proc.js';
 
 const [dir, rowsArg] = process.argv.slice(2);
 const total = Number(rowsArg);
@@ -30,6 +32,7 @@ for (let done = 0; done < total; done += BLOCK) {
 }
 const started = performance.now();
 const cpuBefore = process.cpuUsage(); // the whole process: the engine's threads included
+const threadsBefore = threadCpuSeconds(process.pid)!;
 for (const values of blocks)
   await session.insert({
     table: 'limit.progress_events',
@@ -39,8 +42,9 @@ for (const values of blocks)
   });
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuBefore);
+const byThread = threadCpuMsPer1k(threadsBefore, threadCpuSeconds(process.pid)!, total);
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const count = Number(session.query('SELECT count() FROM limit.progress_events', 'CSV').trim());
 if (count !== total) throw new Error(`inserted ${count} rows, expected ${total}`);
-process.stdout.write(JSON.stringify({ rows: total, seconds, cpuSeconds }));
+process.stdout.write(JSON.stringify({ rows: total, seconds, cpuSeconds, byThread }));
 session.close();

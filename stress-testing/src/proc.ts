@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { openSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { sleep } from '../../lib/retry.js';
 
@@ -87,6 +87,43 @@ export function processCpuSeconds(pid: number | undefined): number | undefined {
   // utime and stime are fields 14 and 15, counted in USER_HZ (100) ticks.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A process's CPU by kind of thread (see `threadCpuSeconds`). */
+export interface ThreadCpu {
+  /** The main thread: JavaScript, and the GC's pauses. */
+  js: number;
+  /** Threads the embedded engine names (its insert pool, merges, ...). */
+  engine: number;
+  /** Threads left with the process's name: libuv's pool, where the engine's calls run, and V8's helpers (parallel GC). */
+  node: number;
+}
+
+/** CPU seconds of a process by kind of thread so far, from /proc/<pid>/task; undefined once it exited. */
+export function threadCpuSeconds(pid: number | undefined): ThreadCpu | undefined {
+  if (pid === undefined) return undefined;
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const cpu: ThreadCpu = { js: 0, engine: 0, node: 0 };
+  for (const task of tasks) {
+    const stat = readProc(`/proc/${pid}/task/${task}/stat`);
+    if (stat === '') continue; // the thread ended meanwhile
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+    cpu[task === String(pid) ? 'js' : name === 'node' ? 'node' : 'engine'] += seconds;
+  }
+  return cpu;
+}
+
+/** `threadCpuSeconds` from `before` to `after`, in ms per 1,000 items. */
+export function threadCpuMsPer1k(before: ThreadCpu, after: ThreadCpu, items: number): ThreadCpu {
+  const per = (k: keyof ThreadCpu) => cpuMsPer1k(after[k] - before[k], items);
+  return { js: per('js'), engine: per('engine'), node: per('node') };
 }
 
 /** CPU milliseconds per 1,000 items (events, rows, messages), two decimals; 0 for no items. */

@@ -22,6 +22,9 @@ describe('benchmark harness (quick smoke run)', function () {
       f.etl.bareConsumeCpuMsPer1k,
       f.engineInsert.rowsPerSec,
       f.etlFloorMsPer1kRows,
+      f.etl.cpuMsPer1kRowsByThread.js,
+      f.etl.cpuMsPer1kRowsByThread.engine,
+      f.engineInsert.cpuMsPer1kRowsByThread.engine,
       f.apiProducerAlone.messagesPerSec,
       f.apiProducerAlone.cpuMsPer1kMessages,
       f.resumeProjection.eventsPerSec,
@@ -43,6 +46,12 @@ describe('benchmark harness (quick smoke run)', function () {
     ];
     for (const v of positive) expect(v).to.be.a('number').and.greaterThan(0);
     expect(f.apiSingle.steps.length).to.be.greaterThan(1);
+    // The ETL's CPU by kind of thread adds up to its CPU (both read from /proc at the drain's ends).
+    const t = f.etl.cpuMsPer1kRowsByThread;
+    expect(t.js + t.engine + t.node).to.be.closeTo(
+      f.etl.cpuMsPer1kRows,
+      Math.max(1, f.etl.cpuMsPer1kRows / 4),
+    );
     expect(Object.values(r.ratios).every((v) => typeof v === 'number' && v > 0)).to.equal(true);
     expect(r.ratios).to.include.keys(
       'ingestP99WithAnalystToWithout',

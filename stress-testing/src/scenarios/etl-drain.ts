@@ -6,7 +6,16 @@ import { BENCH_PG_OPTIONS, withDb } from '../api-bench-env.js';
 import { sleep } from '../../../lib/retry.js';
 import { baseEnv, logFile, pipelineEnv, type BenchContext } from '../context.js';
 import { prefill } from '../prefill.js';
-import { cpuMsPer1k, machineWindow, processCpuSeconds, startTs, type Child } from '../proc.js';
+import {
+  cpuMsPer1k,
+  machineWindow,
+  processCpuSeconds,
+  startTs,
+  threadCpuMsPer1k,
+  threadCpuSeconds,
+  type Child,
+  type ThreadCpu,
+} from '../proc.js';
 
 export interface EtlDrainResult {
   rows: number;
@@ -17,6 +26,8 @@ export interface EtlDrainResult {
   /** CPU seconds the ETL process used during the drain, and per 1,000 rows. */
   cpuSeconds: number;
   cpuMsPer1kRows: number;
+  /** The same CPU by kind of thread (proc.ts): where the ETL's cost lies. */
+  cpuMsPer1kRowsByThread: ThreadCpu;
   /** Share of the machine's cores busy during the drain (ETL, engine threads, broker). */
   machineBusy: number;
   peakRssMiB: number;
@@ -86,7 +97,8 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
     const drained = await measuredDrain(admin, etl, groupId, topic, rows);
     ctx.log(
       `  ETL: ${rows} rows, ${drained.perSec} rows/s, peak RSS ${etl.peakRssMiB().toFixed(0)} MiB, ` +
-        `CPU ${drained.cpuMsPer1k} ms per 1k rows, machine ${(drained.machineBusy * 100).toFixed(0)}% busy`,
+        `CPU ${drained.cpuMsPer1k} ms per 1k rows (${threadsText(drained.byThread)}), ` +
+        `machine ${(drained.machineBusy * 100).toFixed(0)}% busy`,
     );
     await etl.stop();
     const projection = await projectionDrain(ctx, admin, topic, rows);
@@ -97,6 +109,7 @@ export async function etlDrain(ctx: BenchContext): Promise<EtlDrainResult> {
       bareConsumePerSec: bare.perSec,
       bareConsumeCpuMsPer1k: bare.cpuMsPer1k,
       cpuMsPer1kRows: drained.cpuMsPer1k,
+      cpuMsPer1kRowsByThread: drained.byThread,
       machineBusy: drained.machineBusy,
       cpuSeconds: Math.round(drained.cpuSeconds * 10) / 10,
       peakRssMiB: etl.peakRssMiB(),
@@ -113,7 +126,13 @@ interface Drained {
   seconds: number;
   cpuSeconds: number;
   cpuMsPer1k: number;
+  byThread: ThreadCpu;
   machineBusy: number;
+}
+
+/** A process's CPU by kind of thread, for a log line. */
+export function threadsText(t: ThreadCpu): string {
+  return `JavaScript thread ${t.js}, engine threads ${t.engine}, libuv and V8 helpers ${t.node}`;
 }
 
 /**
@@ -134,6 +153,7 @@ async function measuredDrain(
   let start = 0;
   let startRows = 0;
   let startCpu = 0;
+  let startThreads: ThreadCpu = { js: 0, engine: 0, node: 0 };
   let busy = machineWindow();
   for (;;) {
     const done = await committed().catch(() => 0);
@@ -144,6 +164,7 @@ async function measuredDrain(
         processCpuSeconds(child.proc.pid) ?? 0,
         machineWindow(),
       ];
+      startThreads = threadCpuSeconds(child.proc.pid) ?? startThreads;
     }
     if (done >= rows) break;
     if (child.proc.exitCode !== null) throw new Error(`${groupId} exited during the drain; see its log`);
@@ -152,11 +173,13 @@ async function measuredDrain(
   if (startRows >= rows) throw new Error('the drain finished before a first commit was seen: too few rows');
   const seconds = (performance.now() - start) / 1000;
   const cpuSeconds = (processCpuSeconds(child.proc.pid) ?? startCpu) - startCpu;
+  const endThreads = threadCpuSeconds(child.proc.pid) ?? startThreads;
   return {
     perSec: Math.round((rows - startRows) / seconds),
     seconds,
     cpuSeconds,
     cpuMsPer1k: cpuMsPer1k(cpuSeconds, rows - startRows),
+    byThread: threadCpuMsPer1k(startThreads, endThreads, rows - startRows),
     machineBusy: busy().busy,
   };
 }
