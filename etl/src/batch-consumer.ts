@@ -5,12 +5,7 @@ import type { Logger } from '../../lib/log.js';
 import type { Metrics } from '../../lib/metrics/registry.js';
 import type { Service } from '../../lib/lifecycle.js';
 import { PartitionConsumer, type HeldPartition, type Outcome } from '../../lib/kafka/partition-consumer.js';
-import {
-  buildInsertBlocks,
-  dropSeen,
-  type BlockRow,
-  type InsertBlock,
-} from './batch-builder.js';
+import { buildInsertBlocks, dropSeen, type BlockRow, type InsertBlock } from './batch-builder.js';
 import type { ClickHouseSink } from './clickhouse-sink.js';
 import type { DeadLetter, DeadLetterPublisher } from '../../lib/kafka/dead-letters.js';
 import type { PartitionWindows } from './dedup/partition-windows.js';
