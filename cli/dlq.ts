@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config/config.js';
-import { createKafka, kafkaClientOptions } from '../lib/kafka/client.js';
+import { createKafka, kafkaClientOptions, producerConfig } from '../lib/kafka/client.js';
 import { createLogger } from '../lib/log.js';
 import { escapeControl, letterLine } from '../etl/src/dead-letter-format.js';
 import { readDeadLetters } from '../etl/src/dead-letter-reader.js';
@@ -50,11 +50,9 @@ async function main(): Promise<void> {
   }
 
   if (command === 'replay') {
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
+    const producer = kafka.producer(
+      producerConfig({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false }),
+    );
     await producer.connect();
     const allowed = new Set([config.topics.progress, config.topics.events, config.topics.exposures]);
     let replayed = 0;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config/config.js';
 import { UserChange, USER_CHANGE_SCHEMA_VERSION } from '../lib/contracts/user-change.js';
-import { createKafka, kafkaClientOptions } from '../lib/kafka/client.js';
+import { createKafka, kafkaClientOptions, producerConfig } from '../lib/kafka/client.js';
 import { createLogger } from '../lib/log.js';
 
 const USAGE = `usage:
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     kafkaClientOptions(config, 'users-cli'),
     createLogger({ level: 'warn', pretty: false, name: 'users' }, process.stderr),
   );
-  const producer = kafka.producer({ idempotent: true, allowAutoTopicCreation: false });
+  const producer = kafka.producer(producerConfig({ idempotent: true, allowAutoTopicCreation: false }));
   await producer.connect();
   try {
     await producer.send({

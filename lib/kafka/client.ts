@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type logCreator, type ProducerConfig } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { kafkaSecurity, type KafkaSecurity } from './security.js';
@@ -50,4 +50,14 @@ export function createKafka(opts: KafkaClientOptions, log: Logger): Kafka {
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(log.child({ module: 'kafkajs' })),
   });
+}
+
+/**
+ * Every kafkajs producer's options: the Java client's partitioner (murmur2 of the key), named
+ * so a keyed message lands where the API's producers (either client), the DLQ replay and
+ * Kafka's own tools put it. kafkajs' default is the same one, but left implicit it logs a
+ * warning about its v2 change at every start, which reads like a fault to whoever runs it.
+ */
+export function producerConfig(config: ProducerConfig): ProducerConfig {
+  return { ...config, createPartitioner: Partitioners.DefaultPartitioner };
 }

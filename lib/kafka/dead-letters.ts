@@ -3,6 +3,7 @@ import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Service } from '../lifecycle.js';
 import { faultPoint } from '../runtime/fault-point.js';
 import { DLQ_HEADERS } from '../contracts/dead-letter.js';
+import { producerConfig } from './client.js';
 
 /** Headers of a dead letter (lib/contracts/dead-letter.ts); key and value are the original's bytes. */
 export { DLQ_HEADERS };
@@ -55,15 +56,17 @@ export class DeadLetterPublisher implements Service {
      */
     transactionTimeoutMs?: number,
   ) {
-    this.producer = kafka.producer({
-      ...(transactionTimeoutMs === undefined ? {} : { transactionTimeout: transactionTimeoutMs }),
-      // NOTE: unique per process: kafkajs does not fence zombies by consumer generation
-      // (KIP-447), so a shared id would only make two live ETLs abort each other.
-      transactionalId: `${clientId}-dlq-${randomUUID()}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
+    this.producer = kafka.producer(
+      producerConfig({
+        ...(transactionTimeoutMs === undefined ? {} : { transactionTimeout: transactionTimeoutMs }),
+        // NOTE: unique per process: kafkajs does not fence zombies by consumer generation
+        // (KIP-447), so a shared id would only make two live ETLs abort each other.
+        transactionalId: `${clientId}-dlq-${randomUUID()}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      }),
+    );
   }
 
   start(): Promise<void> {

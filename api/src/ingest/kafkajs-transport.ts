@@ -1,4 +1,5 @@
-import { CompressionTypes, Partitioners, type Kafka, type Producer } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import { producerConfig } from '../../../lib/kafka/client.js';
 import type { KeyedMessage } from './kafka-publisher.js';
 import type { ProduceTransport } from './produce-transport.js';
 
@@ -9,15 +10,16 @@ export class KafkajsTransport implements ProduceTransport {
   private connected = false;
 
   constructor(kafka: Kafka) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      // NOTE: one request in flight per connection keeps idempotent sequence numbers
-      // trivially ordered; the micro-batcher makes batches bigger instead.
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
-    });
+    this.producer = kafka.producer(
+      producerConfig({
+        idempotent: true,
+        // NOTE: one request in flight per connection keeps idempotent sequence numbers
+        // trivially ordered; the micro-batcher makes batches bigger instead.
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 },
+      }),
+    );
     this.producer.on(this.producer.events.CONNECT, () => (this.connected = true));
     this.producer.on(this.producer.events.DISCONNECT, () => (this.connected = false));
   }
