@@ -45,10 +45,13 @@ export function streamDecoder(stream: AnyStream): StreamDecoder {
     const decoded = decodeContract(value, schema, fastCheck);
     if (!decoded.ok) return decoded;
     const m = decoded.message as Record<string, unknown>;
+    const viewerId = viewer === undefined ? undefined : (m[viewer] as string | null);
     return {
       ok: true,
-      id: m.event_id as string,
-      viewer: viewer === undefined ? undefined : (m[viewer] as string | null),
+      // Ids in the case ClickHouse's UUID columns print them, so a copy written in capitals
+      // (straight to the topic; the API lower-cases) matches its stored row and the erased list.
+      id: (m.event_id as string).toLowerCase(),
+      viewer: typeof viewerId === 'string' ? viewerId.toLowerCase() : viewerId,
       // Table partition (PARTITION BY toYYYYMM(<monthOf>)): one block, one part.
       splitKey: (m[month] as string).slice(0, 7),
       row: passThrough ? kafkaRowLine(value!, m, partition, offset) : encodeRow(m, partition, offset),
@@ -115,8 +118,9 @@ export function streamBatchDecoder(stream: AnyStream): BatchDecoder {
       const v = at[viewerAt]!;
       return {
         ok: true,
-        id: value.toString('latin1', id, id + 36),
-        viewer: viewer === undefined || !viewers ? undefined : value.toString('latin1', v, v + 36),
+        id: value.toString('latin1', id, id + 36).toLowerCase(),
+        viewer:
+          viewer === undefined || !viewers ? undefined : value.toString('latin1', v, v + 36).toLowerCase(),
         // Table partition (PARTITION BY toYYYYMM(<monthOf>)): one block, one part.
         splitKey: monthKey,
         row,

@@ -95,9 +95,15 @@ export interface ThreadCpu {
   js: number;
   /** Threads the embedded engine names (its insert pool, merges, ...). */
   engine: number;
-  /** Threads left with the process's name: libuv's pool, where the engine's calls run, and V8's helpers (parallel GC). */
+  /** node's own threads (libuv's pool, where the engine's calls run, and V8's helpers, where parallel GC runs). */
   node: number;
 }
+
+/**
+ * Threads of node itself, not of the engine: on Node 20 every one keeps the process's name;
+ * newer libuv names its pool `libuv-worker`, and V8's and node's helpers may carry their own.
+ */
+const NODE_THREAD = /^(node|libuv-worker|V8 |DelayedTask|SignalInspector|inspector)/;
 
 /** CPU seconds of a process by kind of thread so far, from /proc/<pid>/task; undefined once it exited. */
 export function threadCpuSeconds(pid: number | undefined): ThreadCpu | undefined {
@@ -115,7 +121,7 @@ export function threadCpuSeconds(pid: number | undefined): ThreadCpu | undefined
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
-    cpu[task === String(pid) ? 'js' : name === 'node' ? 'node' : 'engine'] += seconds;
+    cpu[task === String(pid) ? 'js' : NODE_THREAD.test(name) ? 'node' : 'engine'] += seconds;
   }
   return cpu;
 }

@@ -208,11 +208,12 @@ describe('fault suite: exactly once under crashes', function () {
     // Whichever ClickHouse step the outage caught: the insert, or the erased-viewers list
     // or a dedup window reloaded just then (their retries then outlast the outage, so
     // the insert itself may never fail). Each is retried in place, the same way.
-    const insertFailures = (
-      etlEvents.match(
-        /"msg":"(etl_insert|erased_viewers_load|dedup_window_load|etl_first_block_check|dead_letter_store)_failed"/g,
-      ) ?? []
-    ).length;
+    const failedSteps = new Map<string, number>();
+    for (const [, step] of etlEvents.matchAll(
+      /"msg":"(etl_insert|erased_viewers_load|dedup_window_load|etl_first_block_check|dead_letter_store)_failed"/g,
+    ))
+      failedSteps.set(step!, (failedSteps.get(step!) ?? 0) + 1);
+    const clickhouseFailures = [...failedSteps.values()].reduce((a, b) => a + b, 0);
     const windowLoads = etlEvents.split('"msg":"dedup_window_loaded"').length - 1;
     // A letter transaction left open by a SIGKILLed ETL (its transactional id dies with it)
     // holds the DLQ partition's last stable offset until the coordinator times it out
@@ -237,7 +238,7 @@ describe('fault suite: exactly once under crashes', function () {
         `${figures.retriedBatches} batches re-sent (${(figures.retriedBatches * BATCH).toLocaleString()} duplicate copies), ` +
         `${figures.unavailable} 503/refused answers retried, ${figures.garbage} garbage messages; ` +
         `faults: ETL SIGKILL x${restarts}, ClickHouse server SIGKILL x1, broker SIGKILL x1\n` +
-        `      ETL: ${insertFailures} failed ClickHouse calls retried, ${windowLoads} dedup windows rebuilt from ClickHouse\n` +
+        `      ETL: ${clickhouseFailures} failed ClickHouse calls retried (${[...failedSteps].map(([k, n]) => `${k} ${n}`).join(', ')}), ${windowLoads} dedup windows rebuilt from ClickHouse\n` +
         `      ClickHouse: count() ${rows}, distinct ids ${distinct}; DLQ: ${letters.length} letters`,
     );
     expect(rows, 'plain count == distinct acknowledged events').to.equal(acknowledged.size);
@@ -245,7 +246,7 @@ describe('fault suite: exactly once under crashes', function () {
     for (const id of acknowledged) if (!storedIds.has(id)) expect.fail(`acknowledged event ${id} missing`);
     // The faults hit a working ETL: ClickHouse calls failed during the server outage, and every
     // restart rebuilt its windows from ClickHouse.
-    expect(insertFailures, 'ClickHouse calls failed while ClickHouse was down').to.be.greaterThan(0);
+    expect(clickhouseFailures, 'ClickHouse calls failed while ClickHouse was down').to.be.greaterThan(0);
     expect(windowLoads, 'each of the 4 ETL lives rebuilt windows').to.be.at.least(4);
     expect(letters.length, 'DLQ holds each injected message once').to.equal(injected.size);
     expect(new Set(letters)).to.deep.equal(injected);

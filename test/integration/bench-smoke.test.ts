@@ -25,6 +25,7 @@ describe('benchmark harness (quick smoke run)', function () {
       f.etl.cpuMsPer1kRowsByThread.js,
       f.etl.cpuMsPer1kRowsByThread.engine,
       f.engineInsert.cpuMsPer1kRowsByThread.engine,
+      f.engineInsert.cpuMsPer1kRowsByThread.node, // the engine's insert call runs on libuv's pool
       f.apiProducerAlone.messagesPerSec,
       f.apiProducerAlone.cpuMsPer1kMessages,
       f.resumeProjection.eventsPerSec,

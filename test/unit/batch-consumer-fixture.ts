@@ -194,13 +194,23 @@ export class Fixture {
         this.onCommit();
       },
     } as unknown as DeadLetterPublisher;
-    const decode: Decoder<Buffer> = (value) => {
-      const text = value?.toString() ?? '';
-      const m = /^([a-z0-9-]+)!?@\d+$/.exec(text);
-      return m !== null
-        ? { ok: true, row: Buffer.from(text), id: idOf(m[1]!), splitKey: 'month', viewer: viewerOf(m[1]!) }
-        : { ok: false, reason: 'not a row' };
-    };
+    // As the ETL's batch decoder: a row names its viewer only when the consumer asks for
+    // viewers (some viewer is erased).
+    const decode =
+      (viewers: boolean): Decoder<Buffer> =>
+      (value) => {
+        const text = value?.toString() ?? '';
+        const m = /^([a-z0-9-]+)!?@\d+$/.exec(text);
+        return m !== null
+          ? {
+              ok: true,
+              row: Buffer.from(text),
+              id: idOf(m[1]!),
+              splitKey: 'month',
+              viewer: viewers ? viewerOf(m[1]!) : undefined,
+            }
+          : { ok: false, reason: 'not a row' };
+      };
     const letterSink = {
       insert: async (lines: readonly Buffer[], token: string) => {
         if (this.letterStoreFailures > 0) {
@@ -233,7 +243,7 @@ export class Fixture {
       {
         kafka,
         sink,
-        decode: () => decode,
+        decode: (_partition, _messages, viewers) => decode(viewers),
         windows: this.windows,
         deadLetters,
         log,

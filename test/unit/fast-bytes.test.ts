@@ -6,6 +6,7 @@ import { progressStream } from '../../lib/contracts/progress.js';
 import { streamBatchDecoder, streamDecoder } from '../../etl/src/stream-row.js';
 import { coordinatesPrefix, joinLines, kafkaRowLine, LineArena } from '../../etl/src/row-line.js';
 import type { SourceMessage } from '../../etl/src/batch-builder.js';
+import { uuidToWords } from '../../etl/src/dedup/uuid-words.js';
 import { shapes } from './contract-shapes.js';
 
 /**
@@ -197,6 +198,25 @@ describe('the batch decoder (etl/src/stream-row.ts)', () => {
       } else expect(a).to.deep.equal(b);
     }
     expect(fast).to.be.greaterThan(2_500);
+  });
+
+  it('names ids and viewers in small letters, as the UUID columns print them, and keeps the bytes sent', () => {
+    const m = valid() as unknown as Record<string, string>;
+    const upper = { ...m, event_id: m.event_id!.toUpperCase(), viewer_id: m.viewer_id!.toUpperCase() };
+    const value = Buffer.from(JSON.stringify(upper));
+    const fast = batch(2, [{ offset: '9', key: null, value }], true)(value, '9');
+    const slow = one(value, 2, '9');
+    for (const d of [fast, slow]) {
+      if (!d.ok) throw new Error(d.reason);
+      expect([d.id, d.viewer]).to.deep.equal([m.event_id, m.viewer_id]);
+      expect(d.row.toString()).to.include(upper.event_id);
+    }
+    // Every id a decoder answers is a UUID (dropSeen reads it as four words).
+    for (let i = 0; i < 2_000; i++) {
+      const v = Buffer.from(i % 2 === 0 ? JSON.stringify(valid()) : mutate(JSON.stringify(valid())));
+      const d = one(v, 0, '1');
+      if (d.ok) expect(uuidToWords(d.id, new Uint32Array(4)), d.id).to.equal(true);
+    }
   });
 
   it('writes consecutive lines back to back: one block is one slice, sent without a copy', () => {
