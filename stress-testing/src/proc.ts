@@ -83,7 +83,11 @@ function readProc(path: string): string {
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
 export function processCpuSeconds(pid: number | undefined): number | undefined {
   const stat = pid === undefined ? '' : readProc(`/proc/${pid}/stat`);
-  if (stat === '') return undefined;
+  return stat === '' ? undefined : statCpuSeconds(stat);
+}
+
+/** User + system CPU seconds of a /proc stat line (a process's or a thread's). */
+function statCpuSeconds(stat: string): number {
   // utime and stime are fields 14 and 15, counted in USER_HZ (100) ticks.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -119,9 +123,7 @@ export function threadCpuSeconds(pid: number | undefined): ThreadCpu | undefined
     const stat = readProc(`/proc/${pid}/task/${task}/stat`);
     if (stat === '') continue; // the thread ended meanwhile
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
-    cpu[task === String(pid) ? 'js' : NODE_THREAD.test(name) ? 'node' : 'engine'] += seconds;
+    cpu[task === String(pid) ? 'js' : NODE_THREAD.test(name) ? 'node' : 'engine'] += statCpuSeconds(stat);
   }
   return cpu;
 }
