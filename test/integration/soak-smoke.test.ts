@@ -13,7 +13,10 @@ describe('soak benchmark (quick smoke run)', function () {
   it('stores every accepted event exactly once and reports each process slope, loop delay and GC share', async () => {
     const r = await quickRun('bench:soak');
     expect(r.load.completed).to.equal(r.load.sent);
-    expect(r.load.non2xx + r.load.errors).to.equal(0);
+    expect(
+      r.load.non2xx + r.load.errors,
+      `answers ${JSON.stringify(r.load.statuses)}, connection errors ${r.load.errors}`,
+    ).to.equal(0);
     for (const kind of ['progress', 'events', 'experiments', 'segments']) {
       expect(Object.keys(r.load.statuses[kind]), kind).to.deep.equal([
         kind === 'progress' || kind === 'events' ? '202' : '200',
