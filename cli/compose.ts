@@ -61,7 +61,7 @@ export function composeProcess<S extends ProcessShape>(
   if (opts.closeClickHouse ?? true) services.push(clickhouseService(clickhouse));
   // The ETL process has no HTTP app: its own listener serves /metrics.
   if (shape === 'etl')
-    services.push(new MetricsServer(metrics.registry, config.http.host, config.etl.metricsPort));
+    services.push(new MetricsServer(metrics.registry, config.etl.metricsHost, config.etl.metricsPort));
   const migrate = opts.migrate ?? (shape === 'standalone' || (shape === 'etl' && config.etl.migrateOnStart));
   if (migrate) services.push(migrationsStep(clickhouse, config, log));
   const withProjection = withEtl && config.resume.projectionEnabled;

@@ -93,7 +93,7 @@ async function main(): Promise<void> {
           `  Dev token (viewer ${viewer}, valid ${DEV_TOKEN_TTL_SEC / 3600} h):`,
           `  TOKEN=${token}`,
           '',
-          '  Record a playback position, then read it back:',
+          '  Record a playback position, then read it back (the position shows within about a second of the 202):',
           `  curl -i -X POST ${url}/api/v1/progress/films/${film} -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"position_sec": 754, "duration_sec": 5400}'`,
           `  curl -i ${url}/api/v1/progress/films/${film} -H "Authorization: Bearer $TOKEN"`,
           '',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { parseTokenArgs } from '../lib/auth/dev-token.js';
+import { parseTokenArgs, TOKEN_USAGE } from '../lib/auth/dev-token.js';
 import { signHs256 } from '../lib/auth/sign-token.js';
 import { loadConfig } from '../lib/config/config.js';
 import { devSecret } from '../lib/runtime/dev-secret.js';
@@ -10,6 +10,10 @@ import { devSecret } from '../lib/runtime/dev-secret.js';
  */
 async function main(): Promise<void> {
   const args = parseTokenArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(TOKEN_USAGE);
+    return;
+  }
   const config = loadConfig();
   if (config.auth.jwksUrl !== undefined) {
     throw new Error('JWT_JWKS_URL is set: tokens come from your identity provider, not from this tool');

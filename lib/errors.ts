@@ -67,7 +67,11 @@ export class ConflictError extends AppError {
   }
 }
 
-/** A dependency (Kafka, ClickHouse) is down or too slow: 503 with Retry-After. */
+/**
+ * A dependency (Kafka, ClickHouse, PostgreSQL) is down or too slow: 503 with Retry-After. The
+ * code names the dependency (`kafka_unavailable`, ...): it is also the reason the API's
+ * http_requests_shed_total counts, which tells an on-call engineer where to look.
+ */
 export class UnavailableError extends AppError {
   readonly retryAfterSec: number;
   constructor(message: string, opts: ErrorOptions & { retryAfterSec?: number; code?: string } = {}) {

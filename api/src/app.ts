@@ -39,7 +39,8 @@ export function createApp(deps: AppDeps): Koa {
   // Guards sit on each route, and the router matches paths exactly (http/router.ts).
   const router = routerOf(deps.routes, deps.http);
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true }));
+  // Not thrown: the router then sets Allow, and errorMiddleware writes the JSON body.
+  app.use(router.allowedMethods());
   ROUTER.set(app, router);
   return app;
 }

@@ -28,6 +28,7 @@ import { EventStatusService } from './events/event-status.js';
 import { KafkaTail } from './events/kafka-tail.js';
 import { statusRoutes } from './events/status.routes.js';
 import { ClickHouseEraser } from './erasure/clickhouse-eraser.js';
+import { ErasureBacklog } from './erasure/erasure-backlog.js';
 import { ErasureRunner } from './erasure/erasure-runner.js';
 import { ErasureStore } from './erasure/erasure-store.js';
 import { erasureRoutes } from './erasure/erasure.routes.js';
@@ -137,6 +138,12 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
         log.child({ module: 'erasure' }),
       )
     : undefined;
+  const erasureBacklog = new ErasureBacklog(
+    erasureStore,
+    deps.metrics.erasureBacklog,
+    log.child({ module: 'erasure-backlog' }),
+    config.erasure.backlogPollMs,
+  );
   const users = new UserStore(deps.pool);
   deps.metrics.pgPool.watch(deps.pool);
   const usersReplica = config.usersReplica.enabled
@@ -179,7 +186,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
   );
   // In matching order: the first route that matches answers (the history report before /segments/{slug}).
   const routes: Route[] = [
-    ...metricsRoutes(deps.metrics.registry),
+    ...metricsRoutes(deps.metrics.registry, config.http.metricsAllowedCidrs),
     ...healthRoutes([
       {
         name: 'kafka',
@@ -278,7 +285,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     metrics: deps.metrics,
     routes: [...routes, ...openApiRoutes(routes)],
   });
-  const http = new HttpServer(app, config.http.host, config.http.port, log);
+  const http = new HttpServer(app, config.http.host, config.http.port, log, config.http.requestTimeoutMs);
   const deleted = (table: string) => (rows: number) => deps.metrics.retentionRowsDeleted.inc({ table }, rows);
   const retention = [
     ...(config.experiments.deviceRetentionDays > 0
@@ -311,6 +318,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     ...retention,
     http,
     ...(usersReplica === undefined ? [] : [usersReplica]),
+    erasureBacklog,
     ...(erasures === undefined ? [] : [erasures]),
   ];
   return { app, routes: routesOf(app), publisher, http, usersReplica, erasures, services };

@@ -80,6 +80,8 @@ export class BatchConsumer implements Service {
   private readonly partitions: PartitionConsumer;
   /** Partitions whose first block since the last (re)assignment was checked in ClickHouse. */
   private readonly checked = new Set<number>();
+  /** Partitions this process has reported lag for (their series go when they move away). */
+  private readonly reported = new Set<number>();
   /** Tells this process's re-insert tokens apart from any earlier process's. */
   private readonly incarnation = randomUUID();
   private readonly log: Logger;
@@ -117,6 +119,9 @@ export class BatchConsumer implements Service {
     // Series exist from the start, so an alert on increase() sees the first failure or dead letter.
     deps.metrics.etlRetries.inc({ topic: opts.topic }, 0);
     deps.metrics.insertFailures.inc({ table: deps.table }, 0);
+    // ClickHouseInsertsFailing compares failures with rows stored: a process that restarts
+    // into an outage must export the stored series too, before its first row.
+    deps.metrics.rowsInserted.inc({ table: deps.table }, 0);
     deps.metrics.erasedDropped.inc({ topic: opts.topic }, 0);
     for (const stage of ['decode', 'insert'] as const)
       deps.metrics.deadLetters.inc({ topic: opts.topic, stage }, 0);
@@ -125,6 +130,7 @@ export class BatchConsumer implements Service {
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       deps.windows.invalidate();
       this.checked.clear();
+      this.forgetLagOfMovedPartitions(e.payload.memberAssignment[opts.topic] ?? []);
       this.log.info({ assignment: e.payload.memberAssignment }, 'etl_partitions_assigned');
     });
   }
@@ -348,8 +354,25 @@ export class BatchConsumer implements Service {
       m.freshness.observe({ table: this.deps.table }, Math.max(0, now - Number(first.timestamp)) / 1000);
     const behind = lag > 0 && last !== undefined ? Math.max(0, now - Number(last.timestamp)) / 1000 : 0;
     m.consumerLagSeconds.set({ topic, partition: String(batch.partition) }, behind);
+    this.reported.add(batch.partition);
     m.dedupWindowIds.set({ topic }, this.deps.windows.ids);
     m.dedupWindowBytes.set({ topic }, this.deps.windows.bytes);
+  }
+
+  /**
+   * A partition another process now loads keeps, in this process, the lag it last had here;
+   * its seconds behind would stand above the new owner's until a restart. Its series go;
+   * the lag poller and the new owner report it from now on.
+   */
+  private forgetLagOfMovedPartitions(assigned: readonly number[]): void {
+    const mine = new Set(assigned);
+    for (const partition of this.reported) {
+      if (mine.has(partition)) continue;
+      const labels = { topic: this.opts.topic, partition: String(partition) };
+      this.deps.metrics.consumerLag.remove(labels);
+      this.deps.metrics.consumerLagSeconds.remove(labels);
+      this.reported.delete(partition);
+    }
   }
 
   private erasedList(): Promise<ReadonlySet<string>> {

@@ -17,6 +17,7 @@ import type { AnyStream } from '../../lib/contracts/stream.js';
 import { deadLetterRows } from '../../lib/contracts/dead-letter.js';
 import { ERASED_VIEWERS_TABLE } from '../../lib/clickhouse/erased-viewers.js';
 import { ErasedViewers } from './erased-viewers.js';
+import { LagPoller } from './lag-poller.js';
 
 export interface EtlDeps {
   kafka: Kafka;
@@ -31,6 +32,7 @@ export interface Etl {
   events: BatchConsumer;
   exposures: BatchConsumer;
   windows: PartitionWindows;
+  lag: LagPoller;
   /** Start order: DLQ producer before the consumers; stopped in reverse. */
   services: Service[];
 }
@@ -122,12 +124,24 @@ export function buildEtl(config: Config, deps: EtlDeps): Etl {
     groupId: config.etl.exposuresGroupId,
     stream: exposureStream,
   });
+  const lag = new LagPoller(
+    { kafka: deps.kafka, metrics: deps.metrics, log: deps.log.child({ module: 'etl' }) },
+    {
+      sources: [
+        { topic: config.topics.progress, groupId: config.etl.groupId },
+        { topic: config.topics.events, groupId: config.etl.eventsGroupId },
+        { topic: config.topics.exposures, groupId: config.etl.exposuresGroupId },
+      ],
+      intervalMs: config.etl.lagPollMs,
+    },
+  );
   return {
     deadLetters,
     progress: progress.consumer,
     events: events.consumer,
     exposures: exposures.consumer,
     windows: progress.windows,
-    services: [deadLetters, progress.consumer, events.consumer, exposures.consumer],
+    lag,
+    services: [deadLetters, progress.consumer, events.consumer, exposures.consumer, lag],
   };
 }

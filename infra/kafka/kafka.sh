@@ -9,6 +9,12 @@
 #   kafka.sh run DIR NODE                  run node NODE in the foreground (exec: pid = java;
 #                                          SIGTERM when its parent process dies)
 #   kafka.sh start [DIR] [NODES] [PORT]    fetch + format (if new) + run all nodes, wait
+#   kafka.sh groups ARGS...                Kafka's kafka-consumer-groups tool, from the same
+#                                          jars (e.g. --bootstrap-server 127.0.0.1:9092
+#                                          --describe --group progress-etl)
+#   kafka.sh topics ARGS...                Kafka's kafka-topics tool, likewise
+#   kafka.sh configs ARGS...               Kafka's kafka-configs tool, likewise (e.g. a
+#                                          topic's retention.ms)
 #
 # Defaults: DIR=.data/kafka NODES=1 PORT=9092. Heap per node: KAFKA_HEAP (default 512m).
 # SCRAM users for a SASL listener: KAFKA_SCRAM_CREDENTIALS at format, one per line, e.g.
@@ -122,5 +128,8 @@ case "$cmd" in
   format) format "$@" ;;
   run) run "$@" ;;
   start) start "$@" ;;
-  *) echo "usage: kafka.sh fetch|format|run|start" >&2; exit 2 ;;
+  groups) fetch && exec java -cp "$LIB/*" org.apache.kafka.tools.consumer.group.ConsumerGroupCommand "$@" ;;
+  topics) fetch && exec java -cp "$LIB/*" org.apache.kafka.tools.TopicCommand "$@" ;;
+  configs) fetch && exec java -cp "$LIB/*" kafka.admin.ConfigCommand "$@" ;;
+  *) echo "usage: kafka.sh fetch|format|run|start|groups|topics|configs" >&2; exit 2 ;;
 esac

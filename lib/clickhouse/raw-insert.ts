@@ -16,6 +16,16 @@ export function registerNativeInsert(client: ClickHouseClient, insert: NativeIns
   nativeInserts.set(client, insert);
 }
 
+/**
+ * What every insert into the embedded engine adds to its caller's settings: one parser
+ * thread per insert. In-process, the parallel parser's threads share the caller's two
+ * cores and its chunk buffers raise the process's peak memory; serial parsing costs less
+ * CPU per row there (ADR 0014, decision 5). A caller's own setting wins.
+ */
+export const EMBEDDED_INSERT_SETTINGS: Readonly<Record<string, number>> = {
+  input_format_parallel_parsing: 0,
+};
+
 export interface RawInsert {
   table: string;
   /** JSONEachRow lines, already encoded: the engine parses them, JS never re-encodes. */
@@ -39,7 +49,7 @@ export async function insertRaw(client: ClickHouseClient, insert: RawInsert): Pr
         table: insert.table,
         values: insert.body,
         format: 'JSONEachRow',
-        settings: insert.settings,
+        settings: { ...EMBEDDED_INSERT_SETTINGS, ...insert.settings },
       });
     } catch (err) {
       const mapped = parseError(err instanceof Error ? err.message : String(err));

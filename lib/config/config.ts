@@ -2,7 +2,18 @@ import { checkKafkaSecurity } from '../kafka/security.js';
 import { ConfigError } from '../errors.js';
 import { checkJwksBinding } from './jwt-binding.js';
 import { maskConfigValue } from './mask-url.js';
-import { bool, int, list, oneOf, optionalStr, secretKey, str, url, type Option } from './options.js';
+import {
+  bool,
+  cidrList,
+  int,
+  list,
+  oneOf,
+  optionalStr,
+  secretKey,
+  str,
+  url,
+  type Option,
+} from './options.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -63,6 +74,18 @@ export const OPTIONS = {
       '',
       'Comma-separated origins allowed to call the API from a browser (`*` for any). Empty: no CORS headers.',
     ),
+    metricsAllowedCidrs: cidrList(
+      'METRICS_ALLOWED_CIDRS',
+      '127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7',
+      "Client addresses `GET /metrics` on the API port answers (the socket's address, never a forwarded header): loopback and private networks, where Prometheus scrapes from; any other gets 403. nginx does not pass /metrics from the edge either. Behind a balancer that opens the connections itself (an L7 load balancer, kube-proxy with externalTrafficPolicy Cluster), every player arrives from a private address: narrow this to Prometheus' addresses there.",
+    ),
+    requestTimeoutMs: int(
+      'HTTP_REQUEST_TIMEOUT_MS',
+      30000,
+      'Longest a client may take to send one request, headers and body: a slower one (a stalled upload, a connection held open on purpose) gets 408 and its connection is closed, within a second of this bound.',
+      1000,
+      600000,
+    ),
     readTimeoutMs: int(
       'API_READ_TIMEOUT_MS',
       2000,
@@ -122,6 +145,13 @@ export const OPTIONS = {
       'Required `aud` claim. Must be set with JWT_JWKS_URL; with JWT_SECRET, not set: any audience (warned at startup).',
     ),
     clockToleranceSec: int('JWT_CLOCK_TOLERANCE_SEC', 30, 'Clock skew tolerated on exp/nbf/iat.', 0, 600),
+    maxLifetimeSec: int(
+      'JWT_MAX_LIFETIME_SEC',
+      86400,
+      'Longest a token may be valid, `exp` minus `iat` (minus now when it has no `iat`); a longer one is refused with 401, so a token copied from a device, a log or a screenshot stops working within this bound. 0: no bound.',
+      0,
+      31_536_000,
+    ),
     jwksCacheMaxAgeMs: int(
       'JWT_JWKS_CACHE_MAX_AGE_MS',
       600000,
@@ -304,8 +334,8 @@ export const OPTIONS = {
     ),
     fetchMaxBytesPerPartition: int(
       'ETL_FETCH_MAX_BYTES_PER_PARTITION',
-      10485760,
-      'Largest fetch per partition.',
+      6291456,
+      'Largest fetch per partition: bounds an insert block, and the ETL holds about ETL_PARTITIONS_CONCURRENCY of them at once (peak memory).',
       1024,
     ),
     partitionsConcurrency: int(
@@ -314,6 +344,18 @@ export const OPTIONS = {
       'Partitions processed at once in one ETL process.',
       1,
       64,
+    ),
+    lagPollMs: int(
+      'ETL_LAG_POLL_MS',
+      15000,
+      "How often the ETL reads each source's committed offsets and high-water marks from Kafka for its lag gauges, so they keep moving while a consumer is stuck.",
+      1000,
+      600000,
+    ),
+    metricsHost: str(
+      'ETL_METRICS_HOST',
+      '127.0.0.1',
+      "Interface of the ETL process's /metrics and /healthz listener: loopback unless set, so a reachable host does not publish them (a Prometheus on another host or container needs 0.0.0.0 or its interface).",
     ),
     metricsPort: int(
       'ETL_METRICS_PORT',
@@ -699,6 +741,13 @@ export const OPTIONS = {
       1000,
       'How often an API process looks for an erasure job to run.',
       10,
+      600000,
+    ),
+    backlogPollMs: int(
+      'ERASURE_BACKLOG_POLL_MS',
+      15000,
+      'How often every API process reads the erasure jobs not done into erasure_jobs_open and erasure_oldest_open_seconds (whether or not it runs jobs).',
+      1000,
       600000,
     ),
     leaseMs: int(

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { parseCidr, type Cidr } from '../net/cidr.js';
 
 /**
  * One documented config option: env key, default (as the env string), description and
@@ -78,13 +79,27 @@ export function bool(key: string, def: boolean, doc: string): Option<boolean> {
   );
 }
 
+/** The non-empty items of a comma-separated value, trimmed. */
+function splitList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
 export function list(key: string, def: string, doc: string): Option<string[]> {
-  const split = (raw: string) =>
-    raw
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-  return make(key, def, doc, split, split(def));
+  return make(key, def, doc, splitList, splitList(def));
+}
+
+/** Comma-separated CIDRs (`10.0.0.0/8`, `::1`); one that is not a CIDR is a ConfigError. */
+export function cidrList(key: string, def: string, doc: string): Option<Cidr[]> {
+  const parse = (raw: string) =>
+    splitList(raw).map((s) => parseCidr(s) ?? fail(key, s, 'comma-separated CIDRs, e.g. 10.0.0.0/8,::1'));
+  return make(key, def, doc, parse, parse(def));
+}
+
+function fail(key: string, raw: string, expected: string): never {
+  throw new ConfigError(key, raw, expected);
 }
 
 export function oneOf<T extends string>(key: string, def: T, values: readonly T[], doc: string): Option<T> {

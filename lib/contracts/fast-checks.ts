@@ -30,7 +30,14 @@ export function isUuidShape(v: unknown): v is string {
   return true;
 }
 
-/** Like z.uuid(): 8-4-4-4-12 hex with an RFC 9562 version (1–8) and variant (nil/max: zod). */
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** The two UUIDs RFC 9562 reserves: never an id a client made, usually one it never set. */
+export function isNilOrMaxUuid(v: string): boolean {
+  return v === NIL_UUID || v.toLowerCase() === 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+}
+
+/** Like z.uuid() less the nil and max UUIDs: 8-4-4-4-12 hex with an RFC 9562 version (1–8) and variant. */
 export function isUuid(v: unknown): v is string {
   if (!isUuidShape(v)) return false;
   const version = v.charCodeAt(14);

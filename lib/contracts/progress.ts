@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { queryInt } from './query-int.js';
 import {
   batchFastCheck,
   batchSchema,
@@ -169,4 +170,4 @@ export type ContinueWatchingEntry = z.output<typeof ContinueWatchingItem>;
 export const ContinueWatchingBody = z.strictObject({ items: z.array(ContinueWatchingItem) });
 
 /** `limit` of GET /api/v1/progress: how many films, newest first. */
-export const ContinueWatchingLimit = z.coerce.number<string>().int().min(1).max(100).default(20);
+export const ContinueWatchingLimit = queryInt(1, 100).default(20);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { queryInt } from './query-int.js';
 
 /** Segments: admin and user-facing requests and answers (validation, types, OpenAPI). */
 export const SEGMENT_SLUG = /^[A-Z][A-Z0-9_]{1,63}$/;
@@ -97,6 +98,6 @@ export const HistoryLink = z.strictObject({
 
 export const HistoryDownloadQuery = z.object({
   period: z.string().regex(/^\d{4}-\d{2}$/, { message: 'must be YYYY-MM' }),
-  expires: z.coerce.number().int().positive(),
+  expires: queryInt(1, Number.MAX_SAFE_INTEGER),
   signature: z.string().min(1).max(128),
 });

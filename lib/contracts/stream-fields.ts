@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isIntIn, isIsoUtc, isUuid } from './fast-checks.js';
+import { isIntIn, isIsoUtc, isNilOrMaxUuid, isUuid } from './fast-checks.js';
 import { field, type ColumnSpec } from './stream.js';
 import { isOccurredAtInside, occurredAtField } from './time.js';
 
@@ -9,10 +9,21 @@ const UUID_MESSAGE = { message: 'must be a UUID' };
 const TIME_COLUMN = "DateTime64(3, 'UTC')";
 const UTC_MS = 'ISO-8601 UTC with ms, `Z`';
 
-/** A UUID in a request (path or body): the problem stated in words. */
+/**
+ * A UUID in a request (path or body): the problem stated in words. The nil and max UUIDs
+ * are refused: a client sends one when it never set the id, and every such client would
+ * share it.
+ */
 export function uuidParam() {
-  return z.uuid(UUID_MESSAGE);
+  return z
+    .uuid(UUID_MESSAGE)
+    .refine((v) => !isNilOrMaxUuid(v), { message: 'must not be the nil or max UUID' })
+    .meta({ description: 'A UUID (RFC 9562), not the nil or max UUID', pattern: UUID_PATTERN });
 }
+
+/** What uuidParam accepts, for the OpenAPI document: zod's own pattern also lets nil and max through. */
+const UUID_PATTERN =
+  '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$';
 
 /** A UUID the client sends (the request states the problem in words). */
 export function clientUuid(meaning: string, column: Omit<ColumnSpec, 'type'> = {}) {
@@ -81,7 +92,7 @@ export const occurredAtStreamField = field({
   column: { type: TIME_COLUMN, comment: 'client clock' },
   docType: UTC_MS,
   meaning:
-    'client clock (sent with any zone, normalised to UTC), within `EVENT_MAX_PAST_MS` before and `EVENT_MAX_FUTURE_MS` after the API clock; equals `received_at` when the client sent none',
+    'client clock (sent with any zone, normalised to UTC; digits below the millisecond must be zeros), within `EVENT_MAX_PAST_MS` before and `EVENT_MAX_FUTURE_MS` after the API clock; equals `received_at` when the client sent none',
 });
 
 /** The API clock when the event was accepted. */

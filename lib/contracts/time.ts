@@ -31,11 +31,26 @@ export function toUtcIso(ms: number): string {
 }
 
 /**
+ * Whether an ISO-8601 time has non-zero digits below the millisecond: stored to the
+ * millisecond, it would be changed from what was sent, so it is refused instead.
+ */
+export function hasSubMillisecond(v: string): boolean {
+  if (v.charCodeAt(19) !== 0x2e) return false; // '.'
+  // The fraction's digits only: what follows them (`Z`, `+02:00`) is the zone.
+  for (let i = 20; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+    if (i >= 23 && c !== 0x30) return true;
+  }
+  return false;
+}
+
+/**
  * A subset of occurredAtField without zod: UTC (`Z`) only, and inside the limits by a
  * second, so a value the schema would judge a moment later, at the edge, is left to it.
  */
 export function isOccurredAtInside(v: unknown, limits: TimeLimits, now: () => number): boolean {
-  if (!isIsoUtc(v)) return false;
+  if (!isIsoUtc(v) || hasSubMillisecond(v)) return false;
   const margin = { maxPastMs: limits.maxPastMs - 1000, maxFutureMs: limits.maxFutureMs - 1000 };
   return checkOccurredAt(Date.parse(v), now(), margin) === null;
 }
@@ -48,6 +63,10 @@ export function occurredAtField(limits: TimeLimits, now: () => number) {
       message: 'must be an ISO-8601 date-time with a zone, e.g. 2026-01-31T20:15:00Z',
     })
     .superRefine((value, ctx) => {
+      if (hasSubMillisecond(value)) {
+        ctx.addIssue({ code: 'custom', message: 'occurred_at must not be more precise than a millisecond' });
+        return;
+      }
       const problem = checkOccurredAt(Date.parse(value), now(), limits);
       if (problem !== null) ctx.addIssue({ code: 'custom', message: `occurred_at ${problem}` });
     })

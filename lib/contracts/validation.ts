@@ -17,19 +17,27 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-export function toFieldErrors(error: z.ZodError): FieldError[] {
+export function toFieldErrors(error: z.ZodError, at: readonly PropertyKey[] = []): FieldError[] {
   return error.issues.map((issue) => ({
-    path: formatPath(issue.path),
+    path: formatPath([...at, ...issue.path]),
     code: issue.code,
     message: issue.message,
   }));
 }
 
-/** Parses `input` with `schema`, or throws a ValidationError listing every bad field. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+/**
+ * Parses `input` with `schema`, or throws a ValidationError listing every bad field; `at`
+ * names where the input sits (a path or query parameter's name), so each field's path does.
+ */
+export function parseOrThrow<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  at: readonly PropertyKey[] = [],
+): z.output<S> {
   const result = schema.safeParse(input);
   if (!result.success) {
-    throw new ValidationError(`${what} is invalid`, { details: toFieldErrors(result.error) });
+    throw new ValidationError(`${what} is invalid`, { details: toFieldErrors(result.error, at) });
   }
   return result.data;
 }

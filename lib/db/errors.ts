@@ -29,7 +29,13 @@ export function toDbError(err: unknown): unknown {
       /timeout|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(
         e.message,
       ));
-  return transient ? new UnavailableError('database unavailable', { cause: err, retryAfterSec: 1 }) : err;
+  return transient
+    ? new UnavailableError('database unavailable', {
+        cause: err,
+        retryAfterSec: 1,
+        code: 'postgres_unavailable',
+      })
+    : err;
 }
 
 /** Runs a database call, turning outages into UnavailableError. */

@@ -37,7 +37,7 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
     }),
     experimentExposures: new Counter({
       name: 'experiment_exposures_total',
-      help: 'Exposure events by outcome: published (acknowledged by Kafka) or failed (lost; the assignment itself is stored)',
+      help: 'Exposure events by outcome: published (acknowledged by Kafka) or failed (not acknowledged: missing, or stored once if the broker had them; the assignment itself is stored)',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
@@ -83,6 +83,7 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
     }),
     /** PostgreSQL pool clients by state (total, idle, waiting, max), read at scrape time from the pools passed to watch(). */
     pgPool: pgPoolGauge(registry),
+    erasureBacklog: erasureBacklogGauges(registry),
     consumerLag: new Gauge({
       name: 'etl_consumer_lag_messages',
       help: 'Messages behind the partition high-water mark, per partition',
@@ -92,6 +93,12 @@ export function createMetrics(defaultLabels: Record<string, string> = {}) {
     consumerLagSeconds: new Gauge({
       name: 'etl_consumer_lag_seconds',
       help: 'Age of the newest committed message while the partition has a backlog (0 when caught up), per partition',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    consumerStalledSeconds: new Gauge({
+      name: 'etl_consumer_stalled_seconds',
+      help: "Seconds the group's committed offset has stood still while the partition has a backlog (0 while it moves or is caught up), read from Kafka every ETL_LAG_POLL_MS by every ETL process, per partition",
       labelNames: ['topic', 'partition'] as const,
       registers: [registry],
     }),
@@ -231,4 +238,36 @@ function pgPoolGauge(registry: Registry) {
     },
   });
   return { watch: (pool: PoolStats) => void pools.push(pool) };
+}
+
+/**
+ * Erasure jobs not done, as PostgreSQL last said (api/src/erasure/erasure-backlog.ts). The
+ * oldest one's age is worked out at scrape time, so it keeps growing between reads and
+ * while PostgreSQL cannot be read: a job stuck for any reason ends up past the alert.
+ */
+function erasureBacklogGauges(registry: Registry) {
+  let open = 0;
+  let oldestMs: number | null = null;
+  new Gauge({
+    name: 'erasure_jobs_open',
+    help: 'Erasure jobs requested and not done (pending or running), as of the last read of PostgreSQL',
+    registers: [registry],
+    collect() {
+      this.set(open);
+    },
+  });
+  new Gauge({
+    name: 'erasure_oldest_open_seconds',
+    help: 'Age of the oldest erasure job not done (0 when none): grows while a job waits, fails or nobody runs jobs',
+    registers: [registry],
+    collect() {
+      this.set(oldestMs === null ? 0 : Math.max(0, Date.now() - oldestMs) / 1000);
+    },
+  });
+  return {
+    set(count: number, oldestRequestedMs: number | null): void {
+      open = count;
+      oldestMs = oldestRequestedMs;
+    },
+  };
 }

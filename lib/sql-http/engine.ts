@@ -77,6 +77,8 @@ export class AnalystEngine {
       '--output_format_json_quote_64bit_integers=1',
       // chdb turns async inserts on; the server's default is off, and JDBC sends async_insert=0.
       '--async_insert=0',
+      // The server's default (chdb's is on): no symbolising addresses of this process's code.
+      '--allow_introspection_functions=0',
     ];
     for (let i = 0; i < limits.maxConcurrentQueries; i++) {
       const session = new Session(resolve(dataDir), { connectionArgs: args });

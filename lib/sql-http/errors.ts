@@ -8,6 +8,8 @@ export class ClickHouseHttpError extends Error {
     readonly code: number,
     readonly codeName: string,
     message: string,
+    /** This endpoint's own status where the code's would mislead (the engine never sets it). */
+    readonly status?: number,
   ) {
     super(message);
     this.name = 'ClickHouseHttpError';
@@ -30,6 +32,7 @@ export const CODES = {
   QUERY_IS_TOO_LARGE: 229,
   UNKNOWN_SETTING: 115,
   QUERY_WAS_CANCELLED: 394,
+  CANNOT_DECOMPRESS: 271,
 } as const;
 
 export function chError(name: keyof typeof CODES, message: string): ClickHouseHttpError {
@@ -39,7 +42,11 @@ export function chError(name: keyof typeof CODES, message: string): ClickHouseHt
 /** An engine error ("Code: 47. DB::Exception: ... (UNKNOWN_IDENTIFIER)") kept verbatim. */
 export function fromEngineError(err: unknown): ClickHouseHttpError {
   if (err instanceof ClickHouseHttpError) return err;
-  const text = (err instanceof Error ? err.message : String(err)).trim();
+  // The engine wraps some errors in copies of themselves (a format error): one prefix is
+  // what clickhouse-server writes and what clients parse.
+  const text = (err instanceof Error ? err.message : String(err))
+    .trim()
+    .replace(/^(Code: (\d+)\. DB::Exception: )(?:Code: \2\. DB::Exception: )+/, '$1');
   const code = /^Code: (\d+)\./.exec(text)?.[1];
   const name = /\(([A-Z_0-9]+)\)\s*(?:\(version [^)]*\))?\s*$/.exec(text)?.[1];
   return new ClickHouseHttpError(code === undefined ? 1001 : Number(code), name ?? 'STD_EXCEPTION', text);
@@ -62,7 +69,6 @@ const STATUS: ReadonlyArray<[number, readonly number[]]> = [
   // _AGGREGATE_FUNCTION, _FORMAT, _DATABASE_ENGINE, _TYPE_OF_QUERY, _ROLE
   [404, [60, 46, 47, 50, 56, 81, 115, 152, 63, 73, 336, 78, 511]],
   [413, [229]], // QUERY_IS_TOO_LARGE
-  [501, [48]], // NOT_IMPLEMENTED
   [503, [209, 76, 439]], // SOCKET_TIMEOUT, CANNOT_OPEN_FILE, CANNOT_SCHEDULE_TASK
   [411, [381]], // HTTP_LENGTH_REQUIRED
   [408, [159]], // TIMEOUT_EXCEEDED
@@ -70,14 +76,29 @@ const STATUS: ReadonlyArray<[number, readonly number[]]> = [
 ];
 
 /**
- * HTTP status for a ClickHouse error code, as clickhouse-server answers it. Two deliberate
- * differences, both for codes the server leaves at 500: READONLY (a refused write is the
- * analyst's request, not a server fault) answers 403, and TOO_MANY_SIMULTANEOUS_QUERIES
- * answers 503 so clients and proxies know a retry can succeed.
+ * Codes that mean the engine or the machine failed, not the query: the only ones that stay
+ * 500. LOGICAL_ERROR, CHECKSUM_DOESNT_MATCH, the file-descriptor errors, NETWORK_ERROR,
+ * CANNOT_ALLOCATE_MEMORY, NOT_ENOUGH_SPACE, CORRUPTED_DATA, and the Keeper, Poco, std and
+ * unknown exceptions. MEMORY_LIMIT_EXCEEDED only for the process's own limit (`(total)`):
+ * a query past its own max_memory_usage asked too much, a 400 like the other result limits.
  */
-export function httpStatusFor(code: number): number {
+const SERVER_FAULTS: readonly number[] = [49, 40, 74, 75, 210, 173, 243, 246, 999, 1000, 1001, 1002];
+const MEMORY_LIMIT_EXCEEDED = 241;
+
+/**
+ * HTTP status for a ClickHouse error code: clickhouse-server's own mapping for the codes it
+ * names. Where the server answers every other code with 500, this endpoint answers 400 (a
+ * query the engine refused for what it asks: a wrong argument type, a missing cluster, too
+ * deep a query, a result past the limits), and keeps 500 for SERVER_FAULTS, so a 5xx always
+ * means the service failed. Also: READONLY (a refused write) answers 403, and
+ * TOO_MANY_SIMULTANEOUS_QUERIES 503, so clients and proxies know a retry can succeed.
+ * NOT_IMPLEMENTED (a system table or function the embedded engine lacks) is a 400 here,
+ * where clickhouse-server answers 501: the query asked for what this engine does not do.
+ */
+export function httpStatusFor(code: number, text = ''): number {
+  if (code === MEMORY_LIMIT_EXCEEDED) return /\(total\)/.test(text) ? 500 : 400;
   if (code === CODES.READONLY) return 403;
   if (code === CODES.TOO_MANY_SIMULTANEOUS_QUERIES) return 503;
   for (const [status, codes] of STATUS) if (codes.includes(code)) return status;
-  return 500;
+  return SERVER_FAULTS.includes(code) ? 500 : 400;
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Writable } from 'node:stream';
 import { createBrotliCompress, createDeflate, createGzip } from 'node:zlib';
 import type { Logger } from '../log.js';
+import { INFLATERS } from '../net/inflaters.js';
 import { authenticate, AuthError, credentialsOf, type Credentials } from './auth.js';
 import type { AnalystEngine, Lease } from './engine.js';
 import { chError, ClickHouseHttpError, fromEngineError, httpStatusFor } from './errors.js';
@@ -12,6 +13,7 @@ import { assertReadingStatement, formatClause, substituteCurrentUser } from './s
 
 /** ClickHouse's default max_query_size: a longer query is refused, never buffered. */
 const MAX_QUERY_BYTES = 262_144;
+const SERVED_METHODS = new Set(['GET', 'HEAD', 'POST', 'OPTIONS']);
 
 /** URL parameters that are part of the HTTP protocol, not engine settings. */
 const PROTOCOL_PARAMS = new Set([
@@ -66,6 +68,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: SqlHttpOp
   const queryId = params.get('query_id') || randomUUID();
   res.setHeader('X-ClickHouse-Server-Display-Name', 'streaming-analytics-embedded');
   res.setHeader('X-ClickHouse-Timezone', opts.engine.timezone);
+  if (!SERVED_METHODS.has(req.method ?? '')) {
+    // A PUT or DELETE is no query: answering "Ok." would tell the client it ran.
+    res.writeHead(405, { 'Content-Type': 'text/plain; charset=UTF-8', Allow: 'GET, HEAD, POST' });
+    res.end(
+      `Code: 1. DB::Exception: HTTP method ${req.method} is not supported: use GET or POST. (UNSUPPORTED_METHOD)\n`,
+    );
+    return;
+  }
   if (url.pathname === '/ping' || (url.pathname === '/' && req.method !== 'POST' && !params.has('query'))) {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8' }).end('Ok.\n');
     return;
@@ -131,12 +141,20 @@ async function querySql(req: IncomingMessage, params: URLSearchParams): Promise<
   if (req.method === 'POST') {
     const chunks: Buffer[] = [];
     let size = Buffer.byteLength(inUrl ?? '');
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_QUERY_BYTES) {
-        throw chError('QUERY_IS_TOO_LARGE', `Max query size exceeded: ${size} > ${MAX_QUERY_BYTES} bytes`);
+    // Counted as inflated: a small compressed body cannot become a huge query.
+    try {
+      for await (const chunk of requestBody(req)) {
+        size += chunk.length;
+        if (size > MAX_QUERY_BYTES) {
+          throw chError('QUERY_IS_TOO_LARGE', `Max query size exceeded: ${size} > ${MAX_QUERY_BYTES} bytes`);
+        }
+        chunks.push(chunk);
       }
-      chunks.push(chunk);
+    } catch (err) {
+      const zlib = (err as { code?: unknown }).code;
+      if (typeof zlib === 'string' && zlib.startsWith('Z_'))
+        throw chError('CANNOT_DECOMPRESS', `Cannot decompress the request body: ${(err as Error).message}`);
+      throw err;
     }
     const body = Buffer.concat(chunks).toString('utf8');
     if (body.trim() !== '') parts.push(body);
@@ -144,6 +162,30 @@ async function querySql(req: IncomingMessage, params: URLSearchParams): Promise<
   const sql = parts.join('\n');
   if (sql.trim() === '') throw chError('SYNTAX_ERROR', 'Empty query');
   return sql;
+}
+
+/**
+ * The request body as sent, inflated when its Content-Encoding says so (what
+ * `@clickhouse/client` sends with `compression: { request: true }`, as clickhouse-server
+ * reads it); another encoding is refused rather than read as SQL.
+ */
+function requestBody(req: IncomingMessage): AsyncIterable<Buffer> {
+  const encoding = String(req.headers['content-encoding'] ?? '')
+    .trim()
+    .toLowerCase();
+  if (encoding === '' || encoding === 'identity') return req;
+  const inflate = INFLATERS[encoding];
+  if (inflate === undefined) {
+    throw new ClickHouseHttpError(
+      779,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content-Encoding ${encoding.slice(0, 32)} is not supported: send gzip, deflate, br or none`,
+    );
+  }
+  const out = inflate();
+  req.on('error', (err) => out.destroy(err));
+  out.on('error', () => req.resume());
+  return req.pipe(out) as AsyncIterable<Buffer>;
 }
 
 /**
@@ -269,11 +311,14 @@ function responseEncoding(req: IncomingMessage): string | undefined {
 }
 
 function sendError(res: ServerResponse, e: ClickHouseHttpError): void {
-  const status = e instanceof AuthError && e.noCredentials ? 401 : httpStatusFor(e.code);
+  const status =
+    e instanceof AuthError && e.noCredentials ? 401 : (e.status ?? httpStatusFor(e.code, e.message));
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=UTF-8',
     'X-ClickHouse-Exception-Code': String(e.code),
     ...(status === 401 ? { 'WWW-Authenticate': 'Basic realm="ClickHouse", charset="UTF-8"' } : {}),
+    // Busy: as the API's 503s, when to try again.
+    ...(status === 503 ? { 'Retry-After': '1' } : {}),
   });
   res.end(`${e.text}\n`);
 }
@@ -289,6 +334,7 @@ function refuseNativeCompression(params: URLSearchParams): void {
       48,
       'NOT_IMPLEMENTED',
       "compress=1 (ClickHouse's native LZ4 block compression) is not served by the embedded engine's SQL endpoint: turn the client's compression off (JDBC: compress=false; @clickhouse/client: compression: { response: false, request: false }), or ask for HTTP compression (enable_http_compression=1 with Accept-Encoding)",
+      501,
     );
   }
 }

@@ -8,6 +8,14 @@ import { chError } from './errors.js';
  */
 const READING_STATEMENTS = /^\(*\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b/i;
 
+/**
+ * The scalar `file(path)`: readonly=1 refuses the table function of that name, but the
+ * embedded engine (clickhouse-local) lets the scalar read any file this process can, the
+ * JWT secret and the analysts' own password among them. The engine's re-print spells the
+ * name plainly (never quoted), so a call is this text in code.
+ */
+const FILE_CALL = /\bfile\s*\(/i;
+
 /** Splits SQL into code and quoted parts ('literal', `ident`, "ident") so checks see only code. */
 function segments(sql: string): { code: boolean; text: string }[] {
   const out: { code: boolean; text: string }[] = [];
@@ -44,6 +52,12 @@ export function assertReadingStatement(normalized: string): void {
   for (const s of segments(normalized)) {
     if (s.code && /\bINTO\s+OUTFILE\b/i.test(s.text)) {
       throw chError('READONLY', 'analyst: Cannot execute query in readonly mode: INTO OUTFILE writes a file');
+    }
+    if (s.code && FILE_CALL.test(s.text)) {
+      throw chError(
+        'READONLY',
+        "analyst: Cannot execute query in readonly mode: file() reads the server's files; load data through the pipeline instead",
+      );
     }
   }
 }

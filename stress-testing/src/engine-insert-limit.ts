@@ -9,6 +9,7 @@ import { Session } from 'chdb';
 import { MIGRATIONS } from '../../lib/clickhouse/migrations/index.js';
 import { bootstrapStatements } from '../../lib/clickhouse/migrate.js';
 import { kafkaRowLine } from '../../etl/src/row-line.js';
+import { EMBEDDED_INSERT_SETTINGS } from '../../lib/clickhouse/raw-insert.js';
 import { sampleMessage } from './prefill.js';
 import { threadCpuMsPer1k, threadCpuSeconds } from './proc.js';
 
@@ -38,7 +39,7 @@ for (const values of blocks)
     table: 'limit.progress_events',
     values,
     format: 'JSONEachRow',
-    settings: { date_time_input_format: 'best_effort' }, // as the ETL's sink sends them
+    settings: { ...EMBEDDED_INSERT_SETTINGS, date_time_input_format: 'best_effort' }, // as the ETL's sink sends them
   });
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuBefore);

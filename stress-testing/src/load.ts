@@ -13,6 +13,8 @@ export interface LoadResult {
   timeouts: number;
   /** CPU of the process under test per 1,000 accepted events, where the caller measured it. */
   cpuMsPer1kEvents?: number;
+  /** Share of one core its JavaScript thread used over the step (1: the event loop never rested). */
+  jsThreadBusy?: number;
 }
 
 export interface LoadSpec {

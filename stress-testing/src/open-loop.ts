@@ -1,4 +1,4 @@
-import { Agent, request } from 'node:http';
+import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 import { percentile, round2 } from './context.js';
 
 export interface OpenLoopSpec {
@@ -14,7 +14,7 @@ export interface OpenLoopSpec {
    * connections in a burst, not the server.
    */
   warmupSec?: number;
-  /** Each request: GET unless `method` says otherwise; `onStatus` hears its answer's status. */
+  /** Each request: GET unless `method` says otherwise; `onStatus` hears its answer's status and headers. */
   request: () => OpenLoopRequest;
 }
 
@@ -23,7 +23,7 @@ export interface OpenLoopRequest {
   headers: Record<string, string>;
   method?: 'GET' | 'POST';
   body?: string;
-  onStatus?: (status: number) => void;
+  onStatus?: (status: number, headers: IncomingHttpHeaders) => void;
 }
 
 export interface OpenLoopResult {
@@ -85,7 +85,7 @@ async function drive(spec: OpenLoopSpec, agent: Agent): Promise<OpenLoopResult> 
         res.resume();
         res.on('end', () => {
           if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) non2xx++;
-          r.onStatus?.(res.statusCode ?? 0);
+          r.onStatus?.(res.statusCode ?? 0, res.headers);
           latencies.push(performance.now() - dueAt);
           resolve();
         });

@@ -262,11 +262,37 @@ interface SoakResults {
     steps?: Array<{ rate: number; ok: boolean; p99Ms: number }>;
   };
   mix: Record<string, number>;
-  load: { sent: number; non2xx: number; errors: number };
+  load: {
+    sent: number;
+    non2xx: number;
+    errors: number;
+    statuses: Record<string, Record<string, number>>;
+    /** Absent from runs before clients retried a 503. */
+    retriedAfter503?: Record<string, number>;
+    resendErrors?: number;
+  };
   bound: { slopeMiBPerHour: number; warmupSec: number };
   memoryVerdict: string;
-  exactlyOnce: Record<string, { accepted: number; stored: number; distinct: number }> & { met: boolean };
+  exactlyOnce: Record<string, { accepted: number; unknown?: number; stored: number; distinct: number }> & {
+    met: boolean;
+  };
   processes: Record<'api' | 'etl', SoakProcess>;
+}
+
+/** Requests, and how they ended: a 503 retried to success is not an error, but it is named. */
+function soakAnswers(load: SoakResults['load']): string {
+  const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+  const failed = Object.values(load.statuses).reduce(
+    (a, byStatus) => a + sum(Object.fromEntries(Object.entries(byStatus).filter(([s]) => !/^2/.test(s)))),
+    0,
+  );
+  if (load.retriedAfter503 === undefined)
+    return `${n(load.sent)} requests, ${load.non2xx + load.errors} errors.`;
+  const retried = sum(load.retriedAfter503);
+  return (
+    `${n(load.sent)} requests, ${failed + load.errors + (load.resendErrors ?? 0)} errors; ` +
+    `${n(retried)} retries after a 503 (the same body, after its Retry-After).`
+  );
 }
 
 function soakPage(r: SoakResults, source: string): string {
@@ -280,7 +306,12 @@ function soakPage(r: SoakResults, source: string): string {
     `${(p.gcShare * 100).toFixed(2)}%`,
   ]);
   const { met, ...tables } = r.exactlyOnce;
-  const counts = Object.entries(tables).map(([t, c]) => [t, n(c.accepted), n(c.stored), n(c.distinct)]);
+  // Runs before clients retried a 503 have no `unknown`.
+  const withUnknown = Object.values(tables).some((c) => c.unknown !== undefined);
+  const counts = Object.entries(tables).map(([t, c]) => [
+    ...[t, n(c.accepted), ...(withUnknown ? [n(c.unknown ?? 0)] : [])],
+    ...[n(c.stored), n(c.distinct)],
+  ]);
   const mix = Object.entries(r.mix).map(([k, v]) => `${k} ${v * 100}%`);
   const first = r.capacity?.steps?.[0];
   const capacity =
@@ -292,7 +323,7 @@ function soakPage(r: SoakResults, source: string): string {
   return `# Soak
 
 Run ${r.date}: ${r.minutes} minutes at ${n(r.rate.requestsPerSec)} req/s (${r.rate.from}${capacity}) against the real API process, ETL process (embedded engine), broker and PostgreSQL; mix: ${mix.join(', ')}. ${source}
-${n(r.load.sent)} requests, ${r.load.non2xx + r.load.errors} errors. What the figures mean: [README.md](README.md#soak).
+${soakAnswers(r.load)} What the figures mean: [README.md](README.md#soak).
 
 Memory slopes against the bound of ${r.bound.slopeMiBPerHour} MiB/h: **${r.memoryVerdict}** (least squares after the first
 ${Math.round(r.bound.warmupSec)} s of warm-up, ± one standard error).
@@ -301,7 +332,7 @@ ${table(['Process', 'Heap MiB/h', 'RSS MiB/h', 'Loop p99 median / worst ms', 'Lo
 
 Exactly once: **${met ? 'met' : 'not met'}**
 
-${table(['Table', 'Accepted', 'Stored (count())', 'Distinct ids'], counts)}
+${table(['Table', 'Accepted', ...(withUnknown ? ['Fate unknown (0 or 1 row each)'] : []), 'Stored (count())', 'Distinct ids'], counts)}
 `;
 }
 

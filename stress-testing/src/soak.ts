@@ -64,6 +64,8 @@ const MIX = [
 type Kind = (typeof MIX)[number][0];
 /** Capacity: the highest rate of the mix held with no error and p99 within this. */
 const CAPACITY_P99_MS = 50;
+/** Most times one request is sent again after a 503 before its 503 counts as its answer. */
+const RETRIES_AFTER_503 = 5;
 /** Share of experiments requests from a device never seen (an install); the rest return. */
 const NEW_DEVICE_SHARE = 0.02;
 const SAMPLE_SEC = quick ? 5 : 10;
@@ -109,19 +111,69 @@ try {
   const tokens = await viewerTokens(ctx, viewers.length, viewers);
   const films = Array.from({ length: 256 }, () => randomUUID());
   const devices = Array.from({ length: quick ? 2000 : 20_000 }, () => `soak-${randomUUID()}`);
-  const statuses = Object.fromEntries(MIX.map(([k]) => [k, {}])) as Record<Kind, Record<string, number>>;
+  const zeros = () => Object.fromEntries(MIX.map(([k]) => [k, 0])) as Record<Kind, number>;
+  /**
+   * The answers of one phase (the capacity search, the soak): each request's last answer by
+   * kind and status; the 503s sent again; requests of unknown fate (a 503 in their history and
+   * no 2xx at the end: their first send may still have reached the broker); resends that could
+   * not connect (of unknown fate too).
+   */
+  const newTally = () => ({
+    statuses: Object.fromEntries(MIX.map(([k]) => [k, {}])) as Record<Kind, Record<string, number>>,
+    retried: zeros(),
+    unknown: zeros(),
+    resendErrors: 0,
+  });
+  type Tally = ReturnType<typeof newTally>;
+  const capacityTally = newTally();
+  let tally = capacityTally;
+  const retrying = new Set<Promise<void>>();
   const pick = <T>(list: readonly T[]) => list[Math.floor(Math.random() * list.length)]!;
   const kindOf = (r: number): Kind => {
     for (const [kind, share] of MIX) if ((r -= share) < 0) return kind;
     return MIX[0][0];
   };
   // Every event a fresh id: a duplicate is answered 202 but stored once.
-  const post = (kind: Kind, path: string, body: object, auth: string): OpenLoopRequest => ({
-    ...{ path, method: 'POST', body: JSON.stringify(body), onStatus: count(kind) },
-    headers: { authorization: auth, 'content-type': 'application/json' },
+  const post = (kind: Kind, path: string, body: object, auth: string): OpenLoopRequest =>
+    answered(kind, {
+      ...{ path, method: 'POST', body: JSON.stringify(body) },
+      headers: { authorization: auth, 'content-type': 'application/json' },
+    });
+  /**
+   * A client as the API asks for one: a 503 is sent again, the same request (so the same
+   * event_id), after its Retry-After. A 503 means "not known to be stored", so a send that
+   * landed before its answer timed out is then stored twice by the broker and once by the ETL:
+   * the exactly-once count below covers that path too. Counted in the tally of the phase that
+   * sent the request first.
+   */
+  const answered = (kind: Kind, r: OpenLoopRequest, tries = 0, t: Tally = tally): OpenLoopRequest => ({
+    ...r,
+    onStatus: (status, headers) => {
+      if (status !== 503 || tries >= RETRIES_AFTER_503) {
+        t.statuses[kind][status] = (t.statuses[kind][status] ?? 0) + 1;
+        if ((status === 503 || tries > 0) && !(status >= 200 && status < 300)) t.unknown[kind]++;
+        return;
+      }
+      t.retried[kind]++;
+      const again = sleep(1000 * Math.max(1, Number(headers['retry-after']) || 1))
+        .then(() => resend(kind, answered(kind, r, tries + 1, t), t))
+        .finally(() => retrying.delete(again));
+      retrying.add(again);
+    },
   });
-  const count = (kind: Kind) => (status: number) => {
-    statuses[kind][status] = (statuses[kind][status] ?? 0) + 1;
+  const resend = async (kind: Kind, r: OpenLoopRequest, t: Tally) => {
+    try {
+      const res = await fetch(`${url}${r.path}`, {
+        method: r.method ?? 'GET',
+        headers: r.headers,
+        body: r.body,
+      });
+      await res.arrayBuffer();
+      r.onStatus!(res.status, Object.fromEntries(res.headers));
+    } catch {
+      t.resendErrors++;
+      t.unknown[kind]++;
+    }
   };
   const mixRequest = (): OpenLoopRequest => {
     const i = Math.floor(Math.random() * viewers.length);
@@ -139,13 +191,12 @@ try {
     if (kind === 'experiments') {
       const device = Math.random() < NEW_DEVICE_SHARE ? `soak-${randomUUID()}` : pick(devices);
       const headers = { 'device-token': device, ...(Math.random() < 0.5 ? { authorization: auth } : {}) };
-      return { path: '/api/v1/experiments', headers, onStatus: count(kind) };
+      return answered(kind, { path: '/api/v1/experiments', headers });
     }
-    return {
+    return answered(kind, {
       path: `/api/v1/users/${viewers[i]!}/segments`,
       headers: { authorization: auth },
-      onStatus: count(kind),
-    };
+    });
   };
   const load = (rate: number, seconds: number, warmupSec = 0) =>
     runOpenLoop({ url, rate, durationSec: seconds, warmupSec, maxConnections: 256, request: mixRequest });
@@ -177,6 +228,8 @@ try {
     await sleep(5000);
   }
 
+  // The soak's own tally from here: SOAK.md's errors are the soak's, not the capacity search's.
+  tally = newTally();
   ctx.log(`soak: ${rate} req/s for ${minutes} min, /metrics of the API and the ETL every ${SAMPLE_SEC} s`);
   const samples: Record<'api' | 'etl', ProcessSample[]> = { api: [], etl: [] };
   let scrapeFailures = 0;
@@ -217,6 +270,7 @@ try {
     );
   }
   clearInterval(timer);
+  while (retrying.size > 0) await Promise.all(retrying);
   await sampling;
   await take();
   const soakSec = (performance.now() - started) / 1000;
@@ -233,16 +287,27 @@ try {
       throw new Error(`the ${name} process exited`);
   }
 
-  // Exposures are published after the answer: the API's count of them settles first.
-  let published = -1;
-  for (let now = await apiCount(); now !== published; now = await apiCount()) {
-    published = now;
+  // Exposures are published after the answer: the API's counts of them settle first, for
+  // longer than a send may wait for the broker (KAFKA_SEND_TIMEOUT_MS), both from one scrape.
+  let exposures = await exposureCounts();
+  for (let still = 0; still < 3;) {
     await sleep(1000);
+    const now = await exposureCounts();
+    still = now.published === exposures.published && now.failed === exposures.failed ? still + 1 : 0;
+    exposures = now;
   }
+  // Events accepted in the capacity search are stored too (its tally is empty without one).
+  const sum = (f: (t: Tally) => number) => f(capacityTally) + f(tally);
   const accepted = {
-    progress: statuses.progress['202'] ?? 0,
-    events: statuses.events['202'] ?? 0,
-    exposures: published,
+    progress: sum((t) => t.statuses.progress['202'] ?? 0),
+    events: sum((t) => t.statuses.events['202'] ?? 0),
+    exposures: exposures.published,
+  };
+  // Sends whose fate the API could not know: each may be stored once, or not at all.
+  const unknown = {
+    progress: sum((t) => t.unknown.progress),
+    events: sum((t) => t.unknown.events),
+    exposures: exposures.failed,
   };
   ctx.log(`draining: waiting for the ETL to store ${JSON.stringify(accepted)}`);
   const drainDeadline = Date.now() + (quick ? 120_000 : 600_000);
@@ -265,11 +330,14 @@ try {
     ...Object.fromEntries(
       (Object.keys(TABLES) as Array<keyof typeof TABLES>).map((k) => [
         k,
-        { accepted: accepted[k], ...stored[k] },
+        { accepted: accepted[k], unknown: unknown[k], ...stored[k] },
       ]),
     ),
     met: (Object.keys(TABLES) as Array<keyof typeof TABLES>).every(
-      (k) => stored[k].stored === accepted[k] && stored[k].distinct === stored[k].stored,
+      (k) =>
+        stored[k].stored >= accepted[k] &&
+        stored[k].stored <= accepted[k] + unknown[k] &&
+        stored[k].distinct === stored[k].stored,
     ),
   };
 
@@ -294,8 +362,8 @@ try {
       requestsPerSec: rate,
       from: quick ? 'quick' : capacity === undefined ? '--rate' : 'half of capacity',
     },
-    ...(capacity === undefined ? {} : { capacity }),
-    load: { ...totals, statuses, chunkSec: CHUNK_SEC, chunks },
+    ...(capacity === undefined ? {} : { capacity: { ...capacity, answers: answersOf(capacityTally) } }),
+    load: { ...totals, ...answersOf(tally), chunkSec: CHUNK_SEC, chunks },
     bound: {
       slopeMiBPerHour: SLOPE_BOUND_MIB_PER_HOUR,
       minSpanSec: MIN_SPAN_SEC,
@@ -331,8 +399,14 @@ try {
   const { samples: _, ...summary } = results;
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 
-  async function apiCount(): Promise<number> {
-    return sampleSum((await scrape(url)).text, 'experiment_exposures_total', { result: 'published' });
+  async function exposureCounts(): Promise<{ published: number; failed: number }> {
+    const text = (await scrape(url)).text;
+    const count = (result: string) => sampleSum(text, 'experiment_exposures_total', { result });
+    return { published: count('published'), failed: count('failed') };
+  }
+  function answersOf(t: Tally) {
+    const { statuses, retried, unknown, resendErrors } = t;
+    return { statuses, retriedAfter503: retried, unknownFate: unknown, resendErrors };
   }
 } finally {
   await etl.stop();

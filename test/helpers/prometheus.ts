@@ -129,6 +129,8 @@ class ToolProcess {
     private readonly bin: string,
     readonly dir: string,
     private readonly args: (port: number) => string[],
+    /** What answers 200 once it serves: Prometheus' and Alertmanager's readiness endpoint. */
+    private readonly readyPath = '/-/ready',
   ) {}
 
   get url(): string {
@@ -147,7 +149,7 @@ class ToolProcess {
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (this.proc.exitCode !== null) throw new Error(`${this.bin} exited: ${this.log}`);
-      const ready = await fetch(`${this.url}/-/ready`).then(
+      const ready = await fetch(`${this.url}${this.readyPath}`).then(
         (r) => r.ok,
         () => false,
       );
@@ -203,5 +205,27 @@ export class AlertmanagerServer extends ToolProcess {
       // One instance: no gossip port to bind.
       '--cluster.listen-address=',
     ]);
+  }
+}
+
+/** Debian's node exporter, filesystems only: what the disk alerts read, as it labels them. */
+export class NodeExporter extends ToolProcess {
+  constructor(dir: string) {
+    super(
+      'prometheus-node-exporter',
+      dir,
+      (port) => [
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--collector.disable-defaults',
+        '--collector.filesystem',
+      ],
+      '/metrics',
+    );
+  }
+
+  /** The metric names it exports (from its `# TYPE` lines). */
+  async metricNames(): Promise<string[]> {
+    const text = await (await fetch(`${this.url}/metrics`)).text();
+    return [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!);
   }
 }

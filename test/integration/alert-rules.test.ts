@@ -13,8 +13,11 @@ import {
   RULES_TEST_FILE,
   loadRules,
   metricNames,
+  NodeExporter,
   runbookAnchors,
 } from '../helpers/prometheus.js';
+import { uniqueName } from '../helpers/ids.js';
+import { testEnv } from '../helpers/test-env.js';
 
 const exec = promisify(execFile);
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -69,6 +72,25 @@ describe('alert rules (promtool, amtool)', () => {
     expect(res.output).to.contain('SUCCESS');
   });
 
+  it('routes critical alerts to the pager, warnings to tickets, the Watchdog to the heartbeat (amtool)', async () => {
+    const route = async (...labels: string[]) => {
+      const res = await tool('amtool', [
+        'config',
+        'routes',
+        'test',
+        `--config.file=${ALERTMANAGER_CONFIG}`,
+        ...labels,
+      ]);
+      expect(res.ok, res.output).to.equal(true);
+      // stdout is the receiver; amtool also warns on stderr that --config.file wins.
+      return res.output.split('\n').find((l) => l.trim() !== '' && !l.startsWith('Warning:'));
+    };
+    expect(await route('alertname=EtlStalled', 'severity=critical')).to.equal('pager');
+    expect(await route('alertname=ErasureOverdue', 'severity=warning')).to.equal('tickets');
+    expect(await route('alertname=Watchdog', 'severity=heartbeat')).to.equal('heartbeat');
+    expect(rules.alerts.find((a) => a.alert === 'Watchdog')?.labels?.severity).to.equal('heartbeat');
+  });
+
   it('has a firing and a not-firing test case for every alert', () => {
     const spec = parse(read(RULES_TEST_FILE)) as RulesTest;
     expect(spec.rule_files).to.deep.equal([RULES_FILE.split('/').pop()]);
@@ -93,7 +115,10 @@ describe('alert rules (promtool, amtool)', () => {
   it('gives every alert a severity, a summary with figures and a runbook section that exists', () => {
     const anchors = runbookAnchors();
     for (const a of rules.alerts) {
-      expect(['critical', 'warning'], a.alert).to.include(a.labels?.severity);
+      // The Watchdog's own severity keeps it off the pager and ticket routes.
+      expect(a.alert === 'Watchdog' ? ['heartbeat'] : ['critical', 'warning'], a.alert).to.include(
+        a.labels?.severity,
+      );
       expect(a.annotations?.summary, a.alert).to.be.a('string');
       // The figure that matters: the alert's value or a label, not a fixed sentence.
       expect(a.annotations!.summary, a.alert).to.match(/\{\{ \$(value|labels)/);
@@ -103,8 +128,16 @@ describe('alert rules (promtool, amtool)', () => {
     }
   });
 
-  it('names only metrics the API and ETL export, recording rules, or up', async () => {
+  it('names only metrics the API and ETL export, recording rules, up, or what the node exporter exports', async () => {
+    const node = new NodeExporter(join(testEnv().workDir, uniqueName('node-exporter')));
+    await node.start();
     const exported = new Set<string>(['up']);
+    try {
+      for (const n of await node.metricNames()) exported.add(n);
+    } finally {
+      await node.stop();
+    }
+    expect(exported.has('node_filesystem_avail_bytes')).to.equal(true);
     for (const m of await createMetrics().registry.getMetricsAsJSON()) {
       exported.add(m.name);
       if (String(m.type) === 'histogram')

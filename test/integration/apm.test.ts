@@ -90,6 +90,9 @@ describe('Elastic APM (opt-in)', function () {
         ETL_BATCH_MAX_WAIT_MS: '100',
         CLICKHOUSE_DATA_DIR: join(env.workDir, `${topic}-chdb`),
         JWT_SECRET: secret,
+        // This test is about spans, not the send deadline: one process runs API, ETL and
+        // engine on a busy shard, where a cold producer's first ack can pass the default.
+        KAFKA_SEND_TIMEOUT_MS: '15000',
         LOG_LEVEL: 'debug',
         ELASTIC_APM_SERVER_URL: `http://127.0.0.1:${(intakeServer.address() as AddressInfo).port}`,
         ELASTIC_APM_SERVICE_NAME: 'streaming-test',

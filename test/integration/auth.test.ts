@@ -101,8 +101,30 @@ describe('JWT with an HS256 shared secret', () => {
     expectUnauthorized(await post(await hs(h.secret, claims)));
   });
 
-  it('answers 401 when the subject is not a viewer UUID', async () => {
+  it('answers 401 when the subject is not a viewer UUID, or is the nil or max UUID', async () => {
     expectUnauthorized(await post(await hs(h.secret, { ...good(), sub: 'admin' })));
+    expectUnauthorized(
+      await post(await hs(h.secret, { ...good(), sub: '00000000-0000-0000-0000-000000000000' })),
+    );
+    expectUnauthorized(
+      await post(await hs(h.secret, { ...good(), sub: 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF' })),
+    );
+  });
+
+  it('answers 401 to a token valid for longer than JWT_MAX_LIFETIME_SEC (a day), by iat or from now', async () => {
+    const day = 86_400;
+    const long = await post(await hs(h.secret, { ...good(), exp: now() + day + 3600 }));
+    expectUnauthorized(long);
+    expect(long.body.error.message).to.equal(`token lifetime exceeds ${day} s`);
+    // Issued a week ago for eight days: one left, but made to live eight.
+    expectUnauthorized(
+      await post(await hs(h.secret, { ...good(), iat: now() - 7 * day, exp: now() + day - 60 })),
+    );
+    const { iat: _iat, ...noIat } = good();
+    expectUnauthorized(await post(await hs(h.secret, { ...noIat, exp: now() + 2 * day })));
+    // At the bound: accepted.
+    expect((await post(await hs(h.secret, { ...good(), exp: now() + day }))).status).to.equal(202);
+    expect((await post(await hs(h.secret, { ...noIat, exp: now() + day - 60 }))).status).to.equal(202);
   });
 
   it('answers 401 for a wrong issuer or audience', async () => {

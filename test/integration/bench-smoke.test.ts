@@ -16,6 +16,7 @@ describe('benchmark harness (quick smoke run)', function () {
       f.apiSingle.best.eventsPerSec,
       f.apiBatch['50'].eventsPerSec,
       f.apiBatch['500'].eventsPerSec,
+      f.apiBatch['500'].jsThreadBusy,
       f.kafkaProducerPerformance.recordsPerSec,
       f.etl.rowsPerSec,
       f.etl.bareConsumePerSec,
@@ -47,6 +48,8 @@ describe('benchmark harness (quick smoke run)', function () {
     ];
     for (const v of positive) expect(v).to.be.a('number').and.greaterThan(0);
     expect(f.apiSingle.steps.length).to.be.greaterThan(1);
+    // One thread's share of one core (read in 10 ms ticks over the step).
+    expect(f.apiBatch['500'].jsThreadBusy).to.be.at.most(1.1);
     // The ETL's CPU by kind of thread adds up to its CPU (both read from /proc at the drain's ends).
     const t = f.etl.cpuMsPer1kRowsByThread;
     for (const v of [t.js, t.engine, t.node]) expect(v).to.be.a('number').and.at.least(0);

@@ -124,6 +124,8 @@ describe('continue watching and resume (the PostgreSQL read model)', function ()
       const r = await list(token, `?limit=${bad}`);
       expect(r.status, `limit=${bad}`).to.equal(400);
       expect(r.body.error.code).to.equal('validation_failed');
+      // Each problem names the parameter, as body fields name theirs.
+      expect(r.body.error.details.map((d: { path: string }) => d.path)).to.include('limit');
     }
     expect((await list(token, '?limit=100')).body.items).to.have.length(3);
   });

@@ -38,6 +38,7 @@ describe('erasure of a viewer', function () {
         ERASURE_LIST_REFRESH_MS: '200',
         ERASURE_SETTLE_MS: '1500',
         ERASURE_POLL_MS: '100',
+        ERASURE_BACKLOG_POLL_MS: '1000',
       },
     });
     admin = await adminToken(h);
@@ -58,6 +59,13 @@ describe('erasure of a viewer', function () {
       format: 'JSONEachRow',
     });
     return Number((await rs.json<{ n: string }>())[0]!.n);
+  };
+  /** The erasure backlog as the API's /metrics shows it. */
+  const backlog = async () => {
+    const text = await (await fetch(`${h.url}/metrics`)).text();
+    const value = (name: string) =>
+      Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]);
+    return { open: value('erasure_jobs_open'), oldestSeconds: value('erasure_oldest_open_seconds') };
   };
   const pgCount = async (sql: string, viewer: string) =>
     Number((await h.pool.query<{ n: string }>(sql, [viewer])).rows[0]!.n);
@@ -178,7 +186,7 @@ describe('erasure of a viewer', function () {
     });
     expect(res.status).to.equal(202);
     expect(res.headers.get('location')).to.equal(`/api/v1/admin/erasures/${res.body.id}`);
-    return res.body as { id: string; state: string };
+    return res.body as ErasureJob;
   };
   const done = (id: string) =>
     waitFor(
@@ -331,8 +339,17 @@ describe('erasure of a viewer', function () {
     await h.api.erasures!.stop();
     const left = (await request(`${h.url}/api/v1/admin/erasures/${job.id}`, { token: admin })).body;
     expect(left.state).to.equal('running');
+    // What ErasureOverdue reads: the open job, its age growing while nothing runs it.
+    const open = await waitFor(
+      'the open job in the metrics',
+      backlog,
+      (b) => b.open === 1 && b.oldestSeconds > 0,
+    );
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await backlog()).oldestSeconds).to.be.greaterThan(open.oldestSeconds + 1);
     await h.api.erasures!.start();
     const finished = await done(job.id);
+    await waitFor('no open job in the metrics', backlog, (b) => b.open === 0 && b.oldestSeconds === 0);
     expect(finished.removed.clickhouse).to.deep.equal({
       progress_events: 2,
       progress_latest: 2,
@@ -345,6 +362,8 @@ describe('erasure of a viewer', function () {
     // Asked again once done: the same job runs again (every step is safe to repeat).
     const again = await erase(viewer);
     expect(again).to.include({ id: job.id, state: 'pending' });
+    // A new run, requested now: an overdue alert counts its age from here.
+    expect(Date.parse(again.requested_at)).to.be.greaterThan(Date.parse(finished.finished_at!));
     expect((await done(job.id)).removed).to.deep.equal(finished.removed);
   });
 
@@ -352,6 +371,15 @@ describe('erasure of a viewer', function () {
     const bad = await request(`${h.url}/api/v1/admin/erasures`, { token: admin, body: { viewer_id: 'me' } });
     expect(bad.status).to.equal(400);
     expect(bad.body.error.code).to.equal('validation_failed');
+    const nil = await request(`${h.url}/api/v1/admin/erasures`, {
+      token: admin,
+      body: { viewer_id: '00000000-0000-0000-0000-000000000000' },
+    });
+    expect(nil.status).to.equal(400);
+    expect(nil.body.error.details[0]).to.include({
+      path: 'viewer_id',
+      message: 'must not be the nil or max UUID',
+    });
     const unknown = await request(`${h.url}/api/v1/admin/erasures/${randomUUID()}`, { token: admin });
     expect(unknown.status).to.equal(404);
   });

@@ -71,6 +71,10 @@ describe('event status: where is my event?', function () {
     const bad = await status('not-a-uuid', await h.token());
     expect(bad.status).to.equal(404);
     expect(bad.body.error.code).to.equal('not_found');
+    // A long id is named, not echoed whole.
+    const long = await status('x'.repeat(5000), await h.token());
+    expect(long.status).to.equal(404);
+    expect(long.body.error.message).to.equal(`no event ${'x'.repeat(64)}… (5000 characters)`);
     expect((await request(`${h.url}/api/v1/events/${randomUUID()}/status`)).status).to.equal(401);
   });
 

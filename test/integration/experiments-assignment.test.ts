@@ -474,6 +474,14 @@ describe('experiments: admin API', function () {
     expect(viewer.body.error.code).to.equal('forbidden');
     expect((await admin('/no_such_experiment')).status).to.equal(404);
     expect((await admin('/no_such_experiment/stop', { method: 'POST' })).status).to.equal(404);
+    // A route that reads no body refuses one, rather than act as if it had not been sent.
+    const withBody = await admin('/price/stop', { method: 'POST', body: { reason: 'test' } });
+    expect(withBody.status).to.equal(400);
+    expect(withBody.body.error.code).to.equal('unexpected_body');
+    expect(withBody.body.error.message).to.equal(
+      'POST /api/v1/admin/experiments/{key}/stop takes no request body',
+    );
+    expect((await admin('/price')).body.status).to.not.equal('stopped');
     expect((await admin('/Not-A-Key')).status).to.equal(404);
   });
 });
@@ -502,7 +510,7 @@ describe('experiments: PostgreSQL outage', function () {
     const down = await getExperiments(h, newDevice());
     const tookMs = Date.now() - started;
     expect(down.status).to.equal(503);
-    expect(down.body.error.code).to.equal('unavailable');
+    expect(down.body.error.code).to.equal('postgres_unavailable');
     expect(down.headers.get('retry-after')).to.equal('1');
     // Not a hung request: well inside the connect timeout's order of magnitude.
     expect(tookMs).to.be.below(5000);

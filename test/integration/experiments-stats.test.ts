@@ -10,6 +10,7 @@ import {
   statsSession,
 } from '../helpers/experiments.js';
 import { randomUUID, uniqueName } from '../helpers/ids.js';
+import { rawRequest } from '../helpers/raw-request.js';
 import { testEnv } from '../helpers/test-env.js';
 
 interface OptionStats {
@@ -289,6 +290,31 @@ describe('experiments: exposures and stats', function () {
     expect(await signIn(await h.token())).to.equal(403);
     expect(await signIn('not-a-token')).to.equal(401);
     expect(await signIn(await adminToken(h), { Origin: 'https://elsewhere.example' })).to.equal(403);
+    // A form in another charset, or with two tokens, signs nobody in.
+    const admin = await adminToken(h);
+    expect(
+      await signIn(admin, { 'Content-Type': 'application/x-www-form-urlencoded; charset=ISO-8859-1' }),
+    ).to.equal(415);
+    const twice = await fetch(`${h.url}/pages/experiment-stats/session`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `token=${admin}&token=${await h.token()}`,
+    });
+    expect(twice.status).to.equal(400);
+    expect(twice.headers.get('set-cookie')).to.equal(null);
+    const form = 'application/x-www-form-urlencoded';
+    const doubled = await rawRequest(h.url, {
+      method: 'POST',
+      path: '/pages/experiment-stats/session',
+      headers: { 'Content-Type': [form, form] },
+      body: Buffer.from(new URLSearchParams({ token: admin }).toString()),
+    });
+    expect(doubled.status, doubled.body).to.equal(400);
+    expect(JSON.parse(doubled.body).error.code).to.equal('duplicate_header');
+    expect(
+      await signIn(admin, { 'Content-Type': 'application/x-www-form-urlencoded; charset=UTF-8' }),
+    ).to.equal(303);
     const cookie = await statsSession(h);
     for (const path of [
       '/api/v1/experiments/stats',

@@ -77,6 +77,38 @@ describe('hostile input to the JSON endpoints', function () {
     expect(ok.status, ok.body).to.equal(202);
   });
 
+  it('answers 400 to a key sent twice and to a number a double cannot hold, instead of keeping the last or a rounded one', async () => {
+    const film = randomUUID();
+    const twice = await post(
+      `/api/v1/progress/films/${film}`,
+      Buffer.from('{"position_sec":754,"duration_sec":5400,"position_sec":10}'),
+    );
+    expectError(twice, 400, 'validation_failed');
+    expect(twice.body).to.include('position_sec');
+    const batch = await post(
+      '/api/v1/progress/batch',
+      Buffer.from(
+        `{"events":[{"film_id":"${film}","position_sec":1,"film_id":"${randomUUID()}","duration_sec":2}]}`,
+      ),
+    );
+    expectError(batch, 400, 'validation_failed');
+    expect(batch.body).to.include('events[0].film_id');
+    for (const n of ['12345678901234567890123', '0.99999999999999999']) {
+      const res = await post(
+        '/api/v1/events',
+        Buffer.from(`{"event_type":"search","properties":{"q":${n}}}`),
+      );
+      expectError(res, 400, 'validation_failed');
+      expect(res.body).to.include('properties.q');
+    }
+    // Exact numbers however written, and the same key in two objects, pass.
+    const ok = await post(
+      '/api/v1/events',
+      Buffer.from('{"event_type":"search","properties":{"a":{"n":1e3},"b":{"n":-0.5,"m":9007199254740991}}}'),
+    );
+    expect(ok.status, ok.body).to.equal(202);
+  });
+
   it('answers 401 to a token issued in the future beyond the clock tolerance', async () => {
     const now = Math.floor(Date.now() / 1000);
     const sign = (iat: number) =>
@@ -114,6 +146,22 @@ describe('hostile input to the JSON endpoints', function () {
     expectError(res, 401, 'unauthorized');
   });
 
+  it('answers 400 to two Content-Type headers, alike or not, instead of reading the first', async () => {
+    const film = randomUUID();
+    for (const [path, body] of [
+      ['/api/v1/events', { event_type: 'search' }],
+      [`/api/v1/progress/films/${film}`, { position_sec: 1, duration_sec: 2 }],
+    ] as const) {
+      for (const types of [
+        ['application/json', 'application/json'],
+        ['application/json', 'text/plain; charset=utf-16'],
+      ]) {
+        const res = await post(path, body, { 'Content-Type': types });
+        expectError(res, 400, 'duplicate_header');
+      }
+    }
+  });
+
   it('matches the Bearer scheme case-insensitively (RFC 7235)', async () => {
     for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
       const res = await post(
@@ -140,6 +188,14 @@ describe('hostile input to the JSON endpoints', function () {
         ),
       ),
       post(`/api/v1/progress/films/${randomUUID()}`, Buffer.from([0x7b, 0xff, 0x7d])),
+      post(
+        `/api/v1/progress/films/${randomUUID()}`,
+        Buffer.from('{"position_sec":754,"duration_sec":5400,"duration_sec":6000}'),
+      ),
+      post(
+        '/api/v1/events',
+        Buffer.from('{"event_type":"search","properties":{"q":12345678901234567890123}}'),
+      ),
     ];
     for (const res of await Promise.all(refused)) expect(res.status, res.body).to.equal(400);
     expect(await counts()).to.deep.equal(before);

@@ -40,10 +40,11 @@ for (const client of ['kafkajs', 'platformatic'] as const)
     });
 
     async function post(): Promise<{ status: number; ms: number; retryAfter: string | null; code?: string }> {
-      const started = Date.now();
+      const token = await h.token();
       const event = randomUUID();
+      const started = Date.now();
       const res = await request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
-        token: await h.token(),
+        token,
         body: { position_sec: 1, duration_sec: 2, event_id: event },
       });
       if (res.status === 202) acknowledged.push(event);
@@ -57,15 +58,15 @@ for (const client of ['kafkajs', 'platformatic'] as const)
 
     /**
      * The documented refusal (503, Retry-After, kafka_unavailable), answered within the send
-     * timeout plus 500 ms: the publisher's own timer, not Kafka's 30 s request timeout or a
-     * client retry schedule, bounds the wait.
+     * timeout plus 1.5 s: the publisher's own timer, not Kafka's 30 s request timeout or a
+     * client retry schedule (many seconds), bounds the wait. The margin is for a loaded host.
      */
     function expectPromptRefusal(results: Awaited<ReturnType<typeof post>>[]): void {
       for (const r of results) {
         expect(r.status, JSON.stringify(r)).to.equal(503);
         expect(r.code).to.equal('kafka_unavailable');
         expect(r.retryAfter).to.equal('1');
-        expect(r.ms, 'answered within the send timeout + 500 ms').to.be.lessThan(SEND_TIMEOUT_MS + 500);
+        expect(r.ms, 'answered within the send timeout + 1.5 s').to.be.lessThan(SEND_TIMEOUT_MS + 1500);
       }
     }
 
@@ -83,6 +84,8 @@ for (const client of ['kafkajs', 'platformatic'] as const)
       for (const l of failures) expect(l.request_id, JSON.stringify(l)).to.be.a('string');
       const metrics = await (await fetch(`${h.url}/metrics`)).text();
       expect(metrics).to.match(/http_requests_shed_total\{reason="kafka_unavailable".*\} [3-9]/);
+      // /readyz answered 503 too, but a probe is not a client's request shed.
+      expect(metrics).not.to.match(/http_requests_shed_total\{reason="unavailable"/);
     });
 
     it('recovers by itself when the broker responds again', async () => {

@@ -159,6 +159,16 @@ describe('OpenAPI 3.1 document', function () {
     conforms('/api/v1/progress', 'get', 200, await request(`${h.url}/api/v1/progress`, { token }));
     conforms('/api/v1/progress', 'get', 400, await request(`${h.url}/api/v1/progress?limit=0`, { token }));
     conforms(
+      '/pages/experiment-stats/session',
+      'post',
+      400,
+      await request(`${h.url}/pages/experiment-stats/session`, {
+        rawBody: 'token=a&token=b',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      }),
+    );
+    conforms('/api/v1/progress', 'get', 400, await request(`${h.url}/api/v1/progress?limit=0x10`, { token }));
+    conforms(
       '/api/v1/progress/films/{film_id}',
       'get',
       404,

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { randomUUID } from '../helpers/ids.js';
 import { readAll, topicMessageCount } from '../helpers/kafka-helpers.js';
 import { request, startHarness, type Harness } from '../helpers/harness.js';
+import { rawRequest } from '../helpers/raw-request.js';
 import { testEnv } from '../helpers/test-env.js';
 
 describe('progress API → Kafka', () => {
@@ -103,6 +104,23 @@ describe('progress API → Kafka', () => {
     const wrong = await request(`${h.url}/api/v1/progress/batch`, { method: 'PUT', token: await h.token() });
     expect(wrong.status).to.equal(405);
     expect(wrong.body.error.code).to.equal('method_not_allowed');
+    const put = await fetch(`${h.url}/healthz`, { method: 'PUT' });
+    expect(put.status).to.equal(405);
+    expect(put.headers.get('allow')).to.equal('HEAD, GET');
+    // Methods no route serves: a 405 in the error shape too, never a 500 (nor an error log).
+    for (const [method, path] of [
+      ['TRACE', '/healthz'],
+      ['PROPFIND', '/api/v1/progress/batch'],
+    ] as const) {
+      const r = await rawRequest(h.url, { method, path });
+      expect(r.status, `${method} ${path}`).to.equal(405);
+      expect((JSON.parse(r.body) as { error: { code: string } }).error.code).to.equal('method_not_allowed');
+    }
+    // On a path no route serves, whatever the method: 404.
+    const nowhere = await rawRequest(h.url, { method: 'MKCOL', path: '/api/v1/nope' });
+    expect(nowhere.status).to.equal(404);
+    expect((JSON.parse(nowhere.body) as { error: { code: string } }).error.code).to.equal('not_found');
+    expect(h.logs.filter((l) => l.level === 'error')).to.deep.equal([]);
   });
 });
 
@@ -180,6 +198,20 @@ describe('rejected requests never reach Kafka', () => {
       code: 'unsupported_media_type',
     },
     {
+      name: 'a body declared in a charset other than UTF-8',
+      rawBody: JSON.stringify(valid),
+      contentType: 'application/json; charset=ISO-8859-1',
+      status: 415,
+      code: 'unsupported_media_type',
+    },
+    {
+      name: 'another charset in a header a strict parser gives up on',
+      rawBody: JSON.stringify(valid),
+      contentType: 'application/json; charset=utf-16, text/plain',
+      status: 415,
+      code: 'unsupported_media_type',
+    },
+    {
       name: 'an oversize body',
       rawBody: JSON.stringify({ ...valid, pad: 'x'.repeat(70000) }),
       status: 413,
@@ -211,6 +243,21 @@ describe('rejected requests never reach Kafka', () => {
       body: valid,
       status: 400,
       code: 'validation_failed',
+      field: 'film_id',
+    },
+    {
+      name: 'the nil UUID as film id',
+      path: '/api/v1/progress/films/00000000-0000-0000-0000-000000000000',
+      body: valid,
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'the max UUID as event id',
+      body: { ...valid, event_id: 'ffffffff-ffff-ffff-ffff-ffffffffffff' },
+      status: 400,
+      code: 'validation_failed',
+      field: 'event_id',
     },
     {
       name: 'a non-UUID event id',
@@ -250,6 +297,13 @@ describe('rejected requests never reach Kafka', () => {
     {
       name: 'a timestamp in 1970',
       body: { ...valid, occurred_at: '1970-01-01T00:00:00Z' },
+      status: 400,
+      code: 'validation_failed',
+      field: 'occurred_at',
+    },
+    {
+      name: 'a timestamp more precise than a millisecond',
+      body: { ...valid, occurred_at: new Date(Date.now() - 1000).toISOString().replace('Z', '001Z') },
       status: 400,
       code: 'validation_failed',
       field: 'occurred_at',

@@ -15,6 +15,7 @@ import {
   ALERTMANAGER_CONFIG,
   AlertmanagerServer,
   fastRules,
+  NodeExporter,
   PrometheusServer,
   WebhookReceiver,
 } from '../helpers/prometheus.js';
@@ -51,6 +52,7 @@ describe('Prometheus and Alertmanager on the running product', function () {
   let etl: ChildProcess;
   let prometheus: PrometheusServer;
   let alertmanager: AlertmanagerServer;
+  let nodeExporter: NodeExporter;
   const receiver = new WebhookReceiver();
 
   before(async () => {
@@ -103,6 +105,8 @@ describe('Prometheus and Alertmanager on the running product', function () {
     );
     await alertmanager.start();
 
+    nodeExporter = new NodeExporter(join(env.workDir, `${name}-node`));
+    await nodeExporter.start();
     prometheus = new PrometheusServer(
       join(env.workDir, `${name}-prom`),
       {
@@ -111,6 +115,7 @@ describe('Prometheus and Alertmanager on the running product', function () {
         scrape_configs: [
           { job_name: 'api', static_configs: [{ targets: [new URL(h.url).host] }] },
           { job_name: 'etl', static_configs: [{ targets: [`127.0.0.1:${etlPort}`] }] },
+          { job_name: 'node', static_configs: [{ targets: [`127.0.0.1:${nodeExporter.port}`] }] },
         ],
       },
       fastRules(2),
@@ -121,6 +126,7 @@ describe('Prometheus and Alertmanager on the running product', function () {
   after(async () => {
     await prometheus?.stop();
     await alertmanager?.stop();
+    await nodeExporter?.stop();
     await receiver.stop();
     if (etl !== undefined && etl.exitCode === null) {
       etl.kill('SIGTERM');
@@ -129,11 +135,11 @@ describe('Prometheus and Alertmanager on the running product', function () {
     await h?.stop();
   });
 
-  it('scrapes the API and the ETL, and after a load every Grafana panel query returns data', async () => {
+  it('scrapes the API, the ETL and the node exporter, and after a load every Grafana panel query returns data', async () => {
     await waitFor(
-      'both targets up',
+      'every target up',
       () => prometheus.query('up'),
-      (r) => r.length === 2 && r.every((s) => s.value[1] === '1'),
+      (r) => r.length === 3 && r.every((s) => s.value[1] === '1'),
       60_000,
       250,
     );
@@ -207,6 +213,61 @@ describe('Prometheus and Alertmanager on the running product', function () {
     } finally {
       clearInterval(trickle);
     }
+  });
+
+  it('watches the disk the data lives on through the node exporter, as the disk alerts do', async () => {
+    const ratios = await waitFor(
+      'node:filesystem_avail:ratio',
+      () => prometheus.query('node:filesystem_avail:ratio'),
+      (r) => r.length > 0,
+      30_000,
+      250,
+    );
+    // The filesystem holding the tests' brokers and engines: the longest mount point above it.
+    const all = await prometheus.query('node_filesystem_avail_bytes');
+    const dataDir = testEnv().workDir;
+    const holding = all
+      .map((s) => s.metric.mountpoint!)
+      .filter((m) => dataDir === m || dataDir.startsWith(m.endsWith('/') ? m : `${m}/`))
+      .sort((a, b) => b.length - a.length)[0];
+    expect(holding, dataDir).to.be.a('string');
+    const watched = ratios.find((s) => s.metric.mountpoint === holding);
+    expect(watched, `${holding} in ${JSON.stringify(ratios.map((s) => s.metric))}`).to.not.equal(undefined);
+    expect(Number(watched!.value[1])).to.be.within(0, 1);
+  });
+
+  it("keeps a disk's DiskFillingUp quiet while its DiskFullSoon pages, not another disk's (Alertmanager's inhibition)", async () => {
+    const disk = (alertname: string, mountpoint: string) => ({
+      labels: { alertname, mountpoint, instance: 'node-exporter:9100', job: 'node', severity: 'x' },
+      startsAt: new Date().toISOString(),
+    });
+    const posted = await fetch(`${alertmanager.url}/api/v2/alerts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        disk('DiskFullSoon', '/data'),
+        disk('DiskFillingUp', '/data'),
+        disk('DiskFillingUp', '/logs'),
+      ]),
+    });
+    expect(posted.status).to.equal(200);
+    type AmAlert = { labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } };
+    const alerts = await waitFor(
+      'Alertmanager to judge the disk alerts',
+      async () =>
+        ((await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json()) as AmAlert[]).filter((a) =>
+          a.labels.alertname!.startsWith('Disk'),
+        ),
+      (list) => list.length === 3 && list.some((a) => a.status.state === 'suppressed'),
+      15_000,
+      250,
+    );
+    const state = (name: string, mount: string) =>
+      alerts.find((a) => a.labels.alertname === name && a.labels.mountpoint === mount)!.status;
+    expect(state('DiskFillingUp', '/data').state).to.equal('suppressed');
+    expect(state('DiskFillingUp', '/data').inhibitedBy).to.have.length(1);
+    expect(state('DiskFillingUp', '/logs').state).to.equal('active');
+    expect(state('DiskFullSoon', '/data').state).to.equal('active');
   });
 
   it('fires DeadLettersGrowing on garbage in the progress topic, and Alertmanager delivers it to the webhook', async () => {

@@ -11,7 +11,7 @@ import { rawRequest } from '../helpers/raw-request.js';
 const PUBLIC: Record<string, string> = {
   'GET /healthz': 'liveness probe',
   'GET /readyz': 'readiness probe',
-  'GET /metrics': 'scraped on the instance; nginx never forwards it',
+  'GET /metrics': 'answers private networks only (METRICS_ALLOWED_CIDRS); nginx never forwards it',
   'GET /openapi.json': 'the API description',
   'GET /docs': 'interactive docs',
   'GET /docs/assets/{file}': 'assets of the docs',

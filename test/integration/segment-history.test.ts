@@ -119,6 +119,15 @@ describe('segment history report', function () {
     expect((await fetch(`${h.url}/api/v1/segments/history/download?${fresh.query}`)).status).to.equal(200);
     const missing = await request(`${h.url}/api/v1/segments/history/download?period=2020-01`);
     expect(missing.status).to.equal(400);
+    // The same expiry spelt another way is not the link that was signed.
+    const expires = url.searchParams.get('expires')!;
+    for (const spelling of [`+${expires}`, `0${expires}`, `${expires}.0`, `${Number(expires) / 10}e1`]) {
+      const respelt = new URL(url);
+      respelt.searchParams.set('expires', spelling);
+      const res = await request(respelt.toString());
+      expect(res.status, spelling).to.equal(400);
+      expect(res.body.error.details[0]).to.include({ path: 'expires' });
+    }
 
     const nextYear = `${new Date().getUTCFullYear() + 1}-01`;
     for (const period of ['2026-13', 'november', '', nextYear]) {

@@ -4,7 +4,8 @@ import { quickRun } from '../helpers/bench-run.js';
 /**
  * `npm run bench:soak -- --quick` end to end: two minutes of the mix against the real API,
  * ETL, broker and PostgreSQL. Asserted: every accepted event stored exactly once, both
- * processes sampled and their slopes computed. Never how fast, nor the slopes' verdict (two
+ * processes sampled and their slopes computed; a request answered 503 is sent again, as
+ * clients are asked to, and counted by the answer it then got. Never how fast, nor the slopes' verdict (two
  * minutes hold too few GC cycles for one).
  */
 describe('soak benchmark (quick smoke run)', function () {
@@ -13,19 +14,23 @@ describe('soak benchmark (quick smoke run)', function () {
   it('stores every accepted event exactly once and reports each process slope, loop delay and GC share', async () => {
     const r = await quickRun('bench:soak');
     expect(r.load.completed).to.equal(r.load.sent);
-    expect(
-      r.load.non2xx + r.load.errors,
-      `answers ${JSON.stringify(r.load.statuses)}, connection errors ${r.load.errors}`,
-    ).to.equal(0);
+    expect(r.load.errors + r.load.resendErrors, 'connection errors').to.equal(0);
+    // Each request's last answer: a 503 the generator sent again as a client would (on a busy
+    // host a broker can be slower than KAFKA_SEND_TIMEOUT_MS) counts by the answer it then got.
+    const retried = r.load.retriedAfter503;
     for (const kind of ['progress', 'events', 'experiments', 'segments']) {
-      expect(Object.keys(r.load.statuses[kind]), kind).to.deep.equal([
+      expect(Object.keys(r.load.statuses[kind]), `${kind}, ${retried[kind]} sent again`).to.deep.equal([
         kind === 'progress' || kind === 'events' ? '202' : '200',
       ]);
     }
+    const statuses = r.load.statuses as Record<string, Record<string, number>>;
+    const answered = Object.values(statuses).flatMap((byStatus) => Object.values(byStatus));
+    expect(answered.reduce((a, b) => a + b, 0)).to.equal(r.load.sent);
     for (const table of ['progress', 'events', 'exposures']) {
       const c = r.exactlyOnce[table];
       expect(c.accepted, table).to.be.greaterThan(0);
-      expect(c.stored, table).to.equal(c.accepted);
+      // A send of unknown fate (a last 503, an exposure not acknowledged) adds one row or none.
+      expect(c.stored, table).to.be.within(c.accepted, c.accepted + c.unknown);
       expect(c.distinct, table).to.equal(c.stored);
     }
     expect(r.exactlyOnce.met).to.equal(true);

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { createClient } from '@clickhouse/client';
 import { drainPending } from 'chdb';
 import { expect } from 'chai';
@@ -139,6 +140,12 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
       expect(row).to.include({ u: 'analyst', u2: 'analyst' });
       expect(row!.v).to.match(/^\d+\.\d+/);
       expect(row!.tz).to.be.a('string').and.not.equal('');
+      // As on clickhouse-server by default: introspection functions are off.
+      const introspection = await client.query({
+        query: "SELECT getSetting('allow_introspection_functions') AS on",
+        format: 'JSONEachRow',
+      });
+      expect(await introspection.json()).to.deep.equal([{ on: false }]);
     } finally {
       await client.close();
     }
@@ -206,6 +213,43 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
     expect(stdout.split('\n').filter(Boolean)).to.have.length(1000);
   });
 
+  it('reads a gzip or br request body as clickhouse-server does; refuses a corrupt or unknown encoding, and a PUT', async () => {
+    const auth = { 'X-ClickHouse-User': 'analyst', 'X-ClickHouse-Key': PASSWORD };
+    const send = (body: Buffer, encoding: string, method = 'POST') =>
+      fetch(`${url}/`, { method, body, headers: { ...auth, 'Content-Encoding': encoding } });
+    for (const [encoding, body] of [
+      ['gzip', gzipSync('SELECT 40 + 2')],
+      ['br', brotliCompressSync('SELECT 40 + 2')],
+    ] as const) {
+      const res = await send(body, encoding);
+      expect(await res.text(), encoding).to.equal('42\n');
+    }
+    // @clickhouse/client with request compression on sends its query gzipped.
+    const client = createClient({
+      url,
+      username: 'analyst',
+      password: PASSWORD,
+      compression: { request: true, response: false },
+    });
+    try {
+      const rs = await client.query({ query: 'SELECT 42 AS n', format: 'JSONEachRow' });
+      expect(await rs.json()).to.deep.equal([{ n: 42 }]);
+    } finally {
+      await client.close();
+    }
+    const corrupt = await send(Buffer.from('SELECT 1'), 'gzip');
+    expect(corrupt.status).to.equal(400);
+    expect(corrupt.headers.get('x-clickhouse-exception-code')).to.equal('271');
+    const zstd = await send(Buffer.from('SELECT 1'), 'zstd');
+    expect(zstd.status).to.equal(415);
+    // A bomb is counted inflated: refused past the query size limit.
+    const bomb = await send(gzipSync(`SELECT '${'a'.repeat(1_000_000)}'`), 'gzip');
+    expect(bomb.status).to.equal(413);
+    const put = await fetch(`${url}/`, { method: 'PUT', body: 'SELECT 1', headers: auth });
+    expect(put.status).to.equal(405);
+    expect(put.headers.get('allow')).to.equal('GET, HEAD, POST');
+  });
+
   it('refuses a missing or wrong password with AUTHENTICATION_FAILED (401 without credentials, 403 wrong)', async () => {
     const none = await post('SELECT 1', { headers: {} });
     expect(none.status).to.equal(401);
@@ -230,6 +274,15 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
     const syntax = await post('SELEC 1');
     expect(syntax.status).to.equal(400);
     expect(syntax.headers.get('x-clickhouse-exception-code')).to.equal('62');
+    // Refused for what it asks, where clickhouse-server would answer 500: still the analyst's.
+    const types = await post("SELECT plus('a', 1)");
+    expect(types.status).to.equal(400);
+    expect(types.headers.get('x-clickhouse-exception-code')).to.equal('43');
+    expect(await types.text()).to.match(/^Code: 43\. DB::Exception: .*ILLEGAL_TYPE_OF_ARGUMENT/s);
+    // What the embedded engine does not implement: clickhouse-server says 501, the query asked it.
+    const missing = await post('SELECT * FROM system.detached_tables');
+    expect(missing.status).to.equal(400);
+    expect(missing.headers.get('x-clickhouse-exception-code')).to.equal('48');
   });
 
   describe('the official JDBC driver (com.clickhouse:clickhouse-jdbc from Maven Central)', function () {
@@ -305,6 +358,8 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
       ['url limit', `SELECT 1`, { max_result_rows: '0' }],
       ['into outfile', `SELECT 1 INTO OUTFILE '${outfile}'`],
       ['file()', `SELECT * FROM file('/etc/passwd', 'LineAsString')`],
+      ['scalar file()', `SELECT length(file('/etc/passwd'))`],
+      ['quoted scalar file()', 'SELECT f FROM (SELECT "file"(\'/etc/hostname\') AS f)'],
       ['url()', `SELECT * FROM url('http://127.0.0.1:1/x', 'LineAsString')`],
       ['remote()', `SELECT * FROM remote('127.0.0.1:9000', system.one)`],
       ['s3()', `SELECT * FROM s3('http://127.0.0.1:1/bucket/x.csv', 'CSV', 'a Int8')`],
@@ -376,11 +431,18 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
     }
   });
 
-  it('applies the limits: execution time, result rows (separate server with tight limits)', async () => {
+  it('applies the limits: execution time, result rows, memory (separate servers with tight limits)', async () => {
     const tight = await startSql({ SQL_MAX_RESULT_ROWS: '1000', SQL_MAX_CONCURRENT_QUERIES: '1' });
     const base = `http://127.0.0.1:${tight.boundPort}`;
     const rows = await post('SELECT number FROM system.numbers LIMIT 5000', { base });
     expect(await rows.text()).to.contain('TOO_MANY_ROWS_OR_BYTES');
+    // A query past its own memory limit asked too much: a 400, as the other limits.
+    const memory = await startSql({ SQL_MAX_MEMORY_BYTES: String(64 * 2 ** 20) });
+    const big = await post('SELECT length(groupArray(toString(number))) FROM numbers(20000000)', {
+      base: `http://127.0.0.1:${memory.boundPort}`,
+    });
+    expect(await big.text()).to.match(/^Code: 241\. DB::Exception: .*memory limit exceeded/is);
+    expect(big.status).to.equal(400);
     const slow = await post('SELECT count() FROM system.numbers WHERE NOT ignore(sipHash64(number))');
     expect(slow.status).to.equal(408);
     expect(slow.headers.get('x-clickhouse-exception-code')).to.equal('159');
@@ -409,6 +471,7 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
     expect(waited, 'the refusal comes at once').to.be.lessThan(1000);
     expect(third.status).to.equal(503);
     expect(third.headers.get('x-clickhouse-exception-code')).to.equal('202');
+    expect(third.headers.get('retry-after')).to.equal('1');
     expect(await third.text()).to.contain('Too many simultaneous queries');
     const token = await h.token(randomUUID());
     const before = await rowCount();
@@ -419,7 +482,20 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
     expect(accepted.status).to.equal(202);
     await waitFor('the event stored while analysts run heavy queries', rowCount, (n) => n > before, 30_000);
     await Promise.all(running.map(async (p) => (await p).text()));
-    expect((await post('SELECT 1')).status).to.equal(200);
+    // The leases go back once the server has finished each stream, which can be a moment
+    // after the client read its last byte.
+    const after = await waitFor(
+      'the leases free again',
+      async () => {
+        const r = await post('SELECT 1');
+        await r.text();
+        return r.status;
+      },
+      (s) => s === 200,
+      5_000,
+      50,
+    );
+    expect(after).to.equal(200);
   });
 
   it('streams a 10,000,000-row result (first bytes long before the end) and frees the query when the client goes away', async () => {

@@ -14,6 +14,7 @@ import { BENCH_PG_OPTIONS } from '../../stress-testing/src/api-bench-env.js';
 import { uniqueName } from '../helpers/ids.js';
 import { dropDatabase, testDatabaseUrl, testPostgresServer } from '../helpers/postgres.js';
 import { ROOT } from '../helpers/processes.js';
+import { loadRules, metricNames } from '../helpers/prometheus.js';
 
 const exec = promisify(execFile);
 const read = (p: string) => readFileSync(join(ROOT, p), 'utf8');
@@ -88,6 +89,7 @@ describe('stack configuration', () => {
       'clickhouse-s2-r2',
       'postgres',
       'cadvisor',
+      'node-exporter',
       'prometheus',
       'grafana',
       'elasticsearch',
@@ -350,7 +352,7 @@ describe('stack configuration', () => {
     }
   });
 
-  it('has Prometheus scrape every api and etl instance on its metrics port, and cAdvisor', () => {
+  it('has Prometheus scrape every api and etl instance on its metrics port, cAdvisor and the node exporter', () => {
     const prom = parse(read('infra/prometheus/prometheus.yml')) as {
       scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
     };
@@ -358,7 +360,11 @@ describe('stack configuration', () => {
       prom.scrape_configs.map((c) => [c.job_name, c.static_configs.flatMap((s) => s.targets)]),
     );
     const apiPort = loadConfig(stack.services['api-1']!.environment).http.port;
-    const etlPort = loadConfig(stack.services['etl-1']!.environment).etl.metricsPort;
+    const etl = loadConfig(stack.services['etl-1']!.environment).etl;
+    const etlPort = etl.metricsPort;
+    // Off the host by default; in the stack Prometheus scrapes it from its own container.
+    expect(loadConfig({}).etl.metricsHost).to.equal('127.0.0.1');
+    expect(etl.metricsHost).to.equal('0.0.0.0');
     const services = Object.keys(stack.services);
     expect(targets.api).to.have.members(
       services.filter((s) => /^api-\d$/.test(s)).map((s) => `${s}:${apiPort}`),
@@ -367,9 +373,14 @@ describe('stack configuration', () => {
       services.filter((s) => /^etl-\d$/.test(s)).map((s) => `${s}:${etlPort}`),
     );
     expect(targets.cadvisor).to.deep.equal(['cadvisor:8080']);
+    expect(targets.node).to.deep.equal(['node-exporter:9100']);
+    // It reads the host's filesystems, not its container's.
+    const node = stack.services['node-exporter'] as { command: string[]; volumes: string[] };
+    expect(node.command).to.include('--path.rootfs=/host');
+    expect(node.volumes).to.include('/:/host:ro,rslave');
   });
 
-  it('has every Grafana panel query a metric the code exports (or cAdvisor does)', async () => {
+  it('has every Grafana panel query a metric the code exports (or cAdvisor does, or a recording rule)', async () => {
     const dashboard = JSON.parse(read('infra/grafana/dashboards/streaming.json')) as {
       panels: { title: string; targets: { expr: string }[] }[];
     };
@@ -380,6 +391,8 @@ describe('stack configuration', () => {
         for (const s of ['_bucket', '_sum', '_count']) exported.add(m.name + s);
     }
     const cadvisor = new Set(['container_cpu_usage_seconds_total', 'container_memory_working_set_bytes']);
+    // The recording rules (the disk panel reads the node exporter through one).
+    const recorded = new Set(loadRules().recording.map((r) => r.record));
     const required = [
       'ingest',
       'p99',
@@ -390,21 +403,18 @@ describe('stack configuration', () => {
       'dead letters',
       'cpu',
       'memory',
+      'disk free',
     ];
     const titles = dashboard.panels.map((p) => p.title.toLowerCase()).join(' | ');
     for (const r of required) expect(titles, r).to.contain(r);
     for (const panel of dashboard.panels) {
       for (const t of panel.targets) {
-        // Drop label matchers, ranges and `by (...)` groupings; the identifiers left that
-        // are not function calls are metric names.
-        const bare = t.expr
-          .replace(/\{[^}]*\}/g, '')
-          .replace(/\[[^\]]*\]/g, '')
-          .replace(/by \([^)]*\)/g, '');
-        const names = [...bare.matchAll(/\b([a-z_][a-z0-9_]*)\b(?!\s*\()/g)].map((m) => m[1]!);
+        const names = metricNames(t.expr);
         expect(names.length, panel.title).to.be.greaterThan(0);
         for (const n of names)
-          expect(exported.has(n) || cadvisor.has(n), `${panel.title}: ${n}`).to.equal(true);
+          expect(exported.has(n) || cadvisor.has(n) || recorded.has(n), `${panel.title}: ${n}`).to.equal(
+            true,
+          );
       }
     }
   });

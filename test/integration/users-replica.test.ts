@@ -74,8 +74,11 @@ describe('users replica (users topic → PostgreSQL)', function () {
     for (const u of deleted) expect(byId.get(u)).to.include({ version: '3', deleted: true });
     for (const u of updated) expect(byId.get(u)).to.include({ version: '2', deleted: false });
     for (const u of users.slice(100)) expect(byId.get(u)).to.include({ version: '1', deleted: false });
-    expect(h.api.usersReplica!.stats.stale).to.equal(50 + 300 + 50);
+    // Applied once per change however often it is delivered. Delivery is at least once: a
+    // rebalance on a busy host hands uncommitted messages out again, and each replay is stale.
     expect(h.api.usersReplica!.stats.applied).to.equal(300 + 50 + 50);
+    const stale = h.api.usersReplica!.stats.stale;
+    expect(stale).to.be.at.least(50 + 300 + 50);
 
     // The 50% rollout reached exactly the live users its hash puts in it, once each.
     const expectedIn = await h.pool.query<{ id: string }>(
@@ -108,7 +111,8 @@ describe('users replica (users topic → PostgreSQL)', function () {
       404,
     );
     const text = await (await fetch(`${h.url}/metrics`)).text();
-    expect(text).to.match(/users_replica_changes_total\{result="stale"[^}]*\} 400\n/);
+    expect(text).to.match(new RegExp(`users_replica_changes_total\\{result="stale"[^}]*\\} ${stale}\\n`));
+    expect(text).to.match(/users_replica_changes_total\{result="applied"[^}]*\} 400\n/);
   });
 
   it('dead-letters messages that are not the contract, with the reason, and goes on with the partition', async () => {
@@ -177,6 +181,13 @@ describe('users replica: PostgreSQL outage', function () {
     // Nothing was committed past the change it could not apply: the group stands exactly where
     // it stood before the outage (caught up on `before`), every change sent during it uncommitted.
     expect(await groupLag(testEnv().brokers, h.config.usersReplica.groupId, topic)).to.equal(during.length);
+    // Its lag gauge shows the held backlog meanwhile (UsersReplicaLagging reads it).
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    const lag = [...metrics.matchAll(/^users_replica_lag_messages\{[^}]*\} (\d+)/gm)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
+    expect(lag).to.be.greaterThan(0);
     await proxy.restore();
     await caughtUp(h);
     const found = await h.pool.query('SELECT 1 FROM users WHERE id = ANY($1)', [[...before, ...during]]);

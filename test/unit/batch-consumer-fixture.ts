@@ -309,9 +309,9 @@ export class Fixture {
     return this.eachBatch!(payload);
   }
 
-  /** What kafkajs tells the consumer after a rebalance. */
-  rebalance(): void {
-    this.handlers.get('consumer.group_join')!({ payload: { memberAssignment: { [TOPIC]: [PARTITION] } } });
+  /** What kafkajs tells the consumer after a rebalance: the partitions it now has. */
+  rebalance(partitions: number[] = [PARTITION]): void {
+    this.handlers.get('consumer.group_join')!({ payload: { memberAssignment: { [TOPIC]: partitions } } });
   }
 
   /** Resolves once the consumer is waiting on its nth insert (1-based). */

@@ -503,8 +503,9 @@ describe('BatchConsumer: what it asks of kafkajs and what it reports', () => {
     expect(four.consumerConfig.maxBytes).to.equal(4000);
   });
 
-  it('exports its failure and dead-letter series at 0 before the first failure', async () => {
+  it('exports its failure, dead-letter and stored-rows series at 0 before the first block', async () => {
     const f = new Fixture();
+    expect(await f.metric('etl_rows_inserted_total', { table: TABLE })).to.equal(0);
     expect(await f.metric('etl_retries_total', { topic: TOPIC })).to.equal(0);
     expect(await f.metric('etl_insert_failures_total', { table: TABLE })).to.equal(0);
     expect(await f.metric('etl_erased_events_dropped_total', { topic: TOPIC })).to.equal(0);
@@ -531,6 +532,17 @@ describe('BatchConsumer: what it asks of kafkajs and what it reports', () => {
     expect(await f.metric('etl_dedup_window_bytes', { topic: TOPIC })).to.equal(f.windows.bytes);
     expect(f.windows.bytes).to.be.greaterThan(0);
     expect(await f.metric('etl_duplicates_dropped_total', { topic: TOPIC })).to.equal(undefined);
+  });
+
+  it('drops the lag series of a partition a rebalance moved away, and keeps those it still has', async () => {
+    const f = await started();
+    await f.deliver(10, ['a'], { highWatermark: 20, timestamps: [Date.now() - 30_000] });
+    const labels = { topic: TOPIC, partition: String(PARTITION) };
+    f.rebalance([PARTITION, PARTITION + 1]);
+    expect(await f.metric('etl_consumer_lag_seconds', labels)).to.be.within(29, 31);
+    f.rebalance([PARTITION + 1]);
+    expect(await f.metric('etl_consumer_lag_seconds', labels)).to.equal(undefined);
+    expect(await f.metric('etl_consumer_lag_messages', labels)).to.equal(undefined);
   });
 
   it('reports 0 seconds behind once caught up, however old the last message', async () => {

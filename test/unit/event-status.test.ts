@@ -35,6 +35,8 @@ describe('event status: a dependency down is a fast 503', () => {
       .status(id, undefined)
       .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(UnavailableError);
+    // The code is the reason http_requests_shed_total counts: it names where to look.
+    expect((err as UnavailableError).code).to.equal('event_store_unavailable');
   });
 
   it('answers 503 within its bound when the Kafka search hangs', async () => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { isIntIn, isIsoUtc, isUuid } from '../../lib/contracts/fast-checks.js';
 import { isProgressMessageV1, ProgressMessageV1 } from '../../lib/contracts/progress.js';
 import { exposureStream } from '../../lib/contracts/exposure.js';
+import { uuidParam } from '../../lib/contracts/stream-fields.js';
 import { shapes } from './contract-shapes.js';
 
 /**
@@ -44,6 +45,17 @@ describe('fast contract checks never accept what zod refuses', () => {
       }
     }
     expect(isUuid(42)).to.equal(false);
+  });
+
+  it('UUIDs: the OpenAPI pattern of a request UUID accepts exactly what the server does', () => {
+    const param = uuidParam();
+    const pattern = new RegExp((z.toJSONSchema(param, { io: 'input' }) as { pattern: string }).pattern);
+    for (const id of [...TRICKY_UUIDS, ...Array.from({ length: 2000 }, () => randomUUID())]) {
+      for (const v of [id, id.toUpperCase()]) {
+        expect(pattern.test(v), v).to.equal(param.safeParse(v).success);
+      }
+    }
+    expect(pattern.test('00000000-0000-0000-0000-000000000000')).to.equal(false);
   });
 
   it('date-times: agrees with z.iso.datetime() on 20,000 shapes around the calendar edges', () => {

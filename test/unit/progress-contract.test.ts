@@ -35,11 +35,36 @@ describe('progress contract', () => {
     ['absurd duration', { position_sec: 1, duration_sec: 10 ** 9 }],
     ['time too far ahead', { position_sec: 1, duration_sec: 10, occurred_at: '2026-06-01T12:06:00Z' }],
     ['time too old', { position_sec: 1, duration_sec: 10, occurred_at: '2026-04-01T12:00:00Z' }],
+    [
+      'time below the millisecond',
+      { position_sec: 1, duration_sec: 10, occurred_at: '2026-06-01T11:59:00.0001Z' },
+    ],
+    [
+      'time with an offset, below the millisecond',
+      { position_sec: 1, duration_sec: 10, occurred_at: '2026-06-01T13:59:00.123456+02:00' },
+    ],
   ] as const) {
     it(`rejects ${name}`, () => {
       expect(schemas.single.safeParse(body).success).to.equal(false);
     });
   }
+
+  it('accepts a time whose digits below the millisecond are zeros', () => {
+    for (const occurred_at of [
+      '2026-06-01T11:59:00.123000Z',
+      '2026-06-01T11:59:00.1Z',
+      '2026-06-01T11:59:00Z',
+      // A short fraction, then a zone with digits: the zone is not a fraction.
+      '2026-06-01T13:59:00.12+02:00',
+      '2026-06-01T06:59:00.5-05:00',
+      '2026-06-01T17:29:00.5+05:30',
+      '2026-06-01T13:59:00.123000+02:00',
+    ]) {
+      expect(schemas.single.safeParse({ position_sec: 1, duration_sec: 10, occurred_at }).success).to.equal(
+        true,
+      );
+    }
+  });
 
   it('maps a request to a contract-v1 message that validates against the consumer schema', () => {
     const msg = toProgressMessage(

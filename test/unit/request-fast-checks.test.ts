@@ -54,6 +54,10 @@ function mutate(v: Record<string, unknown>, s: ReturnType<typeof shapes>): unkno
     new Date(NOW + LIMITS.maxFutureMs + 1).toISOString(),
     new Date(NOW + LIMITS.maxFutureMs - 500).toISOString(),
     '2026-06-15T13:00:00+01:00',
+    new Date(NOW - 1000).toISOString().replace('Z', '001Z'),
+    new Date(NOW - 1000).toISOString().replace('Z', '000Z'),
+    '2026-06-15T13:59:00.12+02:00',
+    '2026-06-15T11:59:00.5-00:30',
     Math.floor(rand() * 10_000),
   ]);
   const out: Record<string, unknown> = JSON.parse(JSON.stringify(v)) as Record<string, unknown>;

@@ -63,6 +63,9 @@ describe('security-relevant options', () => {
     const claims = decodeJwt(await signHs256('s'.repeat(32), { sub: args.sub!, ttlSec: args.ttlSec }));
     expect(claims.exp! - claims.iat!).to.be.within(1, DAY_SEC);
     expect(parseTokenArgs(['--ttl-sec', '600']).ttlSec).to.equal(600);
+    expect(parseTokenArgs(['--help']).help).to.equal(true);
+    expect(parseTokenArgs(['-h']).help).to.equal(true);
+    expect(parseTokenArgs([]).help).to.equal(false);
     for (const bad of ['abc', '0', '-5', '1.5'])
       expect(() => parseTokenArgs([`--ttl-sec=${bad}`]), bad).to.throw('--ttl-sec must be a whole number');
   });

@@ -16,12 +16,13 @@ describe('sql-http statement checks', () => {
       'EXPLAIN SELECT 1',
       "SELECT 'INTO OUTFILE x'",
       'SELECT `into outfile` FROM t',
+      "SELECT 'file(x)', profile(1), my_file(2), `file` FROM t",
     ]) {
       expect(() => assertReadingStatement(q), q).not.to.throw();
     }
   });
 
-  it('refuses every other statement kind and INTO OUTFILE with READONLY (164)', () => {
+  it('refuses every other statement kind, INTO OUTFILE and file() with READONLY (164)', () => {
     for (const q of [
       'KILL QUERY WHERE 1',
       'INSERT INTO t VALUES (1)',
@@ -31,6 +32,9 @@ describe('sql-http statement checks', () => {
       'SET readonly = 0',
       "SELECT 1 INTO OUTFILE 'x'",
       "SELECT 'a' INTO   OUTFILE 'x' FORMAT CSV",
+      "SELECT file('/etc/passwd')",
+      "SELECT length(FILE ('/etc/passwd'))",
+      "SELECT arrayMap(x -> file(x), ['/etc/passwd'])",
       'USE other',
     ]) {
       expect(() => assertReadingStatement(q), q)
@@ -63,7 +67,21 @@ describe('sql-http statement checks', () => {
     expect(httpStatusFor(159)).to.equal(408);
     expect(httpStatusFor(164)).to.equal(403);
     expect(httpStatusFor(202)).to.equal(503);
-    expect(httpStatusFor(396)).to.equal(500);
+    // What the server leaves at 500: 400 when the query asked for it, 500 for faults only.
+    expect(httpStatusFor(43)).to.equal(400); // ILLEGAL_TYPE_OF_ARGUMENT
+    expect(httpStatusFor(701)).to.equal(400); // CLUSTER_DOESNT_EXIST
+    expect(httpStatusFor(306)).to.equal(400); // TOO_DEEP_RECURSION
+    expect(httpStatusFor(396)).to.equal(400); // TOO_MANY_ROWS_OR_BYTES (the result limits)
+    expect(httpStatusFor(49)).to.equal(500); // LOGICAL_ERROR
+    // MEMORY_LIMIT_EXCEEDED: the process's own limit is the service's fault, a query's its own.
+    expect(
+      httpStatusFor(241, 'Code: 241. DB::Exception: (total) memory limit exceeded: would use 9 GiB'),
+    ).to.equal(500);
+    expect(
+      httpStatusFor(241, 'Code: 241. DB::Exception: Query memory limit exceeded: would use 1.38 GiB'),
+    ).to.equal(400);
+    expect(httpStatusFor(48)).to.equal(400); // NOT_IMPLEMENTED: what the embedded engine does not do
+    expect(httpStatusFor(1001)).to.equal(500); // STD_EXCEPTION, also an error without a code
   });
 
   it('keeps the engine error text, code and name', () => {
@@ -72,6 +90,13 @@ describe('sql-http statement checks', () => {
     );
     expect(e).to.include({ code: 47, codeName: 'UNKNOWN_IDENTIFIER' });
     expect(e.text).to.equal('Code: 47. DB::Exception: Unknown identifier `x`. (UNKNOWN_IDENTIFIER)');
+    const nested = fromEngineError(
+      new Error(
+        'Code: 73. DB::Exception: Code: 73. DB::Exception: Code: 73. DB::Exception: Unknown format Nope. (UNKNOWN_FORMAT)',
+      ),
+    );
+    expect(nested.text).to.equal('Code: 73. DB::Exception: Unknown format Nope. (UNKNOWN_FORMAT)');
+    expect(nested).to.include({ code: 73, codeName: 'UNKNOWN_FORMAT' });
   });
 
   it('aligns table columns, numbers to the right', () => {

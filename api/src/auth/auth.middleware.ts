@@ -1,5 +1,6 @@
 import type { Context, Middleware } from 'koa';
 import { UnauthorizedError } from '../../../lib/errors.js';
+import { headerCount } from '../http/header-count.js';
 import { keepReadBody, readJsonBody } from '../http/json-body.js';
 import { guarded } from './guard.js';
 import type { Principal, TokenVerifier } from './jwt-verifier.js';
@@ -7,20 +8,11 @@ import type { Principal, TokenVerifier } from './jwt-verifier.js';
 // RFC 7235: the scheme is case-insensitive, and one or more spaces separate it from the token.
 const BEARER = /^Bearer +([A-Za-z0-9\-_.]+)$/i;
 
-/** How many Authorization headers the request carried (Node keeps only the first). */
-function authorizationHeaders(ctx: Context): number {
-  const raw = ctx.req.rawHeaders;
-  let n = 0;
-  for (let i = 0; i < raw.length; i += 2)
-    if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') n++;
-  return n;
-}
-
 /** The bearer token of the request; undefined without an Authorization header, 401 when malformed. */
 export function bearerToken(ctx: Context): string | undefined {
   const header = ctx.get('Authorization');
   if (header === '') return undefined;
-  if (authorizationHeaders(ctx) > 1)
+  if (headerCount(ctx, 'authorization') > 1)
     throw new UnauthorizedError('send one Authorization header, not several', 'invalid_request');
   const match = BEARER.exec(header);
   if (match === null)

@@ -6,7 +6,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
-import { isUuidShape } from '../../../lib/contracts/fast-checks.js';
+import { isNilOrMaxUuid, isUuidShape } from '../../../lib/contracts/fast-checks.js';
 import { ConfigError, UnauthorizedError } from '../../../lib/errors.js';
 import type { Config } from '../../../lib/config/config.js';
 
@@ -20,7 +20,7 @@ export interface Principal {
 
 export type JwtOptions = Pick<
   Config['auth'],
-  'secret' | 'jwksUrl' | 'issuer' | 'audience' | 'clockToleranceSec' | 'jwksCacheMaxAgeMs'
+  'secret' | 'jwksUrl' | 'issuer' | 'audience' | 'clockToleranceSec' | 'maxLifetimeSec' | 'jwksCacheMaxAgeMs'
 >;
 
 export type TokenVerifier = (token: string) => Promise<Principal>;
@@ -76,7 +76,14 @@ export function createJwtVerifier(opts: JwtOptions): TokenVerifier {
     if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + opts.clockToleranceSec) {
       throw new UnauthorizedError('token not yet valid (issued in the future)', 'invalid_token');
     }
-    if (!isUuidShape(payload.sub)) {
+    const issuedAtSec = typeof payload.iat === 'number' ? payload.iat : Date.now() / 1000;
+    if (
+      opts.maxLifetimeSec > 0 &&
+      payload.exp! - issuedAtSec > opts.maxLifetimeSec + opts.clockToleranceSec
+    ) {
+      throw new UnauthorizedError(`token lifetime exceeds ${opts.maxLifetimeSec} s`, 'invalid_token');
+    }
+    if (!isUuidShape(payload.sub) || isNilOrMaxUuid(payload.sub)) {
       throw new UnauthorizedError('token subject must be a viewer UUID', 'invalid_token');
     }
     return { subject: payload.sub.toLowerCase(), roles: rolesOf(payload), expiresAtSec: payload.exp! };

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
+import { NIL_UUID } from '../../../lib/contracts/fast-checks.js';
 import { db } from '../../../lib/db/errors.js';
 import { inTransaction } from '../db/transaction.js';
 
@@ -45,7 +46,7 @@ interface JobRow {
 
 const VIEW = 'id, state, requested_at, finished_at, removed';
 /** Where erased viewers' rows go in the segment history: kept for counts, no longer anyone's. */
-export const ANONYMOUS = '00000000-0000-0000-0000-000000000000';
+export const ANONYMOUS = NIL_UUID;
 
 function view(r: JobRow): ErasureJob {
   return {
@@ -80,9 +81,12 @@ export class ErasureStore {
       const created = row !== undefined;
       // Asked again after it is done: it runs again (every step is safe to repeat), and
       // removes what came back since (a restored backup); the suppression keeps its date.
+      // The run is requested now: its age (erasure_oldest_open_seconds) and its place in
+      // the queue count from this request, not from the first.
       row ??= (
         await c.query<JobRow>(
           `UPDATE erasures SET state = CASE WHEN state = 'done' THEN 'pending' ELSE state END,
+                  requested_at = CASE WHEN state = 'done' THEN clock_timestamp() ELSE requested_at END,
                   steps_done = CASE WHEN state = 'done' THEN '{}' ELSE steps_done END,
                   finished_at = CASE WHEN state = 'done' THEN NULL ELSE finished_at END
             WHERE viewer_id = $1 RETURNING ${VIEW}`,
@@ -99,6 +103,16 @@ export class ErasureStore {
       this.pool.query<JobRow>(`SELECT ${VIEW} FROM erasures WHERE id = $1`, [id]),
     );
     return rows[0] === undefined ? undefined : view(rows[0]);
+  }
+
+  /** How many jobs are not done, and when the oldest of them was requested. */
+  async backlog(): Promise<{ open: number; oldestRequestedAt: Date | null }> {
+    const { rows } = await db(() =>
+      this.pool.query<{ open: number; oldest: Date | null }>(
+        `SELECT count(*)::int AS open, min(requested_at) AS oldest FROM erasures WHERE state <> 'done'`,
+      ),
+    );
+    return { open: rows[0]!.open, oldestRequestedAt: rows[0]!.oldest };
   }
 
   /** Takes the oldest job that is not done and not leased to a live process. */

@@ -92,7 +92,11 @@ export class EventStatusService {
       );
     } catch (err) {
       if (err instanceof AppError) throw err;
-      throw new UnavailableError('event store unavailable, retry later', { cause: err, retryAfterSec: 1 });
+      throw new UnavailableError('event store unavailable, retry later', {
+        cause: err,
+        retryAfterSec: 1,
+        code: 'event_store_unavailable',
+      });
     }
   }
 

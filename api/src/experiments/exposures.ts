@@ -38,7 +38,10 @@ export class ExposureEmitter {
     private readonly topic: string,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // From the start, so ExposuresLost's increase() sees the first loss.
+    for (const result of ['published', 'failed'] as const) metrics.experimentExposures.inc({ result }, 0);
+  }
 
   emit(messages: ExposureMessage[]): void {
     if (messages.length === 0) return;

@@ -6,7 +6,7 @@ import { ForbiddenError, UnauthorizedError, ValidationError } from '../../../lib
 import { requireRole } from '../auth/require-role.js';
 import { bearerToken } from '../auth/auth.middleware.js';
 import type { TokenVerifier } from '../auth/jwt-verifier.js';
-import { readBodyText } from '../http/json-body.js';
+import { readBodyText, requireOneUtf8ContentType } from '../http/json-body.js';
 import { POSTGRES_UNAVAILABLE, route, type Route } from '../http/route.js';
 import { sessionCookie, type StatsSessions } from './stats-session.js';
 import { signInPage } from './stats-sign-in.js';
@@ -28,13 +28,17 @@ const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'se
 async function signInToken(ctx: Context): Promise<string> {
   const bearer = bearerToken(ctx);
   if (bearer !== undefined) return bearer;
+  requireOneUtf8ContentType(ctx);
   if (!ctx.is('application/x-www-form-urlencoded')) {
     throw new ValidationError('send the form (application/x-www-form-urlencoded) with a token field', {
       status: 415,
       code: 'unsupported_media_type',
     });
   }
-  const token = new URLSearchParams(await readBodyText(ctx, 16384)).get('token')?.trim();
+  const fields = new URLSearchParams(await readBodyText(ctx, 16384));
+  // One token field: with two, which one signs in would be a guess.
+  if (fields.getAll('token').length > 1) throw new ValidationError('send one token field');
+  const token = fields.get('token')?.trim();
   if (token === undefined || token === '') throw new UnauthorizedError('missing token', 'invalid_request');
   return token;
 }
@@ -76,10 +80,11 @@ export function statsRoutes(deps: StatsRoutesDeps): Route[] {
       form: z.object({ token: z.string() }),
       responses: {
         303: { description: 'Signed in: Set-Cookie, and Location of the page' },
+        400: 'Two token fields, or two Content-Type headers',
         401: 'Missing or invalid token (`WWW-Authenticate` says which)',
         403: 'Not an admin, or a sign-in posted from another origin',
         413: 'Form larger than the limit',
-        415: 'Not a form',
+        415: 'Not a form, or a charset other than UTF-8',
       },
       handle: async (ctx) => {
         const origin = ctx.get('Origin');

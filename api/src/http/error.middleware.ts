@@ -12,7 +12,17 @@ export function errorMiddleware(rootLog: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
+      if (ctx.body !== undefined) return;
+      // The router's answer for a method a path does not serve (405, with Allow) or one no
+      // route serves at all (501: TRACE, PROPFIND, made-up ones): the client's mistake either
+      // way, so a 405 in the one shape, never a 5xx; on a path no route serves (its Allow
+      // empty), a 404 whatever the method.
+      const allow = ctx.status === 405 || ctx.status === 501 ? ctx.response.get('Allow') : undefined;
+      if (allow !== undefined && allow !== '') {
+        ctx.status = 405;
+        ctx.body = errorBody('method_not_allowed', `${ctx.method} is not allowed here (allowed: ${allow})`);
+      } else if (ctx.status === 404 || allow === '') {
+        ctx.remove('Allow');
         ctx.status = 404;
         ctx.body = errorBody('not_found', `no route for ${ctx.method} ${ctx.path}`);
       }

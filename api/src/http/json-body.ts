@@ -1,8 +1,10 @@
 import type { Readable, Transform } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Context } from 'koa';
 import { ValidationError } from '../../../lib/errors.js';
+import { INFLATERS } from '../../../lib/net/inflaters.js';
+import { headerCount } from './header-count.js';
 import { checkJsonShape } from './json-shape.js';
+import { checkJsonText } from './json-text.js';
 
 /**
  * Deepest JSON a body may nest. Far beyond any contract (an event's `properties` may nest
@@ -25,13 +27,6 @@ export interface BodyOptions {
   textPlain?: boolean;
 }
 
-const INFLATERS: Record<string, () => Transform> = {
-  gzip: createGunzip,
-  'x-gzip': createGunzip,
-  deflate: createInflate,
-  br: createBrotliDecompress,
-};
-
 /**
  * Reads a JSON request body with a hard byte limit, on the inflated size when the body is
  * compressed (gzip, deflate, br): checked against the declared length first, counted while
@@ -46,6 +41,7 @@ export async function readJsonBody(
 ): Promise<unknown> {
   const state = ctx.state as { [READ_BODY]?: unknown };
   if (READ_BODY in state) return state[READ_BODY];
+  requireOneUtf8ContentType(ctx);
   const json = ctx.is('application/json') !== false;
   if (!json && !(opts.textPlain === true && ctx.is('text/plain') !== false)) {
     throw new ValidationError(
@@ -65,7 +61,7 @@ export async function readJsonBody(
       code: 'invalid_json',
     });
   }
-  const problem = checkJsonShape(body, BODY_MAX_DEPTH);
+  const problem = checkJsonShape(body, BODY_MAX_DEPTH) ?? checkJsonText(text);
   if (problem !== null) {
     throw new ValidationError(`request body is invalid: ${problem.path || 'body'} ${problem.message}`, {
       details: [problem],
@@ -73,6 +69,29 @@ export async function readJsonBody(
   }
   return body;
 }
+
+/**
+ * 400 for two Content-Type headers (Node reads the first, a proxy may have judged the other);
+ * 415 for a body declared in a charset other than UTF-8: it would be read as UTF-8, and its
+ * text changed from what the client meant (JSON is UTF-8 by RFC 8259; our forms too).
+ */
+export function requireOneUtf8ContentType(ctx: Context): void {
+  if (headerCount(ctx, 'content-type') > 1)
+    throw new ValidationError('send one Content-Type header, not several', { code: 'duplicate_header' });
+  // Every `charset=` in the header, read leniently: a strict parser gives up on a header it
+  // cannot parse (a trailing `;`, a list) and reports no charset, while the type still matches.
+  for (const [, quoted, bare] of ctx.get('Content-Type').matchAll(CHARSET)) {
+    const charset = (quoted ?? bare ?? '').toLowerCase();
+    if (charset !== 'utf-8' && charset !== 'utf8') {
+      throw new ValidationError(`charset ${charset.slice(0, 32)} is not supported: send UTF-8`, {
+        status: 415,
+        code: 'unsupported_media_type',
+      });
+    }
+  }
+}
+
+const CHARSET = /[;,\s]charset\s*=\s*(?:"([^"]*)"|([^;,\s]*))/gi;
 
 /** Hands a body already read to the handler's readJsonBody. */
 export function keepReadBody(ctx: Context, body: unknown): void {
@@ -96,7 +115,12 @@ function inflaterFor(ctx: Context): Transform | undefined {
 /** The body as UTF-8 text, refused with 413 past `limitBytes` (declared, read, or inflated). */
 export async function readBodyText(ctx: Context, limitBytes: number): Promise<string> {
   const declared = Number(ctx.get('Content-Length') || '0');
-  if (declared > limitBytes) throw tooLarge(limitBytes);
+  if (declared > limitBytes) {
+    // Answered before the body is read: the connection is not reused, or the rest of the
+    // body would be read as the next request (or time out into a second answer).
+    ctx.set('Connection', 'close');
+    throw tooLarge(limitBytes);
+  }
   const req = ctx.req;
   const inflater = inflaterFor(ctx);
   if (inflater !== undefined) req.pipe(inflater);
@@ -118,7 +142,13 @@ export async function readBodyText(ctx: Context, limitBytes: number): Promise<st
         code: 'invalid_encoding',
       });
     }
-    throw err;
+    if (err instanceof ValidationError) throw err;
+    // The client stopped sending (went away, or was cut off at HTTP_REQUEST_TIMEOUT_MS): its
+    // fault, logged and counted as a 4xx, never as the server's 5xx.
+    throw new ValidationError('request body ended before it was complete', {
+      code: 'incomplete_body',
+      cause: err,
+    });
   }
   try {
     return UTF8.decode(body);

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { parseOrThrow } from '../../../lib/contracts/validation.js';
-import { NotFoundError } from '../../../lib/errors.js';
+import { NotFoundError, ValidationError } from '../../../lib/errors.js';
 import { readJsonBody } from './json-body.js';
 import { createRouter } from './router.js';
 
@@ -88,15 +88,20 @@ export function isNameParam(p: Param): p is NameParam {
   return !(p instanceof z.ZodType);
 }
 
+/** A path value as a 404 names it: at most 64 characters, so a long path is not echoed whole. */
+function echo(value: string): string {
+  return value.length <= 64 ? value : `${value.slice(0, 64)}… (${value.length} characters)`;
+}
+
 function parseParams(specs: Params | undefined, raw: Record<string, string | undefined>) {
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(specs ?? {})) {
     if (!isNameParam(spec)) {
-      out[name] = parseOrThrow(spec, raw[name], name);
+      out[name] = parseOrThrow(spec, raw[name], name, [name]);
       continue;
     }
     const parsed = spec.schema.safeParse(raw[name]);
-    if (!parsed.success) throw new NotFoundError(`no ${spec.notFound} ${raw[name] ?? ''}`);
+    if (!parsed.success) throw new NotFoundError(`no ${spec.notFound} ${echo(raw[name] ?? '')}`);
     out[name] = parsed.data;
   }
   return out;
@@ -105,8 +110,17 @@ function parseParams(specs: Params | undefined, raw: Record<string, string | und
 function parseQuery(spec: Query | undefined, raw: Context['query']) {
   if (spec instanceof z.ZodObject) return parseOrThrow(spec, raw, 'query');
   const out: Record<string, unknown> = {};
-  for (const [name, schema] of Object.entries(spec ?? {})) out[name] = parseOrThrow(schema, raw[name], name);
+  for (const [name, schema] of Object.entries(spec ?? {}))
+    out[name] = parseOrThrow(schema, raw[name], name, [name]);
   return out;
+}
+
+const WRITES: ReadonlySet<Method> = new Set(['POST', 'PATCH', 'DELETE']);
+
+/** A request with a body: a non-zero Content-Length, or one sent chunked. */
+function carriesBody(ctx: Context): boolean {
+  const length = ctx.get('Content-Length');
+  return (length !== '' && length !== '0') || ctx.get('Transfer-Encoding') !== '';
 }
 
 /** `/films/{film_id}` → `/films/:film_id`. */
@@ -130,6 +144,10 @@ export function routerOf(routes: readonly Route[], opts: RouterOptions): Router 
       const params = parseParams(r.params, ctx.params as Record<string, string | undefined>);
       const query = parseQuery(r.query, ctx.query);
       let body: unknown;
+      if (r.body === undefined && r.form === undefined && WRITES.has(r.method) && carriesBody(ctx)) {
+        // Read nowhere, so never silently dropped: the client meant something by it.
+        throw new ValidationError(`${r.method} ${r.path} takes no request body`, { code: 'unexpected_body' });
+      }
       if (r.body !== undefined) {
         const raw = await readJsonBody(ctx, opts.bodyLimitBytes, { textPlain: r.body.beacon === true });
         body = r.body.fast?.(raw) === true ? raw : parseOrThrow(r.body.schema, raw, 'request body');

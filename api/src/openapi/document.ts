@@ -46,6 +46,8 @@ function impliedResponses(r: Route): Record<number, ResponseSpec> {
   const params = Object.values(r.params ?? {});
   if (params.some((p) => !isNameParam(p)) || r.query !== undefined || r.body !== undefined)
     out[400] = 'Invalid input: every bad field in `details`';
+  else if (r.method !== 'GET' && r.form === undefined)
+    out[400] = 'A request body (`unexpected_body`): this route takes none';
   for (const p of params) if (isNameParam(p)) out[404] = `No such ${p.notFound}`;
   if (r.body !== undefined) {
     out[413] = 'Body larger than the limit';

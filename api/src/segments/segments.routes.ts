@@ -8,6 +8,7 @@ import {
   SegmentList,
   UserSegments,
 } from '../../../lib/contracts/segment.js';
+import { uuidParam } from '../../../lib/contracts/stream-fields.js';
 import { ForbiddenError } from '../../../lib/errors.js';
 import { principalOf, requireAuth } from '../auth/auth.middleware.js';
 import type { TokenVerifier } from '../auth/jwt-verifier.js';
@@ -26,7 +27,7 @@ export interface SegmentRoutesDeps {
   now?: () => number;
 }
 
-const UserId = z.uuid({ message: 'must be a UUID' });
+const UserId = uuidParam();
 const userParams = { user_id: UserId };
 // An invalid slug cannot name a segment: same answer as an unknown one.
 const slugParams = { slug: { schema: z.string().regex(SEGMENT_SLUG), notFound: 'segment' } };

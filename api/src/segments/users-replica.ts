@@ -57,6 +57,8 @@ export class UsersReplica implements Service {
     private readonly opts: UsersReplicaOptions,
   ) {
     this.log = deps.log.child({ module: 'users-replica', topic: opts.topic });
+    // From the start, so UsersReplicaDeadLetters' increase() sees the first letter.
+    deps.metrics.usersReplicaChanges.inc({ result: 'dead_letter' }, 0);
     this.partitions = new PartitionConsumer(
       {
         kafka: deps.kafka,
@@ -87,6 +89,10 @@ export class UsersReplica implements Service {
 
   private async handleBatch(held: HeldPartition): Promise<void> {
     const { batch } = held;
+    // The backlog as the batch arrives: a change that cannot be applied (PostgreSQL down)
+    // holds the batch in its retries, and its end, where the lag is set again, never comes.
+    const first = batch.messages[0]?.offset;
+    if (first !== undefined) this.setLag(held, BigInt(first));
     let letters: DeadLetter[] = [];
     let last: string | undefined;
     let sinceCommit = 0;
@@ -105,8 +111,13 @@ export class UsersReplica implements Service {
       }
     }
     if (sinceCommit > 0 && last !== undefined) await this.commit(held, letters, last);
-    const lag = Number(BigInt(batch.highWatermark) - BigInt(last ?? batch.lastOffset()) - 1n);
-    this.deps.metrics.usersReplicaLag.set({ partition: String(batch.partition) }, Math.max(0, lag));
+    this.setLag(held, BigInt(last ?? batch.lastOffset()) + 1n);
+  }
+
+  /** Changes from `next` (the next offset to apply) to the batch's high-water mark. */
+  private setLag(held: HeldPartition, next: bigint): void {
+    const behind = Number(BigInt(held.batch.highWatermark) - next);
+    this.deps.metrics.usersReplicaLag.set({ partition: String(held.batch.partition) }, Math.max(0, behind));
   }
 
   /** Applies one message; returns its dead letter, null when applied, or 'stopped'. */

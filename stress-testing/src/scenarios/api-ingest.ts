@@ -4,7 +4,7 @@ import { API_NODE_FLAGS } from '../../../lib/runtime/node-flags.js';
 import { findFreePort } from '../../../lib/runtime/ports.js';
 import { baseEnv, logFile, viewerTokens, type BenchContext } from '../context.js';
 import { batchBody, runLoad, singleEvents, type LoadResult, type LoadSpec } from '../load.js';
-import { cpuMsPer1k, processCpuSeconds, startTs, waitHttp } from '../proc.js';
+import { cpuMsPer1k, processCpuSeconds, startTs, threadCpuSeconds, waitHttp } from '../proc.js';
 
 /** Bare node:http (control-target.ts) under the same load generator: the host's own cost of a request. */
 export interface ControlRun {
@@ -59,15 +59,25 @@ export async function apiIngest(ctx: BenchContext): Promise<ApiIngestResult> {
       ctx.log(`  warm-up ${w + 1}: ${warm.eventsPerSec} ev/s p99 ${warm.p99Ms} ms`);
       if (warm.p99Ms <= TARGET_P99_MS) break;
     }
-    // Each step with the API's own CPU per accepted event.
+    // Each step with the API's own CPU per accepted event, and how busy its one JavaScript
+    // thread was: near 1, the event loop itself is what bounds the step.
     const measured = async (label: string, spec: LoadSpec): Promise<LoadResult> => {
       const cpu0 = processCpuSeconds(api.proc.pid) ?? 0;
+      const js0 = threadCpuSeconds(api.proc.pid)?.js ?? 0;
+      const t0 = performance.now();
       const r = await runLoad(spec);
+      const seconds = (performance.now() - t0) / 1000;
       const cpu = (processCpuSeconds(api.proc.pid) ?? cpu0) - cpu0;
-      const result = { ...r, cpuMsPer1kEvents: cpuMsPer1k(cpu, r.eventsPerSec * spec.durationSec) };
+      const js = (threadCpuSeconds(api.proc.pid)?.js ?? js0) - js0;
+      const result = {
+        ...r,
+        cpuMsPer1kEvents: cpuMsPer1k(cpu, r.eventsPerSec * spec.durationSec),
+        jsThreadBusy: Math.round((js / seconds) * 100) / 100,
+      };
       ctx.log(
         `  api ${label} c=${spec.connections}: ${r.eventsPerSec} ev/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms ` +
-          `errors ${r.errors + r.non2xx}, API CPU ${result.cpuMsPer1kEvents} ms per 1k events`,
+          `errors ${r.errors + r.non2xx}, API CPU ${result.cpuMsPer1kEvents} ms per 1k events, ` +
+          `JavaScript thread ${Math.round(result.jsThreadBusy * 100)}% busy`,
       );
       return result;
     };
