@@ -65,6 +65,9 @@ export async function startHarness(
     ETL_EVENTS_GROUP_ID: uniqueName('etl_events'),
     ETL_GROUP_ID: uniqueName('etl'),
     ETL_BATCH_MAX_WAIT_MS: '100',
+    // Suites here test features, not the send deadline (kafka-acks-all and kafka-outage set
+    // their own): with three shards and the fault suite on two cores, an ack can pass 2 s.
+    KAFKA_SEND_TIMEOUT_MS: '10000',
     CLICKHOUSE_DATABASE: uniqueName('it'),
     JWT_SECRET: secret,
     HOST: '127.0.0.1',
