@@ -8,7 +8,7 @@ import { DEV_TOKEN_TTL_SEC } from '../lib/auth/dev-token.js';
 import { signHs256 } from '../lib/auth/sign-token.js';
 import { maskUrlCredentials } from '../lib/config/mask-url.js';
 import { runServices, type Service } from '../lib/lifecycle.js';
-import { devSecret, devSqlPassword } from '../lib/runtime/dev-secret.js';
+import { applyDevJwt, devSqlPassword } from '../lib/runtime/dev-secret.js';
 import { LocalKafka } from '../lib/runtime/local-kafka.js';
 import { warnOnMissingApiNodeFlags } from '../lib/runtime/node-flags.js';
 import { isPortFree } from '../lib/runtime/ports.js';
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     services.push({ name: 'local-kafka', start: () => kafka.start(), stop: () => kafka.stop() });
     env.KAFKA_BROKERS = kafka.brokers.join(',');
   }
-  if (!env.JWT_SECRET && !env.JWT_JWKS_URL) env.JWT_SECRET = devSecret(local.dataDir);
+  applyDevJwt(env, local.dataDir);
   if (!env.SQL_HTTP_PASSWORD && !env.CLICKHOUSE_URL) env.SQL_HTTP_PASSWORD = devSqlPassword(local.dataDir);
   // A development machine has no users topic producer: allow creating users over HTTP.
   env.DEV_ROUTES ??= 'true';

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { parseTokenArgs, TOKEN_USAGE } from '../lib/auth/dev-token.js';
 import { signHs256 } from '../lib/auth/sign-token.js';
 import { loadConfig } from '../lib/config/config.js';
-import { devSecret } from '../lib/runtime/dev-secret.js';
+import { applyDevJwt } from '../lib/runtime/dev-secret.js';
 
 /**
  * npm run token -- --sub <uuid> [--role <role>] [--ttl-sec <seconds>] (default: one day)
- * Prints a signed HS256 token on stdout: JWT_SECRET when set, else the local dev secret.
+ * Prints a signed HS256 token on stdout: JWT_SECRET when set, else the local dev secret (with
+ * the dev issuer and audience `npm start` requires).
  */
 async function main(): Promise<void> {
   const args = parseTokenArgs(process.argv.slice(2));
@@ -14,11 +15,13 @@ async function main(): Promise<void> {
     process.stdout.write(TOKEN_USAGE);
     return;
   }
-  const config = loadConfig();
+  const env = { ...process.env };
+  applyDevJwt(env, loadConfig(env).local.dataDir);
+  const config = loadConfig(env);
   if (config.auth.jwksUrl !== undefined) {
     throw new Error('JWT_JWKS_URL is set: tokens come from your identity provider, not from this tool');
   }
-  const token = await signHs256(config.auth.secret ?? devSecret(config.local.dataDir), {
+  const token = await signHs256(config.auth.secret!, {
     sub: args.sub ?? randomUUID(),
     roles: args.roles,
     ttlSec: args.ttlSec,

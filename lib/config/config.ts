@@ -138,11 +138,11 @@ export const OPTIONS = {
     jwksUrl: url('JWT_JWKS_URL', 'JWKS endpoint for RS256/ES256/EdDSA tokens; keys are cached.'),
     issuer: optionalStr(
       'JWT_ISSUER',
-      'Required `iss` claim. Must be set with JWT_JWKS_URL; with JWT_SECRET, not set: any issuer (warned at startup).',
+      'Required `iss` claim. Must be set with JWT_JWKS_URL; with JWT_SECRET, not set: any issuer (warned at startup). `npm start` with no JWT key set: `streaming-analytics-dev`.',
     ),
     audience: optionalStr(
       'JWT_AUDIENCE',
-      'Required `aud` claim. Must be set with JWT_JWKS_URL; with JWT_SECRET, not set: any audience (warned at startup).',
+      'Required `aud` claim. Must be set with JWT_JWKS_URL; with JWT_SECRET, not set: any audience (warned at startup). `npm start` with no JWT key set: `streaming-analytics`.',
     ),
     clockToleranceSec: int('JWT_CLOCK_TOLERANCE_SEC', 30, 'Clock skew tolerated on exp/nbf/iat.', 0, 600),
     maxLifetimeSec: int(

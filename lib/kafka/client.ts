@@ -28,15 +28,30 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * The level a kafkajs log line gets in ours. kafkajs logs every broker error at ERROR, and
+ * its connections log each error answer (`Response <api>(...)`) before the request is
+ * retried: "the coordinator is loading" at every fresh start, "not leader" at every
+ * election. Those wire lines are info; whoever made the request logs the error if the
+ * retries run out. Any other ERROR is a warning: the caller decides what is an error.
+ */
+export function kafkajsLevel(
+  namespace: string,
+  level: logLevel,
+  message: string,
+): 'error' | 'warn' | 'info' | 'debug' {
+  if (level === logLevel.ERROR || level === logLevel.WARN) {
+    return namespace === 'Connection' && message.startsWith('Response ') ? 'info' : 'warn';
+  }
+  return LEVELS[level] ?? 'info';
+}
+
 /** Routes kafkajs' own logs into our pino logger (one JSON stream per process). */
 function pinoLogCreator(log: Logger): logCreator {
   return () =>
     ({ namespace, level, log: entry }) => {
       const { message, timestamp: _ts, logger: _logger, ...context } = entry;
-      // NOTE: kafkajs logs every retriable broker error at ERROR; they are routine during
-      // leader elections and restarts, and the caller decides what is an error.
-      const lvl = level === logLevel.ERROR ? 'warn' : (LEVELS[level] ?? 'info');
-      log[lvl]({ kafka_namespace: namespace, ...context }, message);
+      log[kafkajsLevel(namespace, level, message)]({ kafka_namespace: namespace, ...context }, message);
     };
 }
 

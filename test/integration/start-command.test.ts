@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { jwtVerify } from 'jose';
+import { signHs256 } from '../../lib/auth/sign-token.js';
+import { DEV_JWT_AUDIENCE, DEV_JWT_ISSUER } from '../../lib/runtime/dev-secret.js';
 import { findFreePort, findFreePortBlock } from '../../lib/runtime/ports.js';
 import { randomUUID, uniqueName } from '../helpers/ids.js';
 import { waitFor } from '../helpers/kafka-helpers.js';
@@ -96,6 +98,25 @@ describe('npm start', function () {
     expect(get).to.contain('"position_sec":754');
   });
 
+  it('binds its dev secret to the dev issuer and audience, and starts without warnings about claims or retried Kafka answers', async () => {
+    const secret = new TextEncoder().encode(readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim());
+    const token = /TOKEN=(\S+)/.exec(output)![1]!;
+    await jwtVerify(token, secret, { issuer: DEV_JWT_ISSUER, audience: DEV_JWT_AUDIENCE });
+    const status = async (t: string) =>
+      (await fetch(`http://127.0.0.1:${port}/api/v1/progress`, { headers: { Authorization: `Bearer ${t}` } }))
+        .status;
+    expect(await status(token)).to.equal(200);
+    const sub = randomUUID();
+    const unbound = await signHs256(readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim(), {
+      sub,
+      ttlSec: 600,
+    });
+    expect(await status(unbound), 'a token signed with the dev secret but for no issuer').to.equal(401);
+    const warnings = output.split('\n').filter((l) => l.includes('"level":"warn"'));
+    expect(warnings.filter((l) => l.includes('jwt_claims_unbound'))).to.deep.equal([]);
+    expect(warnings.filter((l) => /"msg":"Response /.test(l))).to.deep.equal([]);
+  });
+
   it('prints a read-only SQL endpoint with the generated password and a curl that answers when pasted', async () => {
     const password = readFileSync(join(dataDir, 'dev-sql-password'), 'utf8').trim();
     expect(output).to.contain(`http://127.0.0.1:${sqlPort}`).and.to.contain(`password ${password}`);
@@ -117,7 +138,10 @@ describe('npm start', function () {
       env: { ...process.env, LOCAL_DATA_DIR: dataDir, JWT_SECRET: '' },
     });
     const secret = readFileSync(join(dataDir, 'dev-jwt-secret'), 'utf8').trim();
-    const { payload } = await jwtVerify(stdout.trim(), new TextEncoder().encode(secret));
+    const { payload } = await jwtVerify(stdout.trim(), new TextEncoder().encode(secret), {
+      issuer: DEV_JWT_ISSUER,
+      audience: DEV_JWT_AUDIENCE,
+    });
     expect(payload).to.include({ sub });
     expect(payload.roles).to.deep.equal(['admin']);
   });
