@@ -33,6 +33,7 @@ export const CODES = {
   UNKNOWN_SETTING: 115,
   QUERY_WAS_CANCELLED: 394,
   CANNOT_DECOMPRESS: 271,
+  NOT_IMPLEMENTED: 48,
 } as const;
 
 export function chError(name: keyof typeof CODES, message: string): ClickHouseHttpError {

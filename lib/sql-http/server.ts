@@ -8,8 +8,9 @@ import { INFLATERS } from '../net/inflaters.js';
 import { authenticate, AuthError, credentialsOf, type Credentials } from './auth.js';
 import type { AnalystEngine, Lease } from './engine.js';
 import { chError, ClickHouseHttpError, fromEngineError, httpStatusFor } from './errors.js';
+import { assertJoinable, blockJoiner } from './block-join.js';
 import { contentTypeOf } from './formats.js';
-import { assertReadingStatement, formatClause, substituteCurrentUser } from './statement.js';
+import { asksForTotals, assertReadingStatement, formatClause, substituteCurrentUser } from './statement.js';
 
 /** ClickHouse's default max_query_size: a longer query is refused, never buffered. */
 const MAX_QUERY_BYTES = 262_144;
@@ -106,6 +107,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: SqlHttpOp
     const format =
       formatClause(normalized) ??
       (params.get('default_format') || header(req, 'x-clickhouse-format') || 'TabSeparated');
+    assertJoinable(format, asksForTotals(normalized));
     await streamResult(req, res, lease, {
       sql: substituteCurrentUser(normalized, user),
       database: params.get('database') || header(req, 'x-clickhouse-database') || '',
@@ -232,10 +234,19 @@ async function streamResult(
 ): Promise<void> {
   const result = await lease.stream(q.sql, q);
   const chunks = result.chunks;
+  const joiner = blockJoiner(q.format);
   try {
     // Wait for the first chunk before the status line: an error found by then (most are:
-    // analysis, limits, unknown tables) still gets its own status code.
+    // analysis, limits, unknown tables) still gets its own status code. A format served for
+    // one block only waits for the end too, so a result it cannot serve gets its 400.
     let next = await chunks.next();
+    let pending: Uint8Array[] = [];
+    if (joiner.oneBlock) {
+      while (next.done !== true) {
+        pending.push(joiner.block(next.value));
+        next = await chunks.next();
+      }
+    }
     const encoding = responseEncoding(req);
     res.writeHead(200, {
       'Content-Type': contentTypeOf(q.format),
@@ -253,15 +264,21 @@ async function streamResult(
       ...(encoding === undefined ? {} : { 'Content-Encoding': encoding, Vary: 'Accept-Encoding' }),
     });
     const out: Writable = encoding === undefined ? res : compressor(encoding, res);
+    const send = async (bytes: Uint8Array) => {
+      if (bytes.length > 0 && !out.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)))
+        await drainedOrClosed(out, res);
+    };
+    for (const bytes of pending) await send(bytes);
+    pending = [];
     while (next.done !== true) {
       // The client may have gone while the engine computed this chunk: its 'close' has
       // fired already and would never fire again for a wait below.
       if (q.signal.aborted || res.destroyed) return;
-      if (!out.write(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength)))
-        await drainedOrClosed(out, res);
+      await send(joiner.block(next.value));
       if (q.signal.aborted || res.destroyed) return;
       next = await chunks.next();
     }
+    await send(joiner.end());
     out.end();
     // The compressor flushes its tail after end(); the connection is done at finish or close.
     if (out !== res && !res.writableFinished) await finishedOrClosed(res);

@@ -65,9 +65,19 @@ export function assertReadingStatement(normalized: string): void {
 /** The FORMAT clause of a normalized statement, if it names one (last clause in ClickHouse). */
 export function formatClause(normalized: string): string | undefined {
   const parts = segments(normalized);
-  const last = parts[parts.length - 1];
-  if (last === undefined || !last.code) return undefined;
-  return /\bFORMAT\s+([A-Za-z0-9_]+)\s*;?\s*$/i.exec(last.text)?.[1];
+  let last = parts[parts.length - 1];
+  if (last !== undefined && last.code && /^\s*;?\s*$/.test(last.text)) last = parts[parts.length - 2];
+  if (last === undefined) return undefined;
+  if (last.code) return /\bFORMAT\s+([A-Za-z0-9_]+)\s*;?\s*$/i.exec(last.text)?.[1];
+  // The engine's re-print backquotes a format named like a keyword: FORMAT `Values`.
+  const before = parts[parts.indexOf(last) - 1];
+  const name = /^`([A-Za-z0-9_]+)`$/.exec(last.text)?.[1];
+  return name !== undefined && before?.code === true && /\bFORMAT\s+$/i.test(before.text) ? name : undefined;
+}
+
+/** Whether a normalized statement asks for WITH TOTALS (outside literals and quoted names). */
+export function asksForTotals(normalized: string): boolean {
+  return segments(normalized).some((p) => p.code && /\bWITH\s+TOTALS\b/i.test(p.text));
 }
 
 const CURRENT_USER = /\b(currentUser|current_user|user|session_user)\s*\(\s*\)/gi;

@@ -183,6 +183,72 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
     expect([Number(read!.n), Number(read!.s)]).to.deep.equal([positions.length, sumPositions]);
   });
 
+  it('answers a result of many blocks as one result: one JSON document, one header, one Values list; refuses Parquet past one block', async () => {
+    // numbers() yields blocks of max_block_size rows: this result is several blocks.
+    const rows = 150_000;
+    const q = `SELECT number AS n, toString(number) AS s FROM numbers(${rows}) ORDER BY n`;
+    const body = async (format: string) => {
+      const res = await post(`${q} FORMAT ${format}`);
+      expect(res.status, format).to.equal(200);
+      return Buffer.from(await res.arrayBuffer());
+    };
+    for (const format of ['JSON', 'JSONCompact', 'JSONStrings']) {
+      const doc = JSON.parse((await body(format)).toString()) as {
+        rows: number;
+        data: unknown[];
+        meta: unknown[];
+      };
+      expect([doc.rows, doc.data.length, doc.meta.length], format).to.deep.equal([rows, rows, 2]);
+      expect(doc.data[rows - 1], format).to.deep.equal(
+        format === 'JSONCompact'
+          ? [String(rows - 1), String(rows - 1)]
+          : { n: String(rows - 1), s: String(rows - 1) },
+      );
+    }
+    const csv = (await body('CSVWithNames')).toString().trimEnd().split('\n');
+    expect(csv).to.have.length(rows + 1);
+    expect(csv.filter((l) => l === '"n","s"')).to.have.length(1);
+    expect(csv[rows]).to.equal(`${rows - 1},"${rows - 1}"`);
+    const tsv = (await body('TSVWithNamesAndTypes')).toString().trimEnd().split('\n');
+    expect(tsv.slice(0, 3)).to.deep.equal(['n\ts', 'UInt64\tString', '0\t0']);
+    expect(tsv).to.have.length(rows + 2);
+    const binary = await body('RowBinaryWithNamesAndTypes');
+    const header = Buffer.from('\x02\x01n\x01s\x06UInt64\x06String', 'latin1');
+    expect(binary.subarray(0, header.length).equals(header)).to.equal(true);
+    expect(binary.indexOf(header, 1)).to.equal(-1);
+    // Per row: 8 bytes of UInt64, a length byte, the digits.
+    let digits = 0;
+    for (let i = 0; i < rows; i++) digits += String(i).length;
+    expect(binary.length).to.equal(header.length + rows * 9 + digits);
+    const values = (await body('Values')).toString();
+    expect(values.startsWith("(0,'0'),(1,'1')")).to.equal(true);
+    expect(values.split('),(')).to.have.length(rows);
+    const client = createClient({ url, username: 'analyst', password: PASSWORD, database: db });
+    try {
+      const rs = await client.query({ query: q, format: 'JSON' });
+      const doc = await rs.json<{ n: string; s: string }>();
+      expect([doc.rows, doc.data.length, doc.data[rows - 1]]).to.deep.equal([
+        rows,
+        rows,
+        { n: String(rows - 1), s: String(rows - 1) },
+      ]);
+    } finally {
+      await client.close();
+    }
+    const parquet = await post(`${q} FORMAT Parquet`);
+    expect(parquet.status).to.equal(400);
+    expect(parquet.headers.get('x-clickhouse-exception-code')).to.equal('48');
+    expect(await parquet.text()).to.match(/Parquet.*more than one block.*row format/);
+    const totals = await post(
+      'SELECT number % 2 AS k, count() AS c FROM numbers(10) GROUP BY k WITH TOTALS FORMAT JSON',
+    );
+    expect(totals.status).to.equal(400);
+    expect(totals.headers.get('x-clickhouse-exception-code')).to.equal('48');
+    expect(await totals.text()).to.match(/WITH TOTALS/);
+    // Values, named like a keyword, is backquoted in the engine's re-print: still its type.
+    expect((await post('SELECT 1 FORMAT Values')).headers.get('x-clickhouse-format')).to.equal('Values');
+  });
+
   it('speaks the protocol: /ping, query in the URL, default_format, query_id and the X-ClickHouse headers, gzip on request', async () => {
     const ping = await fetch(`${url}/ping`);
     expect(await ping.text()).to.equal('Ok.\n');
@@ -323,6 +389,12 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
         'compress=false',
       );
       expect(stdout).to.equal(`${positions.length}\t${sumPositions}\tanalyst\n`);
+    });
+
+    it('reads a result of many blocks (one header for the driver to read)', async () => {
+      const { stdout } = await jdbc('SELECT number FROM numbers(150000) ORDER BY number', 'compress=false');
+      const lines = stdout.trimEnd().split('\n');
+      expect([lines.length, lines[0], lines[149_999]]).to.deep.equal([150_000, '0', '149999']);
     });
 
     it('refuses a write from JDBC, and tells a client left on compress=1 which setting to change', async () => {

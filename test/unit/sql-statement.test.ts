@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import { httpStatusFor, fromEngineError } from '../../lib/sql-http/errors.js';
-import { assertReadingStatement, formatClause, substituteCurrentUser } from '../../lib/sql-http/statement.js';
+import {
+  asksForTotals,
+  assertReadingStatement,
+  formatClause,
+  substituteCurrentUser,
+} from '../../lib/sql-http/statement.js';
 import { renderTable } from '../../lib/sql-http/table.js';
 
 // Inputs are what the engine's formatQuerySingleLine prints: one statement, no comments.
@@ -47,6 +52,15 @@ describe('sql-http statement checks', () => {
     expect(formatClause('SELECT 1 FORMAT JSONEachRow')).to.equal('JSONEachRow');
     expect(formatClause("SELECT 'x FORMAT CSV'")).to.equal(undefined);
     expect(formatClause('SELECT 1')).to.equal(undefined);
+    // The engine's re-print backquotes a format named like a keyword.
+    expect(formatClause('SELECT 1 AS n FORMAT `Values`')).to.equal('Values');
+    expect(formatClause('SELECT 1 AS `FORMAT Values`')).to.equal(undefined);
+    expect(formatClause('SELECT 1 AS n, `x` FROM t')).to.equal(undefined);
+  });
+
+  it('finds WITH TOTALS outside literals and quoted names', () => {
+    expect(asksForTotals('SELECT k, count() FROM t GROUP BY k WITH TOTALS')).to.equal(true);
+    expect(asksForTotals("SELECT 'WITH TOTALS', `with totals` FROM t")).to.equal(false);
   });
 
   it("substitutes the analyst's name for currentUser() and its aliases outside literals", () => {
