@@ -10,7 +10,12 @@ export const EXPERIMENT_KEY = /^[a-z][a-z0-9_]{0,63}$/;
 export const DEVICE_TOKEN = /^[A-Za-z0-9._~-]{8,128}$/;
 export const MAX_OPTIONS = 20;
 
-export const OptionValue = z.union([z.string().max(256), z.number(), z.boolean()]);
+/** Text stored in PostgreSQL, which cannot hold the NUL character in text or jsonb. */
+const PgText = z
+  .string()
+  .refine((s) => !s.includes('\u0000'), { message: 'must not contain the NUL character (U+0000)' });
+
+export const OptionValue = z.union([PgText.max(256), z.number(), z.boolean()]);
 export type OptionValue = z.output<typeof OptionValue>;
 
 const Weight = z.number().positive({ message: 'must be a positive number' }).max(1e6);
@@ -35,7 +40,7 @@ export const CreateExperiment = z.strictObject({
   key: z.string().regex(EXPERIMENT_KEY, {
     message: 'must be lower-case letters, digits and _, starting with a letter (≤ 64)',
   }),
-  description: z.string().max(500).optional(),
+  description: PgText.max(500).optional(),
   segments: SegmentTargeting.optional(),
   options: z
     .array(z.strictObject({ value: OptionValue, weight: Weight }))

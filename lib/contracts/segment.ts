@@ -15,6 +15,8 @@ export const CreateSegment = z.strictObject({
     .number()
     .min(0, { message: 'must be between 0 and 100' })
     .max(100, { message: 'must be between 0 and 100' })
+    // Kept as numeric(5, 2): a finer share would be rounded, 0.001 to none at all.
+    .refine((p) => Math.round(p * 100) / 100 === p, { message: 'must have at most 2 decimal places' })
     .optional(),
 });
 export type CreateSegment = z.output<typeof CreateSegment>;

@@ -440,6 +440,28 @@ describe('experiments: admin API', function () {
         },
         'options[0].value',
       ],
+      // PostgreSQL cannot store NUL in text or jsonb: a 400 naming the field, never a 500.
+      [
+        {
+          key: 'nul_value',
+          options: [
+            { value: 'a\u0000b', weight: 1 },
+            { value: 'zz', weight: 1 },
+          ],
+        },
+        'options[0].value',
+      ],
+      [
+        {
+          key: 'nul_description',
+          description: 'x\u0000y',
+          options: [
+            { value: 1, weight: 1 },
+            { value: 2, weight: 1 },
+          ],
+        },
+        'description',
+      ],
       [
         {
           key: 'extra',

@@ -69,6 +69,9 @@ describe('segments', function () {
       ['/segments', { slug: 'X' }, 400],
       ['/segments', { slug: slug('P'), percent: 101 }, 400],
       ['/segments', { slug: slug('P'), percent: -1 }, 400],
+      // Kept with 2 decimals: finer would be rounded (0.001 to none), never silently.
+      ['/segments', { slug: slug('P'), percent: 12.3456789 }, 400],
+      ['/segments', { slug: slug('P'), percent: 0.001 }, 400],
       ['/segments', { slug: s }, 409],
       [
         `/users/${user}/segments`,
