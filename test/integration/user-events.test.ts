@@ -115,6 +115,26 @@ describe('user-action events', () => {
       expect(res.status).to.equal(400);
       expect(res.body.error.details.map((d: { path: string }) => d.path)).to.include('events[1].properties');
     });
+    it('rejects a batch that gives one event_id to two different events (only one could be stored)', async () => {
+      const id = randomUUID();
+      const res = await request(`${h.url}/api/v1/events/batch`, {
+        token: await h.token(),
+        body: {
+          events: [
+            { event_type: 'a', event_id: id },
+            { event_type: 'b', event_id: id },
+          ],
+        },
+      });
+      expect(res.status).to.equal(400);
+      expect(res.body.error.details).to.deep.equal([
+        {
+          path: 'events[1].event_id',
+          code: 'custom',
+          message: 'the event_id of events[0], with other content: an event_id names one event',
+        },
+      ]);
+    });
     it('and the topic holds only the accepted events', async () => {
       // 1 + 2 from the first test, 4 copies from the second: 7 accepted requests' events.
       expect(await topicMessageCount(testEnv().brokers, h.config.topics.events)).to.equal(7);

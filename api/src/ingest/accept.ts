@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { ValidationError } from '../../../lib/errors.js';
 import { AcceptedBatch, AcceptedOne } from '../http/responses.js';
 import type { EventPublisher } from './kafka-publisher.js';
 import { keyedByViewer } from './keyed.js';
@@ -32,6 +33,32 @@ export async function acceptOne(
   ctx.body = { event_id: message.event_id };
 }
 
+/**
+ * The first event of a batch that reuses an earlier one's id with other content, as a 400.
+ * Only one of the two could be stored (an id names one event, and the ETL keeps the first),
+ * so a 202 for both would be a silent loss; the same event listed twice is a retry, and fine.
+ */
+export function assertIdsNameOneEvent(messages: readonly ViewerEvent[]): void {
+  const first = new Map<string, number>();
+  messages.forEach((m, i) => {
+    const earlier = first.get(m.event_id);
+    if (earlier === undefined) {
+      first.set(m.event_id, i);
+      return;
+    }
+    if (JSON.stringify(messages[earlier]) === JSON.stringify(m)) return;
+    throw new ValidationError('request body is invalid', {
+      details: [
+        {
+          path: `events[${i}].event_id`,
+          code: 'custom',
+          message: `the event_id of events[${earlier}], with other content: an event_id names one event`,
+        },
+      ],
+    });
+  });
+}
+
 /** Publishes a batch, all or nothing, and answers 202 with every id once Kafka has them. */
 export async function acceptBatch(
   ctx: Context,
@@ -39,6 +66,7 @@ export async function acceptBatch(
   topic: string,
   messages: ViewerEvent[],
 ) {
+  assertIdsNameOneEvent(messages);
   await publisher.publish(topic, messages.map(keyedByViewer));
   ctx.status = 202;
   ctx.body = { accepted: messages.length, event_ids: messages.map((m) => m.event_id) };
