@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type Koa from 'koa';
 import type { Service } from '../../lib/lifecycle.js';
 import type { Logger } from '../../lib/log.js';
-import { answerClientError } from './http/client-error.js';
+import { answerClientError, answerUnmetExpectation } from './http/client-error.js';
 
 /** The Koa app on a port. stop() refuses new connections and lets in-flight requests finish. */
 export class HttpServer implements Service {
@@ -26,6 +26,7 @@ export class HttpServer implements Service {
     // a slow client could hold a connection up to twice the bound before its 408.
     const server = createServer({ connectionsCheckingInterval: 1000 }, (req, res) => void handle(req, res));
     server.on('clientError', answerClientError);
+    server.on('checkExpectation', answerUnmetExpectation);
     server.keepAliveTimeout = 65_000; // longer than nginx's upstream keepalive_timeout
     server.requestTimeout = this.requestTimeoutMs;
     server.headersTimeout = Math.min(66_000, this.requestTimeoutMs);

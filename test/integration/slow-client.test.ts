@@ -67,6 +67,12 @@ describe('a client too slow to send its request, or one the HTTP parser refuses'
         400,
         'bad_request',
       ],
+      // An expectation no route can meet: Node's own 417 has an empty body.
+      [
+        'POST /api/v1/events HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}',
+        417,
+        'expectation_failed',
+      ],
     ];
     // Refused from its declared length before the body is read: the connection goes too,
     // or the body still on its way would be read as a next request or time out into a 408.

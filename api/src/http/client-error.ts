@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { errorBody } from './error-shape.js';
 
@@ -47,4 +48,24 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): v
     );
   }
   socket.destroy(err);
+}
+
+/**
+ * The server's `checkExpectation` listener: an `Expect` other than `100-continue`, which no
+ * route can meet. Node's own answer is a 417 with an empty body; this one is in the one
+ * error shape, and the request is not handled.
+ */
+export function answerUnmetExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const body = JSON.stringify(
+    errorBody('expectation_failed', 'the Expect header can only be 100-continue', [
+      { path: 'headers.expect', code: 'invalid_value', message: 'only 100-continue is supported' },
+    ]),
+  );
+  res.writeHead(417, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+  });
+  res.end(body);
+  req.resume();
 }
