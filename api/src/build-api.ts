@@ -100,7 +100,9 @@ export function createPublisher(config: Config, kafka: Kafka, log: Logger, metri
 
 /** Wires the API from config and its clients. Start publisher before http; stop in reverse. */
 export function buildApi(config: Config, deps: ApiDeps): Api {
-  const log = deps.log.child({ module: 'api' });
+  // `component`, not `module`: the modules below bind their own `module`, and pino writes a
+  // key a child binds again twice in one line, which log shippers read differently.
+  const log = deps.log.child({ component: 'api' });
   warnOnUnboundSecret(config.auth, log);
   const verify = cachedVerifier(createJwtVerifier(config.auth), {
     maxEntries: config.auth.verifyCacheMaxEntries,

@@ -56,7 +56,7 @@ function buildStream(
   shared: Shared,
   spec: StreamSpec,
 ): { consumer: BatchConsumer; windows: PartitionWindows } {
-  const log = deps.log.child({ module: 'etl' });
+  const log = deps.log.child({ component: 'etl' });
   const tableName = spec.stream.table!.name;
   const table = `${config.clickhouse.database}.${tableName}`;
   const decode = streamBatchDecoder(spec.stream);
@@ -125,7 +125,7 @@ export function buildEtl(config: Config, deps: EtlDeps): Etl {
     stream: exposureStream,
   });
   const lag = new LagPoller(
-    { kafka: deps.kafka, metrics: deps.metrics, log: deps.log.child({ module: 'etl' }) },
+    { kafka: deps.kafka, metrics: deps.metrics, log: deps.log.child({ component: 'etl' }) },
     {
       sources: [
         { topic: config.topics.progress, groupId: config.etl.groupId },

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { checkJsonText } from '../../api/src/http/json-text.js';
 import type { Producer } from 'kafkajs';
 import { DLQ_HEADERS } from '../../lib/kafka/dead-letters.js';
 import { request, startHarness, type Harness } from '../helpers/harness.js';
@@ -113,6 +114,12 @@ describe('users replica (users topic → PostgreSQL)', function () {
     const text = await (await fetch(`${h.url}/metrics`)).text();
     expect(text).to.match(new RegExp(`users_replica_changes_total\\{result="stale"[^}]*\\} ${stale}\\n`));
     expect(text).to.match(/users_replica_changes_total\{result="applied"[^}]*\} 400\n/);
+  });
+
+  it("writes each key once per log line: a module's lines name their module, under the API's component", () => {
+    const repeated = h.rawLogs.filter((line) => checkJsonText(line) !== null);
+    expect(repeated.slice(0, 3)).to.deep.equal([]);
+    expect(h.logs.some((l) => l.module === 'users-replica' && l.component === 'api')).to.equal(true);
   });
 
   it('dead-letters messages that are not the contract, with the reason, and goes on with the partition', async () => {
