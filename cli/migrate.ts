@@ -13,7 +13,16 @@ async function main(): Promise<void> {
     pretty: config.process.logPretty,
     name: 'migrate',
   });
-  const client = await createClickHouse(clickHouseOptions(config));
+  const opts = clickHouseOptions(config);
+  const client = await createClickHouse(opts).catch((err: unknown) => {
+    if (opts.url !== undefined || (err as { code?: string }).code !== 'CHDB_CONNECTION') throw err;
+    throw new Error(
+      `cannot open the embedded engine's data directory ${opts.dataDir}: another process holds it ` +
+        '(a running `npm start` or `npm run start:standalone`, whose ETL applies pending migrations when it starts). ' +
+        'Stop that process first, then run this.',
+      { cause: err },
+    );
+  });
   try {
     const applied = await migrate(
       client,

@@ -21,6 +21,12 @@ async function main(): Promise<void> {
   if (config.auth.jwksUrl !== undefined) {
     throw new Error('JWT_JWKS_URL is set: tokens come from your identity provider, not from this tool');
   }
+  const max = config.auth.maxLifetimeSec;
+  if (max > 0 && args.ttlSec > max) {
+    throw new Error(
+      `--ttl-sec ${args.ttlSec} is above JWT_MAX_LIFETIME_SEC (${max}): the API would refuse the token`,
+    );
+  }
   const token = await signHs256(config.auth.secret!, {
     sub: args.sub ?? randomUUID(),
     roles: args.roles,

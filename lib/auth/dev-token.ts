@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isNilOrMaxUuid, isUuidShape } from '../contracts/fast-checks.js';
 
 /**
  * Dev tokens (`npm run token`, the one `npm start` prints) last a day by default: they end
@@ -35,5 +36,9 @@ export function parseTokenArgs(args: string[]): TokenArgs {
   });
   const ttl = values['ttl-sec'];
   if (!/^[1-9]\d*$/.test(ttl)) throw new Error(`--ttl-sec must be a whole number of seconds, got "${ttl}"`);
+  // What the API refuses, refused here: a token it would answer 401 is no use to anyone.
+  if (values.sub !== undefined && (!isUuidShape(values.sub) || isNilOrMaxUuid(values.sub))) {
+    throw new Error(`--sub must be a viewer UUID (not the nil or max UUID), got "${values.sub}"`);
+  }
   return { help: values.help, sub: values.sub, roles: values.role, ttlSec: Number(ttl) };
 }

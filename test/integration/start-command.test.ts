@@ -144,6 +144,24 @@ describe('npm start', function () {
     });
     expect(payload).to.include({ sub });
     expect(payload.roles).to.deep.equal(['admin']);
+    // A token the API would refuse is not printed: the lifetime past JWT_MAX_LIFETIME_SEC.
+    const tooLong = await exec('npm', ['run', '-s', 'token', '--', '--ttl-sec', '90000'], {
+      cwd: ROOT,
+      env: { ...process.env, LOCAL_DATA_DIR: dataDir, JWT_SECRET: '' },
+    }).then(
+      () => '',
+      (err: { stderr: string }) => err.stderr,
+    );
+    expect(tooLong).to.match(/--ttl-sec 90000 is above JWT_MAX_LIFETIME_SEC \(86400\)/);
+    // npm run migrate beside a running npm start says who holds the embedded engine.
+    const migrate = await exec('npm', ['run', '-s', 'migrate'], {
+      cwd: ROOT,
+      env: { ...process.env, CLICKHOUSE_DATA_DIR: join(dataDir, 'chdb'), CLICKHOUSE_URL: '' },
+    }).then(
+      () => '',
+      (err: { stderr: string }) => err.stderr,
+    );
+    expect(migrate).to.match(/another process holds it \(a running `npm start`/);
   });
 
   it('applies users published with npm run users (the users replica runs under npm start)', async () => {

@@ -68,5 +68,12 @@ describe('security-relevant options', () => {
     expect(parseTokenArgs([]).help).to.equal(false);
     for (const bad of ['abc', '0', '-5', '1.5'])
       expect(() => parseTokenArgs([`--ttl-sec=${bad}`]), bad).to.throw('--ttl-sec must be a whole number');
+    // A subject the API would refuse (401) is refused here.
+    for (const bad of [
+      'not-a-uuid',
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+    ])
+      expect(() => parseTokenArgs(['--sub', bad]), bad).to.throw('--sub must be a viewer UUID');
   });
 });
