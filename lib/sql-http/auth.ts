@@ -15,7 +15,18 @@ export interface Credentials {
 export function credentialsOf(req: IncomingMessage, params: URLSearchParams): Credentials | undefined {
   const hUser = req.headers['x-clickhouse-user'];
   const hKey = req.headers['x-clickhouse-key'];
-  if (typeof hUser === 'string' || typeof hKey === 'string') {
+  const inHeaders = typeof hUser === 'string' || typeof hKey === 'string';
+  const inAuthorization = req.headers.authorization !== undefined;
+  const inUrl = params.has('user') || params.has('password');
+  // As clickhouse-server: two ways at once is refused, never one of them picked silently
+  // (a wrong password in one would otherwise pass on the strength of the other).
+  if (Number(inHeaders) + Number(inAuthorization) + Number(inUrl) > 1) {
+    throw new AuthError(
+      'Invalid authentication: it is not allowed to use the X-ClickHouse headers, the Authorization header and the user/password parameters simultaneously',
+      false,
+    );
+  }
+  if (inHeaders) {
     return {
       user: typeof hUser === 'string' ? hUser : 'default',
       password: typeof hKey === 'string' ? hKey : '',

@@ -34,6 +34,7 @@ export const CODES = {
   QUERY_WAS_CANCELLED: 394,
   CANNOT_DECOMPRESS: 271,
   NOT_IMPLEMENTED: 48,
+  BAD_ARGUMENTS: 36,
 } as const;
 
 export function chError(name: keyof typeof CODES, message: string): ClickHouseHttpError {

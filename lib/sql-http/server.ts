@@ -97,6 +97,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: SqlHttpOp
   let lease: Lease | undefined;
   let user = '';
   try {
+    refuseRepeatedParams(params);
     user = authenticate(credentialsOf(req, params), opts.analyst);
     refuseNativeCompression(params);
     const sql = await querySql(req, params);
@@ -133,6 +134,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: SqlHttpOp
     }
   } finally {
     lease?.release();
+  }
+}
+
+/** A parameter given twice (two queries, two databases) is refused, never one picked. */
+function refuseRepeatedParams(params: URLSearchParams): void {
+  for (const key of new Set(params.keys())) {
+    if (params.getAll(key).length > 1) {
+      throw chError('BAD_ARGUMENTS', `URL parameter '${key}' is given more than once`);
+    }
   }
 }
 

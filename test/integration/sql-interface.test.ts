@@ -330,6 +330,31 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
       headers: { 'X-ClickHouse-User': 'default', 'X-ClickHouse-Key': PASSWORD },
     });
     expect(otherUser.status).to.equal(403);
+    // Two ways at once, one of them right, is refused: neither is picked silently.
+    const right = { 'X-ClickHouse-User': 'analyst', 'X-ClickHouse-Key': PASSWORD };
+    const basic = (pw: string) => `Basic ${Buffer.from(`analyst:${pw}`).toString('base64')}`;
+    for (const [name, headers, params] of [
+      ['wrong Basic beside right headers', { ...right, Authorization: basic('x') }, {}],
+      [
+        'right Basic beside wrong URL password',
+        { Authorization: basic(PASSWORD) },
+        { user: 'analyst', password: 'x' },
+      ],
+    ] as const) {
+      const both = await post('SELECT 1', { headers, params });
+      expect(both.status, name).to.equal(403);
+      expect(await both.text(), name).to.match(/not allowed to use .* simultaneously/);
+    }
+    // A URL parameter given twice is refused, never one of the two run.
+    const twice = await fetch(
+      `${url}/?${new URLSearchParams([
+        ['query', 'SELECT 1'],
+        ['query', 'SELECT 2'],
+      ])}`,
+      { headers: right },
+    );
+    expect(twice.status).to.equal(400);
+    expect(await twice.text()).to.match(/'query' is given more than once/);
   });
 
   it("answers a user's bad SQL with the engine's error text and the server's status", async () => {
