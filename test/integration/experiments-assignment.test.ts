@@ -304,6 +304,15 @@ for (const mode of ['lookup-first', 'one-statement']) {
       expect(stopped.body.stopped_at).to.be.a('string');
       expect(asMap((await getExperiments(h, device)).body)).to.not.have.property(key);
       expect(asMap((await getExperiments(h, newDevice())).body)).to.not.have.property(key);
+      // Its weights stay as they ran: a change is a 409, and writes nothing.
+      const patched = await request(`${h.url}/api/v1/admin/experiments/${key}`, {
+        method: 'PATCH',
+        token: await adminToken(h),
+        body: { weights: [1, 9] },
+      });
+      expect([patched.status, patched.body.error.code]).to.deep.equal([409, 'conflict']);
+      const after = await request(`${h.url}/api/v1/admin/experiments/${key}`, { token: await adminToken(h) });
+      expect(after.body.options.map((o: { weight: number }) => o.weight)).to.deep.equal([1, 1]);
     });
 
     async function waitCount(statement: string): Promise<number> {

@@ -82,7 +82,11 @@ export function adminExperimentRoutes(deps: AdminRoutesDeps): Route[] {
       auth,
       params,
       body: { schema: UpdateWeights },
-      responses: { 200: one('The experiment'), 503: POSTGRES_UNAVAILABLE },
+      responses: {
+        200: one('The experiment'),
+        409: 'The experiment is stopped: its weights stay as they ran',
+        503: POSTGRES_UNAVAILABLE,
+      },
       handle: async (ctx, { params, body }) => {
         const updated = await deps.store.updateWeights(params.key, body.weights);
         deps.running.invalidate();

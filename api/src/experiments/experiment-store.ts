@@ -148,13 +148,17 @@ export class ExperimentStore {
   /** New weights for future assignments; devices already assigned keep their value. */
   updateWeights(key: string, weights: number[]): Promise<StoredExperiment> {
     return inTransaction(this.pool, async (client) => {
-      const found = await client.query<{ id: string; n: string }>(
-        `SELECT e.id, (SELECT count(*) FROM experiment_options o WHERE o.experiment_id = e.id) AS n
+      const found = await client.query<{ id: string; n: string; status: string }>(
+        `SELECT e.id, e.status, (SELECT count(*) FROM experiment_options o WHERE o.experiment_id = e.id) AS n
            FROM experiments e WHERE e.key = $1 FOR UPDATE`,
         [key],
       );
       if (found.rowCount === 0) throw new NotFoundError(`no experiment ${key}`);
-      const { id, n } = found.rows[0]!;
+      const { id, n, status } = found.rows[0]!;
+      // A stopped experiment assigns no device again: new weights would change nothing
+      // served, only what its record says it was.
+      if (status !== 'running')
+        throw new ConflictError(`experiment ${key} is stopped: its weights stay as they ran`);
       if (Number(n) !== weights.length) {
         throw new ValidationError(`expected ${n} weights, one per option, got ${weights.length}`, {
           details: [{ path: 'weights', code: 'length', message: `must have ${n} items` }],
