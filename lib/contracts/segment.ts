@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { queryInt } from './query-int.js';
+import { hasSubMillisecond } from './time.js';
 
 /** Segments: admin and user-facing requests and answers (validation, types, OpenAPI). */
 export const SEGMENT_SLUG = /^[A-Z][A-Z0-9_]{1,63}$/;
@@ -29,6 +30,8 @@ export function createSegmentChangeSchema(now: () => number = Date.now) {
         slug: Slug,
         expires_at: z.iso
           .datetime({ offset: true, message: 'must be an ISO-8601 date-time' })
+          // Kept to the millisecond: finer digits would be cut, so they are refused.
+          .refine((v) => !hasSubMillisecond(v), { message: 'must not be more precise than a millisecond' })
           .refine((v) => Date.parse(v) > now(), { message: 'must be in the future' })
           .optional(),
         ttl_seconds: z

@@ -83,6 +83,13 @@ describe('segments', function () {
         { add: [{ slug: s, expires_at: new Date(Date.now() + 60_000).toISOString(), ttl_seconds: 5 }] },
         400,
       ],
+      [
+        `/users/${user}/segments`,
+        {
+          add: [{ slug: s, expires_at: new Date(Date.now() + 3_600_000).toISOString().replace('Z', '456Z') }],
+        },
+        400,
+      ],
       [`/users/${user}/segments`, { add: [s], remove: [s] }, 400],
       [`/users/${user}/segments`, { add: [], remove: [] }, 400],
       [`/users/${user}/segments`, { add: ['not a slug'] }, 400],
