@@ -10,6 +10,7 @@ import { DEV_JWT_AUDIENCE, DEV_JWT_ISSUER } from '../../lib/runtime/dev-secret.j
 import { findFreePort, findFreePortBlock } from '../../lib/runtime/ports.js';
 import { randomUUID, uniqueName } from '../helpers/ids.js';
 import { waitFor } from '../helpers/kafka-helpers.js';
+import { dropDatabase, testDatabaseUrl } from '../helpers/postgres.js';
 import { exited, ROOT } from '../helpers/processes.js';
 import { testEnv } from '../helpers/test-env.js';
 
@@ -44,6 +45,7 @@ describe('npm start', function () {
   let kafkaPort: number;
   let sqlPort: number;
 
+  const database = testDatabaseUrl(uniqueName('sa_start'));
   before(async () => {
     dataDir = join(testEnv().workDir, uniqueName('start'));
     logFile = `${dataDir}.out`;
@@ -62,6 +64,8 @@ describe('npm start', function () {
         KAFKA_BROKERS: '',
         JWT_SECRET: '',
         CLICKHOUSE_URL: '',
+        // A database of its own: the default one is the developer's own npm start's.
+        POSTGRES_URL: database,
         SQL_HTTP_PORT: String(sqlPort),
         SQL_HTTP_PASSWORD: '',
       },
@@ -76,6 +80,7 @@ describe('npm start', function () {
       process.kill(-proc.pid!, 'SIGKILL');
       await exited(proc);
     }
+    await dropDatabase(database);
   });
 
   it('prints a URL, a dev token signed with the generated secret, and curl commands that work when pasted', async () => {
@@ -279,6 +284,7 @@ describe("npm start with the SQL endpoint's default port taken", function () {
       KAFKA_BROKERS: '',
       JWT_SECRET: '',
       CLICKHOUSE_URL: '',
+      POSTGRES_URL: testDatabaseUrl(uniqueName('sa_start')),
       SQL_HTTP_PASSWORD: '',
     };
     delete env.SQL_HTTP_PORT;
