@@ -29,6 +29,8 @@ import { KafkaTail } from './events/kafka-tail.js';
 import { statusRoutes } from './events/status.routes.js';
 import { ClickHouseEraser } from './erasure/clickhouse-eraser.js';
 import { ErasureBacklog } from './erasure/erasure-backlog.js';
+import { ErasedViewers, erasuresTable } from './erasure/erased-viewers.js';
+import { periodicService } from '../../lib/runtime/periodic.js';
 import { ErasureRunner } from './erasure/erasure-runner.js';
 import { ErasureStore } from './erasure/erasure-store.js';
 import { erasureRoutes } from './erasure/erasure.routes.js';
@@ -144,8 +146,8 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     erasureStore,
     deps.metrics.erasureBacklog,
     log.child({ module: 'erasure-backlog' }),
-    config.erasure.backlogPollMs,
   );
+  const erased = new ErasedViewers(erasuresTable(deps.pool), log.child({ module: 'erased-viewers' }));
   const users = new UserStore(deps.pool);
   deps.metrics.pgPool.watch(deps.pool);
   const usersReplica = config.usersReplica.enabled
@@ -211,6 +213,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       publisher,
       reader,
       topic: config.topics.progress,
+      erased,
       http: config.http,
       events: config.events,
     }),
@@ -218,6 +221,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       verify,
       publisher,
       topic: config.topics.events,
+      erased,
       http: config.http,
       events: config.events,
     }),
@@ -257,6 +261,7 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
       verify,
       admin: config.admin,
       store: erasureStore,
+      erased,
       ...(erasures === undefined ? {} : { poke: () => erasures.poke() }),
     }),
     ...statsRoutes({
@@ -320,7 +325,8 @@ export function buildApi(config: Config, deps: ApiDeps): Api {
     ...retention,
     http,
     ...(usersReplica === undefined ? [] : [usersReplica]),
-    erasureBacklog,
+    periodicService('erasure-backlog', () => erasureBacklog.read(), config.erasure.backlogPollMs),
+    periodicService('erased-viewers', () => erased.read(), config.erasure.erasedPollMs),
     ...(erasures === undefined ? [] : [erasures]),
   ];
   return { app, routes: routesOf(app), publisher, http, usersReplica, erasures, services };

@@ -750,6 +750,13 @@ export const OPTIONS = {
       1000,
       600000,
     ),
+    erasedPollMs: int(
+      'ERASED_VIEWERS_POLL_MS',
+      5000,
+      'How often every API process reads the viewers whose erasure was asked for, to refuse their new events (403 viewer_erased); the process that takes the request knows at once.',
+      500,
+      600000,
+    ),
     leaseMs: int(
       'ERASURE_LEASE_MS',
       300000,

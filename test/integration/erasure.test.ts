@@ -3,6 +3,7 @@ import { viewerCondition } from '../../api/src/erasure/clickhouse-eraser.js';
 import { ANONYMOUS, type ErasureJob } from '../../api/src/erasure/erasure-store.js';
 import { readDeadLetters } from '../../etl/src/dead-letter-reader.js';
 import { buildEtl } from '../../etl/src/build-etl.js';
+import { toProgressMessage } from '../../lib/contracts/progress.js';
 import { viewerTables } from '../../lib/contracts/tables.js';
 import { UserStore } from '../../api/src/segments/user-store.js';
 import { createKafka, kafkaClientOptions } from '../../lib/kafka/client.js';
@@ -269,13 +270,25 @@ describe('erasure of a viewer', function () {
       );
       expect(letters.length).to.be.at.least(3);
       await produce(h.config.topics.progress, letters);
-      // Sent late by an offline app: accepted, never stored.
+      // Sent late by an offline app: refused by the API, which knows of the erasure...
       const token = await h.token(target);
       const late = await request(`${h.url}/api/v1/progress/films/${randomUUID()}`, {
         token,
         body: { position_sec: 5, duration_sec: 50 },
       });
-      expect(late.status).to.equal(202);
+      expect([late.status, late.body.error.code]).to.deep.equal([403, 'viewer_erased']);
+      const lateBatch = await request(`${h.url}/api/v1/events/batch`, {
+        token,
+        body: { events: [{ event_type: 'search' }] },
+      });
+      expect([lateBatch.status, lateBatch.body.error.code]).to.deep.equal([403, 'viewer_erased']);
+      // ...and, through a replica that had not read it yet, accepted but never stored.
+      const unaware = toProgressMessage(
+        { film_id: randomUUID(), position_sec: 5, duration_sec: 50 },
+        target,
+        Date.now(),
+      );
+      await produce(h.config.topics.progress, [{ key: target, value: JSON.stringify(unaware) }]);
       await caughtUp([
         ...mainGroups(),
         { groupId: config.etl.groupId, topic: config.topics.progress },
@@ -310,6 +323,17 @@ describe('erasure of a viewer', function () {
     expect(audit.rows.map((r) => r.action)).to.deep.equal(['requested', 'requested_again', 'completed']);
     expect(audit.rows[2]!.detail).to.deep.equal(finished.removed);
     expect(JSON.stringify(audit.rows).toLowerCase()).not.to.contain(target);
+  });
+
+  it('refuses the new events of a viewer erased through another API process once it has read the erasure', async () => {
+    const viewer = randomUUID();
+    const token = await h.token(viewer);
+    const send = () =>
+      request(`${h.url}/api/v1/events`, { token, body: { event_type: 'search' } }).then((r) => r.status);
+    expect(await send()).to.equal(202);
+    // As another replica takes the request: a row in PostgreSQL, nothing said to this process.
+    await h.pool.query('INSERT INTO erasures (viewer_id) VALUES ($1)', [viewer]);
+    await waitFor('the erasure read by this process', send, (status) => status === 403, 30_000, 250);
   });
 
   it('is finished by the next runner when the one running it stops half way', async () => {

@@ -350,7 +350,7 @@ describe('SQL for analysts: ClickHouse HTTP interface over the embedded engine',
       `${url}/?${new URLSearchParams([
         ['query', 'SELECT 1'],
         ['query', 'SELECT 2'],
-      ])}`,
+      ]).toString()}`,
       { headers: right },
     );
     expect(twice.status).to.equal(400);

@@ -1,4 +1,3 @@
-import type { Service } from '../../../lib/lifecycle.js';
 import type { Logger } from '../../../lib/log.js';
 import type { Metrics } from '../../../lib/metrics/registry.js';
 import type { ErasureStore } from './erasure-store.js';
@@ -9,33 +8,12 @@ import type { ErasureStore } from './erasure-store.js';
  * false on every replica), or one that fails on every attempt, shows as an age that keeps
  * growing, and ErasureOverdue fires on it. A read that fails keeps the last figures.
  */
-export class ErasureBacklog implements Service {
-  readonly name = 'erasure-backlog';
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
-
+export class ErasureBacklog {
   constructor(
     private readonly store: Pick<ErasureStore, 'backlog'>,
     private readonly gauges: Metrics['erasureBacklog'],
     private readonly log: Logger,
-    private readonly everyMs: number,
   ) {}
-
-  start(): Promise<void> {
-    // Not awaited: the API does not wait on PostgreSQL to start serving.
-    const tick = () => {
-      if (this.inFlight === undefined) this.inFlight = this.read().finally(() => (this.inFlight = undefined));
-    };
-    tick();
-    this.timer = setInterval(tick, this.everyMs);
-    this.timer.unref();
-    return Promise.resolve();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.inFlight;
-  }
 
   async read(): Promise<void> {
     try {

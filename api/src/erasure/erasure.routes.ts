@@ -15,6 +15,8 @@ export interface ErasureRoutesDeps {
   verify: TokenVerifier;
   admin: Pick<Config['admin'], 'role'>;
   store: ErasureStore;
+  /** Learns the erased viewer at once, so this process refuses their events from now on. */
+  erased?: { add(viewerId: string): void };
   /** Tells the local runner a job waits (undefined: this process runs none). */
   poke?: () => void;
 }
@@ -36,10 +38,9 @@ export function erasureRoutes(deps: ErasureRoutesDeps): Route[] {
         503: POSTGRES_UNAVAILABLE,
       },
       handle: async (ctx, { body }) => {
-        const { job } = await deps.store.request(
-          body.viewer_id.toLowerCase(),
-          principalOf(ctx.state).subject,
-        );
+        const viewer = body.viewer_id.toLowerCase();
+        const { job } = await deps.store.request(viewer, principalOf(ctx.state).subject);
+        deps.erased?.add(viewer);
         deps.poke?.();
         ctx.status = 202;
         ctx.set('Location', `${BASE}/${job.id}`);

@@ -4,12 +4,14 @@ import { principalOf, requireAuth } from '../auth/auth.middleware.js';
 import type { TokenVerifier } from '../auth/jwt-verifier.js';
 import { route, type Route } from '../http/route.js';
 import type { EventPublisher } from '../ingest/kafka-publisher.js';
-import { ACCEPTED_BATCH, ACCEPTED_ONE, acceptBatch, acceptOne } from '../ingest/accept.js';
+import { ACCEPTED_BATCH, ACCEPTED_ONE, acceptBatch, acceptOne, type AcceptTo } from '../ingest/accept.js';
 
 export interface EventsRoutesDeps {
   verify: TokenVerifier;
   publisher: EventPublisher;
   topic: string;
+  /** Refuses an erased viewer's events (403). */
+  erased?: AcceptTo['erased'];
   http: Pick<Config['http'], 'bodyLimitBytes'>;
   events: Config['events'];
   now?: () => number;
@@ -45,7 +47,7 @@ export function eventsRoutes(deps: EventsRoutesDeps): Route[] {
       responses: ACCEPTED_ONE,
       handle: async (ctx, { body }) => {
         const message = toUserEventMessage(body, principalOf(ctx.state).subject, now());
-        await acceptOne(ctx, deps.publisher, deps.topic, message);
+        await acceptOne(ctx, deps, message);
       },
     }),
     route({
@@ -59,7 +61,7 @@ export function eventsRoutes(deps: EventsRoutesDeps): Route[] {
         const viewer = principalOf(ctx.state).subject;
         const receivedAt = now();
         const messages = body.events.map((item) => toUserEventMessage(item, viewer, receivedAt));
-        await acceptBatch(ctx, deps.publisher, deps.topic, messages);
+        await acceptBatch(ctx, deps, messages);
       },
     }),
   ];

@@ -6,13 +6,16 @@ import { keyedByViewer } from './keyed.js';
 
 const KAFKA_UNAVAILABLE = 'Kafka did not acknowledge in time; retry after `Retry-After` seconds';
 /** What a route publishing with acceptOne answers, besides its input errors. */
+const VIEWER_ERASED = 'The viewer was erased (`viewer_erased`): their events are not stored any more';
 export const ACCEPTED_ONE = {
   202: { description: 'Durably accepted', schema: AcceptedOne },
+  403: VIEWER_ERASED,
   503: KAFKA_UNAVAILABLE,
 };
 /** What a route publishing with acceptBatch answers, besides its input errors. */
 export const ACCEPTED_BATCH = {
   202: { description: 'All durably accepted', schema: AcceptedBatch },
+  403: VIEWER_ERASED,
   503: KAFKA_UNAVAILABLE,
 };
 
@@ -21,14 +24,18 @@ interface ViewerEvent {
   event_id: string;
 }
 
+/** Where accepted events go: the publisher, the topic, and who may no longer send any. */
+export interface AcceptTo {
+  publisher: EventPublisher;
+  topic: string;
+  /** Refuses an erased viewer's events (403) before anything is published. */
+  erased?: { refuse(viewerId: string): void };
+}
+
 /** Publishes one event and answers 202 with its id once Kafka has it. */
-export async function acceptOne(
-  ctx: Context,
-  publisher: EventPublisher,
-  topic: string,
-  message: ViewerEvent,
-) {
-  await publisher.publish(topic, [keyedByViewer(message)]);
+export async function acceptOne(ctx: Context, to: AcceptTo, message: ViewerEvent) {
+  to.erased?.refuse(message.viewer_id);
+  await to.publisher.publish(to.topic, [keyedByViewer(message)]);
   ctx.status = 202;
   ctx.body = { event_id: message.event_id };
 }
@@ -60,14 +67,11 @@ export function assertIdsNameOneEvent(messages: readonly ViewerEvent[]): void {
 }
 
 /** Publishes a batch, all or nothing, and answers 202 with every id once Kafka has them. */
-export async function acceptBatch(
-  ctx: Context,
-  publisher: EventPublisher,
-  topic: string,
-  messages: ViewerEvent[],
-) {
+export async function acceptBatch(ctx: Context, to: AcceptTo, messages: ViewerEvent[]) {
+  // One viewer per batch (the token's), so the first names them all.
+  if (messages[0] !== undefined) to.erased?.refuse(messages[0].viewer_id);
   assertIdsNameOneEvent(messages);
-  await publisher.publish(topic, messages.map(keyedByViewer));
+  await to.publisher.publish(to.topic, messages.map(keyedByViewer));
   ctx.status = 202;
   ctx.body = { accepted: messages.length, event_ids: messages.map((m) => m.event_id) };
 }

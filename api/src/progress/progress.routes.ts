@@ -11,7 +11,7 @@ import type { TokenVerifier } from '../auth/jwt-verifier.js';
 import { POSTGRES_UNAVAILABLE, route, type Route } from '../http/route.js';
 import { ContinueWatching, LatestPosition } from '../http/responses.js';
 import type { EventPublisher } from '../ingest/kafka-publisher.js';
-import { ACCEPTED_BATCH, ACCEPTED_ONE, acceptBatch, acceptOne } from '../ingest/accept.js';
+import { ACCEPTED_BATCH, ACCEPTED_ONE, acceptBatch, acceptOne, type AcceptTo } from '../ingest/accept.js';
 import type { ProgressReader } from './resume-store.js';
 
 export interface ProgressRoutesDeps {
@@ -19,6 +19,8 @@ export interface ProgressRoutesDeps {
   publisher: EventPublisher;
   reader: ProgressReader;
   topic: string;
+  /** Refuses an erased viewer's events (403). */
+  erased?: AcceptTo['erased'];
   http: Pick<Config['http'], 'bodyLimitBytes'>;
   events: Pick<Config['events'], 'batchMaxEvents' | 'maxPastMs' | 'maxFutureMs'>;
   now?: () => number;
@@ -44,7 +46,7 @@ export function progressRoutes(deps: ProgressRoutesDeps): Route[] {
       handle: async (ctx, { params, body }) => {
         const viewer = principalOf(ctx.state).subject;
         const message = toProgressMessage({ ...body, film_id: params.film_id.toLowerCase() }, viewer, now());
-        await acceptOne(ctx, deps.publisher, deps.topic, message);
+        await acceptOne(ctx, deps, message);
       },
     }),
     route({
@@ -60,7 +62,7 @@ export function progressRoutes(deps: ProgressRoutesDeps): Route[] {
         const messages = body.events.map((item) =>
           toProgressMessage({ ...item, film_id: item.film_id.toLowerCase() }, viewer, receivedAt),
         );
-        await acceptBatch(ctx, deps.publisher, deps.topic, messages);
+        await acceptBatch(ctx, deps, messages);
       },
     }),
     route({
