@@ -9,7 +9,13 @@ import { ClickHouseServer } from '../helpers/clickhouse-server.js';
 import { uniqueName } from '../helpers/ids.js';
 import { groupLag, readAll, testKafka, waitFor } from '../helpers/kafka-helpers.js';
 import { request, startHarness, type Harness } from '../helpers/harness.js';
-import { createOldServerTables, etlChildEnv, oldServerEnv, storedCounts } from '../helpers/etl-child.js';
+import {
+  createOldServerTables,
+  etlChildEnv,
+  failedClickHouseSteps,
+  oldServerEnv,
+  storedCounts,
+} from '../helpers/etl-child.js';
 import { exited, spawnTs } from '../helpers/processes.js';
 import { testEnv } from '../helpers/test-env.js';
 
@@ -205,14 +211,7 @@ describe('fault suite: exactly once under crashes', function () {
         .filter(Boolean),
     );
     const etlEvents = readFileSync(etlLog, 'utf8');
-    // Whichever ClickHouse step the outage caught: the insert, or the erased-viewers list
-    // or a dedup window reloaded just then (their retries then outlast the outage, so
-    // the insert itself may never fail). Each is retried in place, the same way.
-    const failedSteps = new Map<string, number>();
-    for (const [, step] of etlEvents.matchAll(
-      /"msg":"(etl_insert|erased_viewers_load|dedup_window_load|etl_first_block_check|dead_letter_store)_failed"/g,
-    ))
-      failedSteps.set(step!, (failedSteps.get(step!) ?? 0) + 1);
+    const failedSteps = failedClickHouseSteps(etlEvents);
     const clickhouseFailures = [...failedSteps.values()].reduce((a, b) => a + b, 0);
     const windowLoads = etlEvents.split('"msg":"dedup_window_loaded"').length - 1;
     // A letter transaction left open by a SIGKILLed ETL (its transactional id dies with it)

@@ -82,3 +82,18 @@ export async function storedCounts(
     .map(Number);
   return { rows: rows!, distinct: distinct! };
 }
+
+/**
+ * The ETL's log lines for a ClickHouse call that failed, by step: whichever one an outage
+ * catches. The insert, or the erased-viewers list or a dedup window reloaded just then
+ * (their retries may then outlast the outage, so the insert itself never fails); each is
+ * retried in place, the same way.
+ */
+export function failedClickHouseSteps(etlLog: string): Map<string, number> {
+  const steps = new Map<string, number>();
+  for (const [, step] of etlLog.matchAll(
+    /"msg":"(etl_insert|erased_viewers_load|dedup_window_load|etl_first_block_check|dead_letter_store)_failed"/g,
+  ))
+    steps.set(step!, (steps.get(step!) ?? 0) + 1);
+  return steps;
+}
