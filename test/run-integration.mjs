@@ -95,6 +95,9 @@ const mochaArgs = [
   String(config.timeout),
   '--forbid-only',
   '--forbid-pending',
+  // Once the run (hooks and global teardown included) is over: a child process a failed
+  // test left behind must not hold the shard open until CI's own time limit.
+  '--exit',
   '--reporter',
   'test/helpers/file-timing-reporter.cjs',
   ...process.argv.slice(2).filter((a) => a !== '--with-faults'),
