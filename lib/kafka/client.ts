@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Kafka, logLevel, Partitioners, type logCreator, type ProducerConfig } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
@@ -28,20 +29,38 @@ const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/** The messages of the broker errors kafkajs retries (its own table of Kafka error codes). */
+const RETRIABLE = new Set(
+  (
+    createRequire(import.meta.url)('kafkajs/src/protocol/error') as {
+      errorCodes: { message: string; retriable: boolean }[];
+    }
+  ).errorCodes
+    .filter((e) => e.retriable)
+    .map((e) => e.message),
+);
+
 /**
  * The level a kafkajs log line gets in ours. kafkajs logs every broker error at ERROR, and
- * its connections log each error answer (`Response <api>(...)`) before the request is
- * retried: "the coordinator is loading" at every fresh start, "not leader" at every
- * election. Those wire lines are info; whoever made the request logs the error if the
- * retries run out. Any other ERROR is a warning: the caller decides what is an error.
+ * its connections log each error answer (`Response <api>(...)`, with the broker's message)
+ * whether or not the request is retried. An answer kafkajs retries ("the coordinator is
+ * loading" at every fresh start, "not leader" at every election) is info: whoever made the
+ * request logs the error if the retries run out. Any other ERROR, a refused authorization
+ * or a message too large included, is a warning: the caller decides what is an error.
  */
 export function kafkajsLevel(
   namespace: string,
   level: logLevel,
   message: string,
+  error?: unknown,
 ): 'error' | 'warn' | 'info' | 'debug' {
   if (level === logLevel.ERROR || level === logLevel.WARN) {
-    return namespace === 'Connection' && message.startsWith('Response ') ? 'info' : 'warn';
+    const retried =
+      namespace === 'Connection' &&
+      message.startsWith('Response ') &&
+      typeof error === 'string' &&
+      RETRIABLE.has(error);
+    return retried ? 'info' : 'warn';
   }
   return LEVELS[level] ?? 'info';
 }
@@ -51,7 +70,10 @@ function pinoLogCreator(log: Logger): logCreator {
   return () =>
     ({ namespace, level, log: entry }) => {
       const { message, timestamp: _ts, logger: _logger, ...context } = entry;
-      log[kafkajsLevel(namespace, level, message)]({ kafka_namespace: namespace, ...context }, message);
+      log[kafkajsLevel(namespace, level, message, context.error)](
+        { kafka_namespace: namespace, ...context },
+        message,
+      );
     };
 }
 

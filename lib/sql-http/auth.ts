@@ -13,37 +13,37 @@ export interface Credentials {
  * with no password, as on the server.
  */
 export function credentialsOf(req: IncomingMessage, params: URLSearchParams): Credentials | undefined {
-  const hUser = req.headers['x-clickhouse-user'];
-  const hKey = req.headers['x-clickhouse-key'];
-  const inHeaders = typeof hUser === 'string' || typeof hKey === 'string';
-  const inAuthorization = req.headers.authorization !== undefined;
+  const hUser = nonEmpty(req.headers['x-clickhouse-user']);
+  const hKey = nonEmpty(req.headers['x-clickhouse-key']);
+  const inHeaders = hUser !== undefined || hKey !== undefined;
   const inUrl = params.has('user') || params.has('password');
-  // As clickhouse-server: two ways at once is refused, never one of them picked silently
-  // (a wrong password in one would otherwise pass on the strength of the other).
-  if (Number(inHeaders) + Number(inAuthorization) + Number(inUrl) > 1) {
+  // As clickhouse-server: URL credentials win over an Authorization header (a browser sends
+  // back the Basic credentials it remembers), and `Authorization: never` is none.
+  const authorization =
+    inUrl || req.headers.authorization === 'never' ? undefined : req.headers.authorization;
+  // The X-ClickHouse headers beside another way are refused, never one of them picked
+  // silently (a wrong password in one would otherwise pass on the strength of the other).
+  if (inHeaders && (authorization !== undefined || inUrl)) {
     throw new AuthError(
-      'Invalid authentication: it is not allowed to use the X-ClickHouse headers, the Authorization header and the user/password parameters simultaneously',
+      'Invalid authentication: it is not allowed to use the X-ClickHouse headers and other authentication methods simultaneously',
       false,
     );
   }
-  if (inHeaders) {
-    return {
-      user: typeof hUser === 'string' ? hUser : 'default',
-      password: typeof hKey === 'string' ? hKey : '',
-    };
-  }
-  const auth = req.headers.authorization;
-  if (typeof auth === 'string' && /^basic /i.test(auth)) {
-    const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+  if (inHeaders) return { user: hUser ?? 'default', password: hKey ?? '' };
+  if (typeof authorization === 'string' && /^basic /i.test(authorization)) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     return colon < 0
       ? { user: decoded, password: '' }
       : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
   }
-  if (params.has('user') || params.has('password')) {
-    return { user: params.get('user') ?? 'default', password: params.get('password') ?? '' };
-  }
+  if (inUrl) return { user: params.get('user') ?? 'default', password: params.get('password') ?? '' };
   return undefined;
+}
+
+/** A header's value, or undefined when it is absent or empty (the server counts neither). */
+function nonEmpty(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 function digest(s: string): Buffer {

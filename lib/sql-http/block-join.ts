@@ -13,7 +13,8 @@ import { chError } from './errors.js';
  *   block's meta, every block's rows, the sum of the rows, the last block's statistics;
  * - every other format (Parquet, Arrow, ORC, XML, JSONColumns...) is served for a result
  *   of one block, and refused with NOT_IMPLEMENTED when a second block comes.
- * Pretty formats print a table per block, as clickhouse-server does: they pass as they are.
+ * Pretty formats print a table per block, as clickhouse-server does: they pass as they are
+ * (PrettyMonoBlock, one table, is served for one block).
  */
 export interface BlockJoiner {
   /** Serves a result of one block only: the caller looks for a second before the status. */
@@ -41,8 +42,6 @@ const CONCATENATE = new Set(
     'JSONStringsEachRow',
     'JSONCompactEachRow',
     'JSONCompactStringsEachRow',
-    'JSONEachRowWithProgress',
-    'JSONStringsEachRowWithProgress',
     'RowBinary',
     'Native',
     'LineAsString',
@@ -61,6 +60,7 @@ const LINE_HEADERS = new Map<string, number>([
     'TSV',
     'TabSeparatedRaw',
     'TSVRaw',
+    'Raw',
     'JSONCompactEachRow',
     'JSONCompactStringsEachRow',
   ].flatMap((f): [string, number][] => [
@@ -84,8 +84,10 @@ export function assertJoinable(format: string, withTotals: boolean): void {
 
 export function blockJoiner(format: string): BlockJoiner {
   const f = format.toLowerCase();
-  if (CONCATENATE.has(f) || f.startsWith('pretty'))
-    return { oneBlock: false, block: (b) => b, end: () => EMPTY };
+  // Pretty prints a table per block, as clickhouse-server does (its row numbers and row cap
+  // restart per block); PrettyMonoBlock and its kind are one table, so one block here.
+  const perBlockTable = f.startsWith('pretty') && !f.endsWith('monoblock');
+  if (CONCATENATE.has(f) || perBlockTable) return { oneBlock: false, block: (b) => b, end: () => EMPTY };
   const lines = LINE_HEADERS.get(f);
   if (lines !== undefined) return headerOnce(format, (b) => lineHeaderLength(b, lines, false));
   if (f === 'csvwithnames') return headerOnce(format, (b) => lineHeaderLength(b, 1, true));
@@ -213,7 +215,7 @@ function jsonDocumentJoiner(format: string): BlockJoiner {
       const open = text.indexOf(DATA_OPEN);
       const close = text.lastIndexOf(DATA_CLOSE);
       const count = /^(\d+),/.exec(text.slice(close + DATA_CLOSE.length));
-      if (open < 0 || close < open || count === null || text.includes('"totals"', close)) {
+      if (open < 0 || close < open || count === null || text.includes('\n\t"totals":')) {
         throw notJoinable(
           format,
           'a block is not laid out as a plain JSON document (WITH TOTALS or extremes?)',

@@ -62,17 +62,19 @@ export function assertReadingStatement(normalized: string): void {
   }
 }
 
-/** The FORMAT clause of a normalized statement, if it names one (last clause in ClickHouse). */
+/**
+ * The FORMAT clause of a normalized statement, if it names one: last, or followed only by a
+ * SETTINGS clause (the engine's re-print keeps that order). Literals cannot match, and a
+ * format named like a keyword comes backquoted (FORMAT `Values`).
+ */
 export function formatClause(normalized: string): string | undefined {
-  const parts = segments(normalized);
-  let last = parts[parts.length - 1];
-  if (last !== undefined && last.code && /^\s*;?\s*$/.test(last.text)) last = parts[parts.length - 2];
-  if (last === undefined) return undefined;
-  if (last.code) return /\bFORMAT\s+([A-Za-z0-9_]+)\s*;?\s*$/i.exec(last.text)?.[1];
-  // The engine's re-print backquotes a format named like a keyword: FORMAT `Values`.
-  const before = parts[parts.indexOf(last) - 1];
-  const name = /^`([A-Za-z0-9_]+)`$/.exec(last.text)?.[1];
-  return name !== undefined && before?.code === true && /\bFORMAT\s+$/i.test(before.text) ? name : undefined;
+  const masked = segments(normalized)
+    .map((p) => (p.code ? p.text : /^`[A-Za-z0-9_]+`$/.test(p.text) ? p.text : "'?'"))
+    .join('');
+  const m = /\bFORMAT\s+(?:`([A-Za-z0-9_]+)`|([A-Za-z0-9_]+))(?:\s+SETTINGS\b[\s\S]*)?\s*;?\s*$/i.exec(
+    masked,
+  );
+  return m?.[1] ?? m?.[2];
 }
 
 /** Whether a normalized statement asks for WITH TOTALS (outside literals and quoted names). */

@@ -11,6 +11,12 @@ describe('a batch: one event_id names one event', () => {
   it('takes distinct ids, and the same event listed twice (a retry inside a batch)', () => {
     expect(() => assertIdsNameOneEvent([event('a'), event('b'), event('a'), event('a')])).not.to.throw();
     expect(() => assertIdsNameOneEvent([event('a', { p: 1 }), event('a', { p: 1 })])).not.to.throw();
+    // Key order inside properties does not make another event (nor another derived id).
+    const reordered = [
+      event('a', { properties: { q: 'x', n: 1 } }),
+      event('a', { properties: { n: 1, q: 'x' } }),
+    ];
+    expect(() => assertIdsNameOneEvent(reordered)).not.to.throw();
   });
 
   it('refuses the first event that gives an earlier id other content, naming both', () => {

@@ -3,13 +3,33 @@ import { logLevel } from 'kafkajs';
 import { kafkajsLevel } from '../../lib/kafka/client.js';
 
 describe('kafkajs log levels in ours', () => {
-  it("logs a connection's error answers, which kafkajs retries, at info", () => {
-    for (const message of [
-      'Response InitProducerId(key: 22, version: 1)',
-      'Response GroupCoordinator(key: 10, version: 2)',
-    ]) {
-      expect(kafkajsLevel('Connection', logLevel.ERROR, message), message).to.equal('info');
+  it("logs a connection's error answers that kafkajs retries at info, and the others as warnings", () => {
+    const retried: [string, string][] = [
+      [
+        'Response InitProducerId(key: 22, version: 1)',
+        "The coordinator is loading and hence can't process requests for this group",
+      ],
+      ['Response GroupCoordinator(key: 10, version: 2)', 'The group coordinator is not available'],
+    ];
+    for (const [message, error] of retried) {
+      expect(kafkajsLevel('Connection', logLevel.ERROR, message, error), error).to.equal('info');
     }
+    const final: [string, string][] = [
+      [
+        'Response Produce(key: 0, version: 7)',
+        'Not authorized to access topics: [Topic authorization failed]',
+      ],
+      [
+        'Response Produce(key: 0, version: 7)',
+        'The request included a message larger than the max message size the server will accept',
+      ],
+    ];
+    for (const [message, error] of final) {
+      expect(kafkajsLevel('Connection', logLevel.ERROR, message, error), error).to.equal('warn');
+    }
+    expect(kafkajsLevel('Connection', logLevel.ERROR, 'Response Fetch(key: 1, version: 11)')).to.equal(
+      'warn',
+    );
   });
 
   it('keeps every other kafkajs error and warning a warning', () => {

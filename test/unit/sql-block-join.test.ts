@@ -46,6 +46,12 @@ describe('SQL endpoint: blocks joined into one result', () => {
     expect(() => j.block(enc.encode('\n\t],\n\n\t"totals": [0, 6]{\n'))).to.throw(
       /NOT_IMPLEMENTED|cannot serve/,
     );
+    // A whole document that carries totals is refused too, not joined without them.
+    const withTotals = jsonBlock([[2, 'y']]).replace(
+      '\t"statistics"',
+      '\t"totals": {"a": 3},\n\n\t"statistics"',
+    );
+    expect(() => blockJoiner('JSON').block(enc.encode(withTotals))).to.throw(/cannot serve/);
   });
 
   it('keeps the first header only: TSV, CSV (a quoted name with a newline), JSONCompactEachRow, Markdown', () => {
@@ -84,7 +90,9 @@ describe('SQL endpoint: blocks joined into one result', () => {
   });
 
   it('serves other document formats for one block only', () => {
-    for (const format of ['Parquet', 'XML', 'JSONColumns', 'Arrow', 'ORC', 'Avro']) {
+    // JSONEachRowWithProgress writes its meta line per block; PrettyMonoBlock is one table.
+    const formats = ['Parquet', 'XML', 'JSONColumns', 'Arrow', 'ORC', 'Avro', 'JSONEachRowWithProgress'];
+    for (const format of [...formats, 'PrettyCompactMonoBlock']) {
       const j = blockJoiner(format);
       expect(j.oneBlock, format).to.equal(true);
       j.block(enc.encode('first'));

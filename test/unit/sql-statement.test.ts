@@ -56,6 +56,11 @@ describe('sql-http statement checks', () => {
     expect(formatClause('SELECT 1 AS n FORMAT `Values`')).to.equal('Values');
     expect(formatClause('SELECT 1 AS `FORMAT Values`')).to.equal(undefined);
     expect(formatClause('SELECT 1 AS n, `x` FROM t')).to.equal(undefined);
+    // A SETTINGS clause after it, as the engine re-prints one (a setting at its value passes).
+    expect(formatClause('SELECT 1 AS n FORMAT JSON SETTINGS max_threads = 1')).to.equal('JSON');
+    expect(formatClause("SELECT 1 FORMAT `Values` SETTINGS log_comment = 'a FORMAT CSV'")).to.equal('Values');
+    expect(formatClause("SELECT 1 SETTINGS log_comment = 'FORMAT CSV'")).to.equal(undefined);
+    expect(formatClause('SELECT 1 AS `FORMAT CSV`')).to.equal(undefined);
   });
 
   it('finds WITH TOTALS outside literals and quoted names', () => {

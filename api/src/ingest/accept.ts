@@ -1,12 +1,13 @@
 import type { Context } from 'koa';
+import { canonicalJson } from '../../../lib/contracts/properties.js';
 import { ValidationError } from '../../../lib/errors.js';
 import { AcceptedBatch, AcceptedOne } from '../http/responses.js';
 import type { EventPublisher } from './kafka-publisher.js';
 import { keyedByViewer } from './keyed.js';
 
 const KAFKA_UNAVAILABLE = 'Kafka did not acknowledge in time; retry after `Retry-After` seconds';
-/** What a route publishing with acceptOne answers, besides its input errors. */
 const VIEWER_ERASED = 'The viewer was erased (`viewer_erased`): their events are not stored any more';
+/** What a route publishing with acceptOne answers, besides its input errors. */
 export const ACCEPTED_ONE = {
   202: { description: 'Durably accepted', schema: AcceptedOne },
   403: VIEWER_ERASED,
@@ -53,7 +54,9 @@ export function assertIdsNameOneEvent(messages: readonly ViewerEvent[]): void {
       first.set(m.event_id, i);
       return;
     }
-    if (JSON.stringify(messages[earlier]) === JSON.stringify(m)) return;
+    // Canonical: key order inside `properties` does not make another event (the derived id
+    // ignores it too), so a retry that reorders keys is still the same event.
+    if (canonicalJson(messages[earlier]) === canonicalJson(m)) return;
     throw new ValidationError('request body is invalid', {
       details: [
         {
