@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFil
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { readFile } from 'node:fs/promises';
 import { sleep } from '../retry.js';
 import {
   SASL_SSL_PORT_OFFSET,
@@ -87,6 +88,22 @@ export class LocalKafka {
   /** SIGSTOP/SIGCONT one node: a broker that hangs instead of failing. */
   pause(node: number, paused: boolean): void {
     this.procs.get(node)?.kill(paused ? 'SIGSTOP' : 'SIGCONT');
+  }
+
+  /**
+   * Pauses a node and resolves once the kernel shows it stopped (state T), within `maxMs`:
+   * on a loaded host a broker thread can still answer a request sent just after SIGSTOP.
+   */
+  async pauseUntilStopped(node: number, maxMs = 5000): Promise<void> {
+    this.pause(node, true);
+    const pid = this.procs.get(node)?.pid;
+    if (pid === undefined) return;
+    for (const started = Date.now(); Date.now() - started < maxMs;) {
+      // /proc/<pid>/stat: "pid (comm) state ...": the state follows the last ')'.
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      if (/\)\s+T\s/.test(stat)) return;
+      await sleep(10);
+    }
   }
 
   restart(node: number): void {

@@ -75,7 +75,7 @@ for (const client of ['kafkajs', 'platformatic'] as const)
     });
 
     it('answers 503 with Retry-After instead of hanging when the broker stops responding', async () => {
-      kafka.pause(1, true);
+      await kafka.pauseUntilStopped(1);
       expectPromptRefusal(await Promise.all([post(), post(), post()]));
       expect((await request(`${h.url}/readyz`)).status).to.equal(503);
       // Lines other modules log during a request carry its request id too.
